@@ -1,0 +1,227 @@
+//! Columnar result buffers: inventory rows, the three aggregates and per-step
+//! statistics. Every table is sorted by time (grid steps are appended in
+//! order), so selecting, trimming or draining a time range is a binary search.
+
+use serde::{Deserialize, Serialize};
+
+/// One row per (grid time, live instrument): DESIGN section 4 `inventory`.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct InventoryRows {
+    pub time: Vec<i64>,
+    pub inst: Vec<u32>,
+    pub inventory: Vec<f64>,
+    pub spot: Vec<f64>,
+    pub vol: Vec<f64>,
+    pub gamma: Vec<f64>,
+    pub gex: Vec<f64>,
+}
+
+/// The strike chart: one row per (time, asset, strike), both legs and all maturities summed.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct StrikeRows {
+    pub time: Vec<i64>,
+    pub asset: Vec<u16>,
+    pub strike: Vec<f64>,
+    pub call_gex: Vec<f64>,
+    pub put_gex: Vec<f64>,
+    pub gex: Vec<f64>,
+}
+
+/// One row per (time, asset, expiry).
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct ExpiryRows {
+    pub time: Vec<i64>,
+    pub asset: Vec<u16>,
+    pub expiry: Vec<i64>,
+    pub gex: Vec<f64>,
+}
+
+/// One row per (time, asset): the asset's spot and total GEX.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct TotalRows {
+    pub time: Vec<i64>,
+    pub asset: Vec<u16>,
+    pub spot: Vec<f64>,
+    pub gex: Vec<f64>,
+}
+
+/// Where the underlying price and the volatility of each live row came from.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SourceCounts {
+    pub spot_chain: u64,
+    pub spot_table: u64,
+    pub spot_index: u64,
+    pub spot_missing: u64,
+    pub vol_chain: u64,
+    pub vol_trade: u64,
+    pub vol_missing: u64,
+}
+
+impl SourceCounts {
+    pub fn add(&mut self, o: &SourceCounts) {
+        self.spot_chain += o.spot_chain;
+        self.spot_table += o.spot_table;
+        self.spot_index += o.spot_index;
+        self.spot_missing += o.spot_missing;
+        self.vol_chain += o.vol_chain;
+        self.vol_trade += o.vol_trade;
+        self.vol_missing += o.vol_missing;
+    }
+}
+
+/// Per-step statistics, kept for every reported step (tiny), so diagnostics
+/// can be recomputed exactly for any trimmed or drained range.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct StepStats {
+    pub time: Vec<i64>,
+    pub counts: Vec<SourceCounts>,
+}
+
+/// Whether inventory rows are kept for every step or only for the latest one.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Keep {
+    All,
+    Last,
+}
+
+/// All result tables for a range of grid steps.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct Output {
+    pub inventory: InventoryRows,
+    pub by_strike: StrikeRows,
+    pub by_expiry: ExpiryRows,
+    pub total: TotalRows,
+    pub stats: StepStats,
+}
+
+/// Implements range operations for a struct of equally long, time-sorted columns.
+macro_rules! columns {
+    ($ty:ident { $($col:ident),* }) => {
+        impl $ty {
+            pub fn len(&self) -> usize { self.time.len() }
+            pub fn is_empty(&self) -> bool { self.time.is_empty() }
+            /// Index of the first row with time > `t`.
+            fn split_after(&self, t: i64) -> usize { self.time.partition_point(|&x| x <= t) }
+            /// Index of the first row with time >= `t`.
+            fn split_before(&self, t: i64) -> usize { self.time.partition_point(|&x| x < t) }
+            pub fn append(&mut self, mut other: Self) {
+                self.time.append(&mut other.time);
+                $( self.$col.append(&mut other.$col); )*
+            }
+            /// Removes and returns the rows with time <= `t`.
+            pub fn take_through(&mut self, t: i64) -> Self {
+                let n = self.split_after(t);
+                let mut head = Self::default();
+                head.time = self.time.drain(..n).collect();
+                $( head.$col = self.$col.drain(..n).collect(); )*
+                head
+            }
+            /// Drops the rows with time < `t`.
+            pub fn drop_before(&mut self, t: i64) {
+                let n = self.split_before(t);
+                self.time.drain(..n);
+                $( self.$col.drain(..n); )*
+            }
+            /// Drops the rows with time > `t`.
+            pub fn truncate_after(&mut self, t: i64) {
+                let n = self.split_after(t);
+                self.time.truncate(n);
+                $( self.$col.truncate(n); )*
+            }
+            /// A copy of the rows with time <= `t`.
+            pub fn clone_through(&self, t: i64) -> Self {
+                let n = self.split_after(t);
+                Self { time: self.time[..n].to_vec(), $( $col: self.$col[..n].to_vec(), )* }
+            }
+        }
+    };
+}
+
+columns!(InventoryRows { inst, inventory, spot, vol, gamma, gex });
+columns!(StrikeRows { asset, strike, call_gex, put_gex, gex });
+columns!(ExpiryRows { asset, expiry, gex });
+columns!(TotalRows { asset, spot, gex });
+columns!(StepStats { counts });
+
+impl Output {
+    pub fn append(&mut self, other: Output) {
+        self.inventory.append(other.inventory);
+        self.by_strike.append(other.by_strike);
+        self.by_expiry.append(other.by_expiry);
+        self.total.append(other.total);
+        self.stats.append(other.stats);
+    }
+
+    /// Removes and returns every row with time <= `t`.
+    pub fn take_through(&mut self, t: i64) -> Output {
+        Output {
+            inventory: self.inventory.take_through(t),
+            by_strike: self.by_strike.take_through(t),
+            by_expiry: self.by_expiry.take_through(t),
+            total: self.total.take_through(t),
+            stats: self.stats.take_through(t),
+        }
+    }
+
+    pub fn clone_through(&self, t: i64) -> Output {
+        Output {
+            inventory: self.inventory.clone_through(t),
+            by_strike: self.by_strike.clone_through(t),
+            by_expiry: self.by_expiry.clone_through(t),
+            total: self.total.clone_through(t),
+            stats: self.stats.clone_through(t),
+        }
+    }
+
+    pub fn truncate_after(&mut self, t: i64) {
+        self.inventory.truncate_after(t);
+        self.by_strike.truncate_after(t);
+        self.by_expiry.truncate_after(t);
+        self.total.truncate_after(t);
+        self.stats.truncate_after(t);
+    }
+
+    /// The last reported step, if any.
+    pub fn last_time(&self) -> Option<i64> {
+        self.stats.time.last().copied()
+    }
+
+    /// Source counts summed over every step held.
+    pub fn source_counts(&self) -> SourceCounts {
+        let mut total = SourceCounts::default();
+        for c in &self.stats.counts {
+            total.add(c);
+        }
+        total
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn totals(times: &[i64]) -> TotalRows {
+        TotalRows {
+            time: times.to_vec(),
+            asset: vec![0; times.len()],
+            spot: times.iter().map(|&t| t as f64).collect(),
+            gex: vec![1.0; times.len()],
+        }
+    }
+
+    #[test]
+    fn range_operations_follow_time() {
+        let mut t = totals(&[1, 2, 2, 3, 5]);
+        let head = t.take_through(2);
+        assert_eq!(head.time, vec![1, 2, 2]);
+        assert_eq!(t.time, vec![3, 5]);
+        assert_eq!(t.clone_through(4).time, vec![3]);
+        t.drop_before(5);
+        assert_eq!(t.spot, vec![5.0]);
+        let mut u = totals(&[1, 2, 3]);
+        u.truncate_after(1);
+        assert_eq!(u.len(), 1);
+        u.append(totals(&[7]));
+        assert_eq!(u.time, vec![1, 7]);
+    }
+}

@@ -1,0 +1,447 @@
+//! The streaming replay engine (DESIGN rules 1–11, section 3).
+//!
+//! A state machine fed chunk by chunk in time order. Events (trades, chain
+//! rows, spot rows) are applied bucket by bucket; when a later bucket starts,
+//! the open bucket closes (its flows become inventory) and every grid step up
+//! to the new bucket is evaluated. The last bucket stays open until more data
+//! or the end of the stream, so splitting a stream into chunks anywhere gives
+//! bit-identical results. An update is all-or-nothing: it runs on a copy of the
+//! state and only commits on success.
+
+use rustc_hash::FxHashMap;
+use serde::{Deserialize, Serialize};
+
+use crate::batch::UpdateBatch;
+use crate::error::{CoreError, Result};
+use crate::evaluate::{flush, gather_step, EvalConfig, MissingSpot, MissingVol, StepBatch, FLUSH_ROWS};
+use crate::exposure::Unit;
+use crate::grid::{ceil_to_grid, floor_to_grid};
+use crate::output::{Keep, Output};
+use crate::registry::{InstrumentDict, Registry};
+use crate::state::{observe, Counters, EngineState, PendingTrade};
+use crate::validate::{self, ChainEv, Frontier, Reject, SpotEv, TradeEv, Validated};
+
+/// Engine options (the keyword options of `flow_gex`).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Config {
+    /// Grid resolution Δ in nanoseconds.
+    pub resolution: i64,
+    pub unit: Unit,
+    /// First reported grid time (rounded up to the grid).
+    pub start: Option<i64>,
+    /// Last reported grid time (rounded down to the grid).
+    pub end: Option<i64>,
+    /// User multipliers by `ASSET` or `ASSET_QUOTE`, overriding the built-in table.
+    pub multipliers: Vec<(String, f64)>,
+    pub missing_vol: MissingVol,
+    pub missing_spot: MissingSpot,
+    /// Continuously compounded rate r in Γ = e^{−rT} φ(d₁)/(Sσ√T).
+    pub rate: f64,
+    pub keep: Keep,
+}
+
+impl Config {
+    pub fn new(resolution: i64) -> Config {
+        Config {
+            resolution,
+            unit: Unit::UsdPer1Pct,
+            start: None,
+            end: None,
+            multipliers: Vec::new(),
+            missing_vol: MissingVol::Error,
+            missing_spot: MissingSpot::Error,
+            rate: 0.0,
+            keep: Keep::All,
+        }
+    }
+
+    fn invalid(name: &str, expected: &str, found: String) -> CoreError {
+        CoreError::InvalidOption { name: name.into(), expected: expected.into(), found }
+    }
+
+    /// Checks the options and snaps `start`/`end` to the grid.
+    pub fn validated(mut self) -> Result<Config> {
+        if self.resolution <= 0 {
+            return Err(Self::invalid("resolution", "a positive duration", format!("{} ns", self.resolution)));
+        }
+        if !self.rate.is_finite() {
+            return Err(Self::invalid("r", "a finite rate", self.rate.to_string()));
+        }
+        if let MissingVol::Fill(v) = self.missing_vol {
+            if !(v.is_finite() && v > 0.0) {
+                return Err(Self::invalid("missing_vol", "\"error\", \"skip\" or a positive number", v.to_string()));
+            }
+        }
+        for (k, m) in &self.multipliers {
+            if !(m.is_finite() && *m > 0.0) {
+                return Err(Self::invalid("multipliers", "positive finite values", format!("{k}: {m}")));
+            }
+        }
+        self.start = self.start.map(|s| ceil_to_grid(s, self.resolution));
+        self.end = self.end.map(|e| floor_to_grid(e, self.resolution));
+        if let (Some(s), Some(e)) = (self.start, self.end) {
+            if s > e {
+                return Err(Self::invalid(
+                    "start/end",
+                    "start <= end (after snapping to the grid)",
+                    format!("start={} end={}", crate::error::fmt_time(s), crate::error::fmt_time(e)),
+                ));
+            }
+        }
+        Ok(self)
+    }
+
+    fn eval(&self) -> EvalConfig {
+        EvalConfig { unit: self.unit, rate: self.rate, missing_vol: self.missing_vol, missing_spot: self.missing_spot }
+    }
+}
+
+/// What an update did with its rows.
+#[derive(Clone, Debug, Default)]
+pub struct UpdateReport {
+    /// False when `strict` and some rows were bad: nothing was applied.
+    pub applied: bool,
+    pub rejects: Vec<Reject>,
+}
+
+/// A result: the tables plus the counters as of the result.
+#[derive(Clone, Debug, Default)]
+pub struct ResultData {
+    pub out: Output,
+    pub counters: Counters,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct Engine {
+    pub(crate) cfg: Config,
+    pub(crate) reg: Registry,
+    pub(crate) state: EngineState,
+    pub(crate) out: Output,
+}
+
+impl Engine {
+    pub fn new(cfg: Config) -> Result<Engine> {
+        let cfg = cfg.validated()?;
+        let state = EngineState { next_eval: cfg.start, ..EngineState::default() };
+        Ok(Engine { cfg, reg: Registry::default(), state, out: Output::default() })
+    }
+
+    pub fn config(&self) -> &Config {
+        &self.cfg
+    }
+
+    pub fn registry(&self) -> &Registry {
+        &self.reg
+    }
+
+    pub fn counters(&self) -> &Counters {
+        &self.state.counters
+    }
+
+    /// Seeds the initial inventory I₀ (DESIGN rule 3). Only before the first update.
+    pub fn seed(&mut self, dict: &InstrumentDict, codes: &[i32], inventory: &[f64]) -> Result<()> {
+        let invalid = |why: String| CoreError::InvalidOption { name: "initial".into(), expected: "a table of (instrument, inventory) given before any data".into(), found: why };
+        if self.state.open_label.is_some() || self.state.counters.traded_instruments > 0 {
+            return Err(invalid("a seed after data was fed".into()));
+        }
+        if codes.len() != inventory.len() {
+            return Err(CoreError::Shape { table: "initial".into(), why: "instrument and inventory lengths differ".into() });
+        }
+        let ids = self.reg.resolve_dict(dict);
+        let mut seen: FxHashMap<u32, usize> = FxHashMap::default();
+        let mut st = self.state.clone();
+        st.fit(&self.reg);
+        for (row, (&code, &inv)) in codes.iter().zip(inventory).enumerate() {
+            if code < 0 || code as usize >= ids.len() {
+                return Err(invalid(format!("row {row} has no instrument")));
+            }
+            let id = ids[code as usize].clone()?;
+            if !inv.is_finite() {
+                return Err(invalid(format!("row {row} ({}) has inventory {inv}", self.reg.info(id).name)));
+            }
+            if let Some(prev) = seen.insert(id, row) {
+                return Err(invalid(format!("rows {prev} and {row} both seed {}", self.reg.info(id).name)));
+            }
+            self.reg.multiplier(id, &self.cfg.multipliers)?;
+            let s = &mut st.inst[id as usize];
+            s.inventory = inv;
+            s.traded = true;
+            st.counters.traded_instruments += 1;
+            st.insert_live(&self.reg, id);
+        }
+        self.state = st;
+        Ok(())
+    }
+
+    /// Feeds one chunk. With `strict`, any bad row means nothing is applied and
+    /// the rejects are returned (`applied == false`).
+    pub fn update(&mut self, batch: &UpdateBatch, strict: bool) -> Result<UpdateReport> {
+        if let Some(t) = &batch.trades {
+            t.check()?;
+        }
+        if let Some(c) = &batch.chain {
+            c.check()?;
+        }
+        if let Some(s) = &batch.spot {
+            s.check()?;
+        }
+        let mut v = Validated::default();
+        {
+            let fr = Frontier {
+                open_label: self.state.open_label,
+                open_ids: &self.state.open_ids,
+                seq_base: self.state.counters.rows_read,
+                resolution: self.cfg.resolution,
+            };
+            if let Some(t) = &batch.trades {
+                validate::trades(&mut self.reg, &fr, t, &mut v);
+            }
+            if let Some(c) = &batch.chain {
+                validate::chain(&mut self.reg, &fr, c, &mut v);
+            }
+            if let Some(s) = &batch.spot {
+                validate::spot(&mut self.reg, &fr, s, &mut v);
+            }
+        }
+        if strict && !v.rejects.is_empty() {
+            return Ok(UpdateReport { applied: false, rejects: v.rejects });
+        }
+        let mut st = self.state.clone();
+        st.fit(&self.reg);
+        let mut fresh = Output::default();
+        process(&mut st, &mut self.reg, &self.cfg, &v, &mut fresh)?;
+        for (table, rows) in v.rows.iter().enumerate() {
+            st.counters.rows_read[table] += rows;
+        }
+        for r in &v.rejects {
+            st.counters.rejected[r.table as usize][r.reason as usize] += 1;
+        }
+        self.state = st;
+        self.out.append(fresh);
+        if self.cfg.keep == Keep::Last {
+            if let Some(last) = self.out.inventory.time.last().copied() {
+                self.out.inventory.drop_before(last.min(self.retain_from()));
+            }
+        }
+        Ok(UpdateReport { applied: true, rejects: v.rejects })
+    }
+
+    /// The last grid time a result reports: `end`, else the last trade's bucket.
+    pub fn final_step(&self) -> Option<i64> {
+        self.cfg.end.or(self.state.last_trade_label)
+    }
+
+    fn retain_from(&self) -> i64 {
+        match self.cfg.end {
+            Some(_) => i64::MAX,
+            None => self.state.last_trade_label.unwrap_or(i64::MAX),
+        }
+    }
+
+    /// The result so far, without changing the engine: committed steps plus the
+    /// open bucket (and any steps up to `end`) evaluated on a copy of the state.
+    pub fn result(&self) -> Result<ResultData> {
+        let Some(last) = self.final_step() else {
+            return Ok(ResultData { out: Output::default(), counters: self.state.counters.clone() });
+        };
+        let mut out = self.out.clone_through(last);
+        let mut st = self.state.clone();
+        self.finish_steps(&mut st, last, &mut out)?;
+        Ok(ResultData { out, counters: st.counters })
+    }
+
+    /// Like [`Engine::result`] but consumes the engine, avoiding a copy of the buffers.
+    pub fn into_result(mut self) -> Result<ResultData> {
+        let Some(last) = self.final_step() else {
+            return Ok(ResultData { out: Output::default(), counters: self.state.counters });
+        };
+        let mut out = std::mem::take(&mut self.out);
+        out.truncate_after(last);
+        let mut st = std::mem::take(&mut self.state);
+        self.finish_steps(&mut st, last, &mut out)?;
+        Ok(ResultData { out, counters: st.counters })
+    }
+
+    fn finish_steps(&self, st: &mut EngineState, last: i64, out: &mut Output) -> Result<()> {
+        if let Some(l) = st.open_label {
+            close_bucket(st, &self.reg, l);
+        }
+        let mut batch = StepBatch::default();
+        let mut fresh = Output::default();
+        eval_range(st, &self.reg, &self.cfg, last, &mut batch, &mut fresh)?;
+        flush(&mut batch, &self.reg, &self.cfg.eval(), self.cfg.keep, i64::MAX, &mut fresh);
+        out.append(fresh);
+        if self.cfg.keep == Keep::Last {
+            if let Some(t) = out.last_time() {
+                out.inventory.drop_before(t);
+            }
+        }
+        Ok(())
+    }
+
+    /// Removes and returns the committed steps that are final (at or before the
+    /// last trade's bucket, or `end`), for streaming results to storage. A later
+    /// [`Engine::result`] holds only what was not drained.
+    pub fn drain(&mut self) -> Output {
+        match self.final_step() {
+            Some(bound) => self.out.take_through(bound),
+            None => Output::default(),
+        }
+    }
+
+    /// Committed steps currently buffered.
+    pub fn buffered_steps(&self) -> usize {
+        self.out.stats.len()
+    }
+}
+
+/// Applies validated events in bucket order, evaluating steps as buckets close.
+fn process(st: &mut EngineState, reg: &mut Registry, cfg: &Config, v: &Validated, out: &mut Output) -> Result<()> {
+    let mut batch = StepBatch::default();
+    let (mut ti, mut ci, mut si) = (0usize, 0usize, 0usize);
+    loop {
+        let next = [
+            v.trades.get(ti).map(|e| e.label),
+            v.chain.get(ci).map(|e| e.label),
+            v.spot.get(si).map(|e| e.label),
+        ]
+        .into_iter()
+        .flatten()
+        .min();
+        let Some(e) = next else { break };
+        advance(st, reg, cfg, e, &mut batch, out)?;
+        while let Some(ev) = v.trades.get(ti).filter(|x| x.label == e) {
+            apply_trade(st, reg, cfg, ev)?;
+            ti += 1;
+        }
+        while let Some(ev) = v.chain.get(ci).filter(|x| x.label == e) {
+            apply_chain(st, reg, ev);
+            ci += 1;
+        }
+        while let Some(ev) = v.spot.get(si).filter(|x| x.label == e) {
+            apply_spot(st, ev);
+            si += 1;
+        }
+    }
+    let retain = match cfg.end {
+        Some(_) => i64::MAX,
+        None => st.last_trade_label.unwrap_or(i64::MAX),
+    };
+    flush(&mut batch, reg, &cfg.eval(), cfg.keep, retain, out);
+    Ok(())
+}
+
+/// Moves the open bucket to `e`: closes the current one and evaluates every
+/// step before `e` (those steps must not see the events of bucket `e`).
+fn advance(st: &mut EngineState, reg: &Registry, cfg: &Config, e: i64, batch: &mut StepBatch, out: &mut Output) -> Result<()> {
+    match st.open_label {
+        Some(l) if e > l => {
+            close_bucket(st, reg, l);
+            eval_range(st, reg, cfg, e - cfg.resolution, batch, out)?;
+            st.open_label = Some(e);
+            st.open_ids.clear();
+        }
+        Some(_) => {}
+        None => {
+            eval_range(st, reg, cfg, e - cfg.resolution, batch, out)?;
+            st.open_label = Some(e);
+        }
+    }
+    Ok(())
+}
+
+/// Sums the open bucket's flows in (time, sequence) order into inventories:
+/// F(i,t) = Σ side·q, I(i,t) = I(i,t−Δ) + (−F(i,t)). New instruments go live.
+fn close_bucket(st: &mut EngineState, reg: &Registry, label: i64) {
+    if st.pending.is_empty() {
+        return;
+    }
+    let mut pending = std::mem::take(&mut st.pending);
+    if !pending.windows(2).all(|w| (w[0].ts, w[0].seq) <= (w[1].ts, w[1].seq)) {
+        pending.sort_by_key(|p| (p.ts, p.seq));
+    }
+    let mut flow: FxHashMap<u32, f64> = FxHashMap::default();
+    let mut order: Vec<u32> = Vec::new();
+    for p in &pending {
+        let f = flow.entry(p.inst).or_insert_with(|| {
+            order.push(p.inst);
+            0.0
+        });
+        *f += p.signed;
+    }
+    for id in order {
+        let s = &mut st.inst[id as usize];
+        s.inventory += -flow[&id];
+        if !s.traded {
+            s.traded = true;
+            st.counters.traded_instruments += 1;
+            if reg.info(id).inst.expiry_ns > label {
+                st.insert_live(reg, id);
+            } else {
+                st.counters.expired += 1;
+            }
+        }
+    }
+    pending.clear();
+    st.pending = pending;
+}
+
+/// Evaluates steps from `next_eval` through `to` (capped at `end`).
+fn eval_range(st: &mut EngineState, reg: &Registry, cfg: &Config, to: i64, batch: &mut StepBatch, out: &mut Output) -> Result<()> {
+    let Some(from) = st.next_eval else { return Ok(()) };
+    if to < from {
+        return Ok(());
+    }
+    let last = cfg.end.map_or(to, |e| e.min(to));
+    let ecfg = cfg.eval();
+    let mut t = from;
+    while t <= last {
+        gather_step(st, reg, &ecfg, t, batch)?;
+        if batch.rows() >= FLUSH_ROWS {
+            let retain = match cfg.end {
+                Some(_) => i64::MAX,
+                None => st.last_trade_label.unwrap_or(i64::MAX),
+            };
+            flush(batch, reg, &ecfg, cfg.keep, retain, out);
+        }
+        t += cfg.resolution;
+    }
+    st.next_eval = Some(to + cfg.resolution);
+    Ok(())
+}
+
+fn apply_trade(st: &mut EngineState, reg: &mut Registry, cfg: &Config, ev: &TradeEv) -> Result<()> {
+    reg.multiplier(ev.inst, &cfg.multipliers)?;
+    st.pending.push(PendingTrade { ts: ev.ts, seq: ev.seq, inst: ev.inst, signed: ev.signed });
+    if !ev.iv.is_nan() {
+        observe(&mut st.inst[ev.inst as usize].trade_iv, ev.ts, ev.seq, ev.iv);
+    }
+    if !ev.index_price.is_nan() {
+        let asset = reg.info(ev.inst).asset as usize;
+        observe(&mut st.assets[asset].index, ev.ts, ev.seq, ev.index_price);
+    }
+    st.last_trade_label = Some(st.last_trade_label.map_or(ev.label, |l| l.max(ev.label)));
+    if st.next_eval.is_none() {
+        st.next_eval = Some(ev.label);
+    }
+    if let Some(id) = ev.id {
+        st.open_ids.insert(id);
+    }
+    Ok(())
+}
+
+fn apply_chain(st: &mut EngineState, reg: &Registry, ev: &ChainEv) {
+    let s = &mut st.inst[ev.inst as usize];
+    if !ev.mark_iv.is_nan() {
+        observe(&mut s.chain_iv, ev.ts, ev.seq, ev.mark_iv);
+    }
+    if !ev.underlying_price.is_nan() {
+        observe(&mut s.chain_underlying, ev.ts, ev.seq, ev.underlying_price);
+        let asset = reg.info(ev.inst).asset as usize;
+        observe(&mut st.assets[asset].chain_underlying, ev.ts, ev.seq, ev.underlying_price);
+    }
+}
+
+fn apply_spot(st: &mut EngineState, ev: &SpotEv) {
+    observe(&mut st.assets[ev.asset as usize].spot, ev.ts, ev.seq, ev.price);
+}

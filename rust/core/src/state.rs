@@ -1,0 +1,151 @@
+//! The replay state: dealer inventories, as-of registers, the live set and the
+//! open bucket. Small (proportional to instruments, not trades), cloneable so
+//! an update is all-or-nothing, and serialisable for snapshots.
+
+use std::cmp::Ordering;
+
+use rustc_hash::FxHashSet;
+use serde::{Deserialize, Serialize};
+
+use crate::registry::Registry;
+
+/// An as-of observation. The latest by (timestamp, input sequence) wins, so
+/// the value does not depend on how the stream was split into chunks.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Obs {
+    pub ts: i64,
+    pub seq: u64,
+    pub value: f64,
+}
+
+/// Records `value` observed at (ts, seq) if it is at least as recent as `slot`.
+#[inline]
+pub fn observe(slot: &mut Option<Obs>, ts: i64, seq: u64, value: f64) {
+    if slot.is_none_or(|o| (ts, seq) >= (o.ts, o.seq)) {
+        *slot = Some(Obs { ts, seq, value });
+    }
+}
+
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+pub struct InstState {
+    /// Dealer inventory I(i,t) in contracts (positive = dealers long).
+    pub inventory: f64,
+    /// Has traded or been seeded: it joins the live set once its bucket closes.
+    pub traded: bool,
+    pub chain_underlying: Option<Obs>,
+    pub chain_iv: Option<Obs>,
+    pub trade_iv: Option<Obs>,
+}
+
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+pub struct AssetState {
+    /// From the spot table.
+    pub spot: Option<Obs>,
+    /// From the trades' index_price.
+    pub index: Option<Obs>,
+    /// Latest chain underlying_price of any of the asset's options (fallback for the asset's spot).
+    pub chain_underlying: Option<Obs>,
+    /// Has had a live instrument at a reported step: from then on it has a total row every step.
+    pub active: bool,
+}
+
+impl AssetState {
+    /// The asset's spot at the current step: spot table, else index price, else chain.
+    pub fn spot_value(&self) -> Option<f64> {
+        self.spot.or(self.index).or(self.chain_underlying).map(|o| o.value)
+    }
+}
+
+/// A trade of the open bucket, summed into flows when the bucket closes.
+#[derive(Clone, Copy, Debug, Serialize, Deserialize)]
+pub struct PendingTrade {
+    pub ts: i64,
+    pub seq: u64,
+    pub inst: u32,
+    pub signed: f64,
+}
+
+/// Counters that are not per step.
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+pub struct Counters {
+    pub rows_read: [u64; 3],
+    pub rejected: [[u64; crate::validate::Reason::COUNT]; 3],
+    /// Instruments that left (or never entered) the live state because they expired.
+    pub expired: u64,
+    /// Distinct instruments that have traded or been seeded.
+    pub traded_instruments: u64,
+}
+
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+pub struct EngineState {
+    pub inst: Vec<InstState>,
+    pub assets: Vec<AssetState>,
+    /// Live instrument ids, in canonical order (asset, strike, expiry, kind, quote).
+    pub live: Vec<u32>,
+    /// Positions into `live` sorted by (asset, expiry, then canonical order), for by-expiry sums.
+    pub live_by_expiry: Vec<u32>,
+    pub pending: Vec<PendingTrade>,
+    /// Label of the open (not yet complete) bucket.
+    pub open_label: Option<i64>,
+    /// Next grid time to evaluate; `None` until the first trade (or `start`).
+    pub next_eval: Option<i64>,
+    pub last_trade_label: Option<i64>,
+    pub open_ids: FxHashSet<u128>,
+    pub counters: Counters,
+}
+
+impl EngineState {
+    /// Grows the per-instrument and per-asset vectors to cover the registry.
+    pub fn fit(&mut self, reg: &Registry) {
+        if self.inst.len() < reg.instruments.len() {
+            self.inst.resize_with(reg.instruments.len(), InstState::default);
+        }
+        if self.assets.len() < reg.assets.len() {
+            self.assets.resize_with(reg.assets.len(), AssetState::default);
+        }
+    }
+
+    /// Inserts `id` into the live set at its canonical position.
+    pub fn insert_live(&mut self, reg: &Registry, id: u32) {
+        let inst = &reg.info(id).inst;
+        let pos = self.live.partition_point(|&o| reg.info(o).inst.canonical_cmp(inst) == Ordering::Less);
+        self.live.insert(pos, id);
+        self.reindex_expiry(reg);
+    }
+
+    /// Removes live instruments expired at `t`; returns how many left.
+    pub fn roll_off(&mut self, reg: &Registry, t: i64) -> u64 {
+        let before = self.live.len();
+        self.live.retain(|&id| reg.info(id).inst.expiry_ns > t);
+        let gone = (before - self.live.len()) as u64;
+        if gone > 0 {
+            self.reindex_expiry(reg);
+        }
+        gone
+    }
+
+    fn reindex_expiry(&mut self, reg: &Registry) {
+        let live = &self.live;
+        let mut pos: Vec<u32> = (0..live.len() as u32).collect();
+        pos.sort_by(|&a, &b| {
+            let (ia, ib) = (&reg.info(live[a as usize]).inst, &reg.info(live[b as usize]).inst);
+            ia.asset.cmp(&ib.asset).then(ia.expiry_ns.cmp(&ib.expiry_ns)).then(a.cmp(&b))
+        });
+        self.live_by_expiry = pos;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn latest_observation_wins_by_time_then_sequence() {
+        let mut slot = None;
+        observe(&mut slot, 10, 5, 1.0);
+        observe(&mut slot, 9, 9, 2.0);
+        assert_eq!(slot.unwrap().value, 1.0);
+        observe(&mut slot, 10, 6, 3.0);
+        assert_eq!(slot.unwrap().value, 3.0);
+    }
+}
