@@ -79,7 +79,7 @@ pub const FLUSH_ROWS: usize = 1 << 20;
 
 /// Gathers step `t` from the replay state (which must hold every event with τ < t).
 pub fn gather_step(st: &mut EngineState, reg: &Registry, cfg: &EvalConfig, t: i64, batch: &mut StepBatch) -> Result<()> {
-    st.counters.expired += st.roll_off(reg, t);
+    st.roll_off(reg, t);
     for &id in &st.live {
         st.assets[reg.info(id).asset as usize].active = true;
     }

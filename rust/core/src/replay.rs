@@ -247,6 +247,7 @@ impl Engine {
         let mut out = self.out.clone_through(last);
         let mut st = self.state.clone();
         self.finish_steps(&mut st, last, &mut out)?;
+        st.counters.expired = expired_by(&st, &self.reg, last);
         Ok(ResultData { out, counters: st.counters })
     }
 
@@ -259,6 +260,7 @@ impl Engine {
         out.truncate_after(last);
         let mut st = std::mem::take(&mut self.state);
         self.finish_steps(&mut st, last, &mut out)?;
+        st.counters.expired = expired_by(&st, &self.reg, last);
         Ok(ResultData { out, counters: st.counters })
     }
 
@@ -293,6 +295,12 @@ impl Engine {
     pub fn buffered_steps(&self) -> usize {
         self.out.stats.len()
     }
+}
+
+/// Instruments that traded (or were seeded) and expired at or before `last`:
+/// they left the live state within the result and are reported, not lost.
+fn expired_by(st: &EngineState, reg: &Registry, last: i64) -> u64 {
+    st.inst.iter().enumerate().filter(|(id, s)| s.traded && reg.info(*id as u32).inst.expiry_ns <= last).count() as u64
 }
 
 /// Applies validated events in bucket order, evaluating steps as buckets close.
@@ -377,8 +385,6 @@ fn close_bucket(st: &mut EngineState, reg: &Registry, label: i64) {
             st.counters.traded_instruments += 1;
             if reg.info(id).inst.expiry_ns > label {
                 st.insert_live(reg, id);
-            } else {
-                st.counters.expired += 1;
             }
         }
     }

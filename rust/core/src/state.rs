@@ -70,7 +70,8 @@ pub struct PendingTrade {
 pub struct Counters {
     pub rows_read: [u64; 3],
     pub rejected: [[u64; crate::validate::Reason::COUNT]; 3],
-    /// Instruments that left (or never entered) the live state because they expired.
+    /// Instruments traded or seeded that expired at or before the last reported step
+    /// (computed when a result is made).
     pub expired: u64,
     /// Distinct instruments that have traded or been seeded.
     pub traded_instruments: u64,
@@ -113,15 +114,13 @@ impl EngineState {
         self.reindex_expiry(reg);
     }
 
-    /// Removes live instruments expired at `t`; returns how many left.
-    pub fn roll_off(&mut self, reg: &Registry, t: i64) -> u64 {
+    /// Removes the live instruments expired at `t` (DESIGN rule 4).
+    pub fn roll_off(&mut self, reg: &Registry, t: i64) {
         let before = self.live.len();
         self.live.retain(|&id| reg.info(id).inst.expiry_ns > t);
-        let gone = (before - self.live.len()) as u64;
-        if gone > 0 {
+        if self.live.len() != before {
             self.reindex_expiry(reg);
         }
-        gone
     }
 
     fn reindex_expiry(&mut self, reg: &Registry) {

@@ -1,0 +1,87 @@
+"""Type stubs for the Rust extension module ``flowgex._core`` (checked by mypy.stubtest)."""
+
+from typing import Any, final
+
+import numpy as np
+import numpy.typing as npt
+
+__all__ = [
+    "CoreEngine",
+    "__version__",
+    "black76_gamma",
+    "evaluate_point",
+    "parse_instrument",
+    "profile",
+    "reason_names",
+]
+
+__version__: str
+
+@final
+class CoreEngine:
+    def __new__(
+        cls,
+        *,
+        resolution_ns: int,
+        unit: str,
+        start: int | None,
+        end: int | None,
+        multipliers: list[tuple[str, float]],
+        missing_vol: str | float,
+        missing_spot: str,
+        rate: float,
+        keep: str,
+        threads: int | None,
+    ) -> CoreEngine: ...
+    def seed(self, table: dict[str, Any]) -> None: ...
+    def update(
+        self,
+        trades: dict[str, Any] | None = None,
+        chain: dict[str, Any] | None = None,
+        spot: dict[str, Any] | None = None,
+        *,
+        strict: bool,
+    ) -> dict[str, Any]: ...
+    def result(self) -> dict[str, Any]: ...
+    def finish(self) -> dict[str, Any]: ...
+    def drain(self) -> dict[str, Any]: ...
+    def buffered_steps(self) -> int: ...
+    def registry(self) -> dict[str, Any]: ...
+    def snapshot(self) -> bytes: ...
+    @staticmethod
+    def restore(blob: bytes, *, threads: int | None = None) -> CoreEngine: ...
+
+def reason_names() -> list[str]: ...
+def black76_gamma(
+    s: npt.NDArray[np.float64],
+    k: npt.NDArray[np.float64],
+    t: npt.NDArray[np.float64],
+    sigma: npt.NDArray[np.float64],
+    r: npt.NDArray[np.float64],
+    *,
+    threads: int | None = None,
+) -> npt.NDArray[np.float64]: ...
+def parse_instrument(name: str) -> tuple[str, str | None, int, float, str]: ...
+def evaluate_point(
+    time: int,
+    book: dict[str, Any],
+    *,
+    unit: str,
+    rate: float,
+    multipliers: list[tuple[str, float]],
+    asset_spot: list[tuple[str, float]],
+    threads: int | None = None,
+) -> dict[str, Any]: ...
+def profile(
+    s: npt.NDArray[np.float64],
+    k: npt.NDArray[np.float64],
+    tau: npt.NDArray[np.float64],
+    sigma: npt.NDArray[np.float64],
+    weight: npt.NDArray[np.float64],
+    *,
+    spot: float,
+    xs: npt.NDArray[np.float64],
+    rate: float,
+    unit: str,
+    threads: int | None = None,
+) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]: ...

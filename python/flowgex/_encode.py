@@ -1,0 +1,161 @@
+"""Canonical Arrow tables -> the numeric arrays the Rust core takes.
+
+Strings cross into Rust once: the instrument column is dictionary-encoded here
+(or its existing dictionary reused), and the core parses each unique name once.
+Everything else travels as contiguous numpy arrays: int64 ns timestamps (NaT
+for null), int32 dictionary codes (-1 for null), int8 sides (+1 buy, -1 sell,
+0 unknown), float64 values with a separate validity mask where nulls mean "no
+observation".
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from .schema import PARTS, uses_parts
+
+__all__ = ["encode_trades", "encode_chain", "encode_spot", "encode_initial", "NULL_TS"]
+
+NULL_TS = np.iinfo(np.int64).min
+
+
+def _combined(col: pa.ChunkedArray) -> pa.Array:
+    return col.combine_chunks() if col.num_chunks != 1 else col.chunk(0)
+
+
+def timestamps(col: pa.ChunkedArray) -> np.ndarray:
+    ints = pc.cast(col, pa.int64())
+    if ints.null_count:
+        ints = pc.fill_null(ints, NULL_TS)
+    return np.ascontiguousarray(_combined(ints).to_numpy(zero_copy_only=False), dtype=np.int64)
+
+
+def floats(col: pa.ChunkedArray) -> np.ndarray:
+    """float64 values, NaN where null (required columns: null is simply bad)."""
+    return np.ascontiguousarray(_combined(col).to_numpy(zero_copy_only=False), dtype=np.float64)
+
+
+def optional_floats(out: dict[str, Any], key: str, table: pa.Table, column: str) -> None:
+    """Values plus ``key_valid`` when the column has nulls; nothing when absent."""
+    if column not in table.column_names:
+        return
+    col = table.column(column)
+    out[key] = floats(col)
+    if col.null_count:
+        out[f"{key}_valid"] = np.ascontiguousarray(_combined(pc.is_valid(col)).to_numpy(zero_copy_only=False))
+
+
+def dictionary(col: pa.ChunkedArray) -> tuple[np.ndarray, list[str]]:
+    """int32 codes (-1 for null) and the unique strings they index."""
+    if pa.types.is_dictionary(col.type):
+        arr = _combined(col.unify_dictionaries()) if col.num_chunks > 1 else col.chunk(0)
+    else:
+        arr = pc.dictionary_encode(_combined(col))
+    codes = arr.indices
+    if codes.null_count:
+        codes = pc.fill_null(codes, -1)
+    values = [v if v is not None else "" for v in arr.dictionary.to_pylist()]
+    return np.ascontiguousarray(codes.to_numpy(zero_copy_only=False), dtype=np.int32), values
+
+
+def _instruments(table: pa.Table, out: dict[str, Any]) -> None:
+    if not uses_parts(table):
+        out["inst"], out["names"] = dictionary(table.column("instrument"))
+        return
+    # The four-column form (equity chains): factorise the tuples once.
+    frame = pd.DataFrame(
+        {
+            "asset": table.column("asset").to_pylist(),
+            "expiry": timestamps(table.column("expiry")),
+            "strike": floats(table.column("strike")),
+            "kind": table.column("kind").to_pylist(),
+        }
+    )
+    keys = pd.MultiIndex.from_frame(frame.fillna({"asset": "", "kind": ""}))
+    codes, uniques = keys.factorize()
+    assets, expiries, strikes, kinds = (list(uniques.get_level_values(i)) for i in range(4))
+    out["inst"] = np.ascontiguousarray(codes, dtype=np.int32)
+    out["names"] = None
+    out["parts"] = {
+        "asset": [str(a) for a in assets],
+        "expiry": [int(e) for e in expiries],
+        "strike": [float(s) if s == s else -1.0 for s in strikes],
+        "kind": [str(k) for k in kinds],
+    }
+
+
+def side_codes(col: pa.ChunkedArray) -> np.ndarray:
+    """+1 for a taker buy, -1 for a taker sell, 0 for anything else (counted as unknown)."""
+    if pa.types.is_integer(col.type):
+        v = _combined(pc.fill_null(pc.cast(col, pa.int64()), 0)).to_numpy(zero_copy_only=False)
+        return np.where(v == 1, 1, np.where(v == -1, -1, 0)).astype(np.int8)
+    codes, values = dictionary(col)
+    lookup = np.array([1 if v.lower() == "buy" else -1 if v.lower() == "sell" else 0 for v in values] + [0], dtype=np.int8)
+    return np.ascontiguousarray(lookup[codes])  # code -1 (null) picks the trailing 0
+
+
+def _trade_ids(table: pa.Table, out: dict[str, Any]) -> None:
+    if "trade_id" not in table.column_names:
+        return
+    col = table.column("trade_id")
+    if col.null_count:
+        out["trade_id_valid"] = np.ascontiguousarray(_combined(pc.is_valid(col)).to_numpy(zero_copy_only=False))
+    if pa.types.is_integer(col.type):
+        out["trade_id_int"] = np.ascontiguousarray(
+            _combined(pc.fill_null(pc.cast(col, pa.int64()), 0)).to_numpy(zero_copy_only=False), dtype=np.int64
+        )
+        return
+    arr = _combined(pc.cast(col, pa.large_string()))
+    if arr.null_count:
+        arr = pc.fill_null(arr, "")
+    # Arrow large_string buffers: [validity, int64 offsets, bytes], honouring the array offset.
+    _, offsets, data = arr.buffers()
+    offs = np.frombuffer(offsets, dtype=np.int64)[arr.offset : arr.offset + len(arr) + 1]
+    out["trade_id_offsets"] = np.ascontiguousarray(offs)
+    out["trade_id_data"] = np.frombuffer(data, dtype=np.uint8) if data is not None else np.zeros(0, np.uint8)
+
+
+def encode_trades(table: pa.Table) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    _instruments(table, out)
+    out["ts"] = timestamps(table.column("timestamp"))
+    out["side"] = side_codes(table.column("side"))
+    out["amount"] = floats(table.column("amount"))
+    optional_floats(out, "index_price", table, "index_price")
+    optional_floats(out, "iv", table, "iv")
+    _trade_ids(table, out)
+    return out
+
+
+def encode_chain(table: pa.Table) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    _instruments(table, out)
+    out["ts"] = timestamps(table.column("timestamp"))
+    for c in ("mark_iv", "underlying_price", "open_interest", "gamma"):
+        optional_floats(out, c, table, c)
+    return out
+
+
+def encode_spot(table: pa.Table) -> dict[str, Any]:
+    codes, assets = dictionary(table.column("asset"))
+    return {
+        "ts": timestamps(table.column("timestamp")),
+        "asset": codes,
+        "assets": assets,
+        "price": floats(table.column("price")),
+    }
+
+
+def encode_initial(table: pa.Table) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    _instruments(table, out)
+    out["inventory"] = floats(table.column("inventory"))
+    return out
+
+
+__all__ += ["PARTS", "timestamps", "floats", "dictionary", "side_codes"]

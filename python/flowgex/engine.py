@@ -1,0 +1,332 @@
+"""The streaming engine and the one-shot :func:`flow_gex`.
+
+:class:`Engine` wraps the Rust state machine: feed it chunks in time order with
+:meth:`Engine.update`, read :meth:`Engine.result` at any time, and persist it
+with :meth:`Engine.snapshot` / :meth:`Engine.restore`. Any split of the same
+time-ordered trades into chunks gives bit-identical results to one call.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import struct
+from collections.abc import Mapping
+from typing import Any, Literal
+
+import numpy as np
+import pyarrow as pa
+
+from . import _core
+from ._encode import encode_chain, encode_initial, encode_spot, encode_trades
+from .diagnostics import REASONS, Diagnostics
+from .errors import BadRowsError, FlowgexError, OptionError, SnapshotError
+from .options import EngineOptions
+from .result import GexResult
+from .schema import canonical_chain, canonical_initial, canonical_spot, canonical_trades
+
+__all__ = ["Engine", "flow_gex"]
+
+TABLES = ("trades", "chain", "spot")
+_SNAPSHOT_MAGIC = b"FGXPYSNP"
+_SNAPSHOT_VERSION = 1
+#: The column shown next to each reason in error messages, per table.
+_REASON_COLUMNS = {
+    "bad_timestamp": ("timestamp",),
+    "unparseable_instrument": ("instrument", "asset", "expiry", "strike", "kind"),
+    "unknown_side": ("side",),
+    "bad_amount": ("amount",),
+    "bad_price": ("index_price", "underlying_price", "price"),
+    "bad_iv": ("iv", "mark_iv"),
+    "bad_open_interest": ("open_interest",),
+    "bad_gamma": ("gamma",),
+    "bad_asset": ("asset",),
+    "expired": ("instrument", "timestamp"),
+    "late": ("timestamp",),
+    "duplicate_trade_id": ("trade_id",),
+}
+_SHOWN = 5
+
+
+def _reject_tables(report: Mapping[str, Any], tables: Mapping[str, pa.Table | None]) -> dict[str, pa.Table]:
+    """The rejected rows of each input table, with their input ``row`` and ``reason``."""
+    out: dict[str, pa.Table] = {}
+    which = np.asarray(report["table"])
+    for code, name in enumerate(TABLES):
+        mask = which == code
+        table = tables.get(name)
+        if not mask.any() or table is None:
+            continue
+        rows = np.asarray(report["row"])[mask].astype(np.int64)
+        reasons = [REASONS[r] for r in np.asarray(report["reason"])[mask]]
+        order = np.argsort(rows, kind="stable")
+        rows = rows[order]
+        reasons = [reasons[i] for i in order]
+        taken = table.take(pa.array(rows))
+        out[name] = taken.append_column("row", pa.array(rows, pa.int64())).append_column("reason", pa.array(reasons, pa.string()))
+    return out
+
+
+def _describe(table: str, row: Mapping[str, Any]) -> str:
+    reason = row["reason"]
+    where = f"{table} row {row['row']}"
+    if row.get("source_file") is not None:
+        where += f" ({row['source_file']}"
+        where += f", line {row['source_row']})" if row.get("source_row") is not None else ")"
+    shown = [f"{c}={row[c]!r}" for c in _REASON_COLUMNS.get(reason, ()) if c in row]
+    detail = ""
+    if reason == "unparseable_instrument" and isinstance(row.get("instrument"), str):
+        try:
+            _core.parse_instrument(row["instrument"])
+        except FlowgexError as exc:
+            detail = f": {exc}"
+    return f"{where}: {reason} ({', '.join(shown)}){detail}"
+
+
+def _bad_rows_error(rejected: Mapping[str, pa.Table]) -> BadRowsError:
+    counts: dict[str, int] = {}
+    lines: list[str] = []
+    total = 0
+    for name, table in rejected.items():
+        total += table.num_rows
+        for r in table.column("reason").to_pylist():
+            counts[f"{name}.{r}"] = counts.get(f"{name}.{r}", 0) + 1
+        for row in table.slice(0, max(0, _SHOWN - len(lines))).to_pylist():
+            lines.append("  " + _describe(name, row))
+    more = f"\n  ... and {total - len(lines)} more" if total > len(lines) else ""
+    summary = ", ".join(f"{k}: {v}" for k, v in counts.items())
+    msg = (f"{total} bad input row(s) ({summary}); nothing was applied. Fix them, or pass "
+           f"errors='quarantine' to set them aside (counted in diagnostics):\n" + "\n".join(lines) + more)
+    return BadRowsError(msg, rejected=dict(rejected), counts=counts)
+
+
+class Engine:
+    """A streaming flow-GEX engine: feed chunks in time order, read results any time.
+
+    Takes the same keyword options as :func:`flow_gex` (except ``engine``).
+    Thread-safe: concurrent calls wait for each other.
+    """
+
+    def __init__(
+        self,
+        *,
+        resolution: Any = "10min",
+        unit: Literal["usd_per_1pct", "usd_per_point", "underlying"] = "usd_per_1pct",
+        start: Any = None,
+        end: Any = None,
+        initial: Any = None,
+        multipliers: Mapping[str, float] | None = None,
+        missing_vol: Literal["error", "skip"] | float = "error",
+        errors: Literal["raise", "quarantine"] = "raise",
+        threads: int | None = None,
+        r: float = 0.0,
+        missing_spot: Literal["error", "skip"] = "error",
+        keep_inventory: Literal["all", "last"] = "all",
+    ) -> None:
+        opts = EngineOptions.parse(
+            resolution=resolution, unit=unit, start=start, end=end, multipliers=multipliers,
+            missing_vol=missing_vol, missing_spot=missing_spot, errors=errors, threads=threads,
+            r=r, keep_inventory=keep_inventory,
+        )
+        self._init(opts, _new_core(opts))
+        if initial is not None:
+            self._core.seed(encode_initial(canonical_initial(initial)))
+
+    def _init(self, opts: EngineOptions, core: Any) -> None:
+        self._opts = opts
+        self._core = core
+        self._rejected: dict[str, list[pa.Table]] = {t: [] for t in TABLES}
+        self._excluded: dict[str, int] = {}
+
+    @property
+    def options(self) -> EngineOptions:
+        return self._opts
+
+    def update(self, trades: Any = None, chain: Any = None, spot: Any = None) -> Engine:
+        """Feeds one chunk of trades (and optionally chain and spot rows) in time order.
+
+        Rows older than a bucket already closed are ``late``. Under
+        ``errors="raise"`` any bad row raises :class:`BadRowsError` and nothing
+        is applied; under ``"quarantine"`` bad rows are set aside and counted.
+        """
+        tables = {
+            "trades": None if trades is None else canonical_trades(trades),
+            "chain": None if chain is None else canonical_chain(chain),
+            "spot": None if spot is None else canonical_spot(spot),
+        }
+        report = self._core.update(
+            None if tables["trades"] is None else encode_trades(tables["trades"]),
+            None if tables["chain"] is None else encode_chain(tables["chain"]),
+            None if tables["spot"] is None else encode_spot(tables["spot"]),
+            strict=self._opts.errors == "raise",
+        )
+        rejected = _reject_tables(report, tables)
+        if not report["applied"]:
+            raise _bad_rows_error(rejected)
+        for name, table in rejected.items():
+            self._rejected[name].append(table)
+        return self
+
+    def add_excluded(self, counts: Mapping[str, int]) -> None:
+        """Records trades a reader left out on request (reported in diagnostics)."""
+        for k, v in counts.items():
+            self._excluded[k] = self._excluded.get(k, 0) + int(v)
+
+    def _rejected_rows(self) -> dict[str, pa.Table]:
+        return {k: pa.concat_tables(v, promote_options="permissive") for k, v in self._rejected.items() if v}
+
+    def _wrap(self, core: Mapping[str, Any]) -> GexResult:
+        diag = Diagnostics.from_core(core, rejected_rows=self._rejected_rows(), excluded=self._excluded)
+        if self._excluded:
+            diag = Diagnostics(**{**{k: getattr(diag, k) for k in diag.__dataclass_fields__},
+                                  "trades_read": diag.trades_read + sum(self._excluded.values())})
+        return GexResult(core, unit=self._opts.unit, r=self._opts.r, method="flow",
+                         diagnostics=diag, resolution_ns=self._opts.resolution_ns)
+
+    def result(self) -> GexResult:
+        """The result so far; the engine is unchanged and can be fed more."""
+        return self._wrap(self._core.result())
+
+    def finish(self) -> GexResult:
+        """The final result, without copying the buffers; the engine is closed afterwards."""
+        return self._wrap(self._core.finish())
+
+    def drain(self) -> GexResult:
+        """Removes and returns the completed grid steps held in memory (for streaming
+        results to storage); :meth:`result` then covers only what was not drained."""
+        core = dict(self._core.drain())
+        core["registry"] = self._core.registry()
+        core.update(rows_read=[0, 0, 0], rejected=[[0] * len(REASONS)] * 3, expired=0, traded_instruments=0)
+        return GexResult(core, unit=self._opts.unit, r=self._opts.r, method="flow",
+                         diagnostics=Diagnostics(), resolution_ns=self._opts.resolution_ns)
+
+    def snapshot(self) -> bytes:
+        """The whole engine as versioned bytes (options, state, buffered results, rejects)."""
+        header = json.dumps({"options": self._opts.to_json(), "excluded": self._excluded}).encode()
+        parts = [header, bytes(self._core.snapshot())]
+        for name in TABLES:
+            rows = self._rejected[name]
+            if rows:
+                sink = io.BytesIO()
+                table = pa.concat_tables(rows, promote_options="permissive")
+                with pa.ipc.new_stream(sink, table.schema) as writer:
+                    writer.write_table(table)
+                parts.append(sink.getvalue())
+            else:
+                parts.append(b"")
+        body = b"".join(struct.pack("<Q", len(p)) + p for p in parts)
+        return _SNAPSHOT_MAGIC + struct.pack("<I", _SNAPSHOT_VERSION) + body
+
+    @classmethod
+    def restore(cls, blob: bytes, *, threads: int | None = None) -> Engine:
+        """An engine continuing exactly where the snapshotted one stopped."""
+        if not isinstance(blob, (bytes, bytearray, memoryview)):
+            raise SnapshotError(f"cannot restore snapshot: expected bytes, found {type(blob).__name__}")
+        blob = bytes(blob)
+        if blob[:8] != _SNAPSHOT_MAGIC or len(blob) < 12:
+            raise SnapshotError("cannot restore snapshot: not a flowgex Engine snapshot (bad magic)")
+        (version,) = struct.unpack("<I", blob[8:12])
+        if version != _SNAPSHOT_VERSION:
+            raise SnapshotError(f"cannot restore snapshot: format version {version}, this flowgex reads {_SNAPSHOT_VERSION}")
+        parts: list[bytes] = []
+        pos = 12
+        try:
+            while pos < len(blob):
+                (n,) = struct.unpack("<Q", blob[pos:pos + 8])
+                parts.append(blob[pos + 8:pos + 8 + n])
+                if len(parts[-1]) != n:
+                    raise ValueError("truncated")
+                pos += 8 + n
+            header = json.loads(parts[0])
+            opts = EngineOptions.from_json(header["options"])
+        except (struct.error, ValueError, KeyError, IndexError, TypeError) as exc:
+            raise SnapshotError(f"cannot restore snapshot: corrupt payload ({exc})") from exc
+        if len(parts) != 2 + len(TABLES):
+            raise SnapshotError("cannot restore snapshot: corrupt payload (missing sections)")
+        if threads is not None:
+            opts = EngineOptions.from_json({**opts.to_json(), "threads": threads})
+        eng = cls.__new__(cls)
+        eng._init(opts, _core.CoreEngine.restore(parts[1], threads=opts.threads))
+        eng._excluded = {k: int(v) for k, v in header.get("excluded", {}).items()}
+        for name, part in zip(TABLES, parts[2:]):
+            if part:
+                eng._rejected[name].append(pa.ipc.open_stream(part).read_all())
+        return eng
+
+
+def _new_core(opts: EngineOptions) -> Any:
+    return _core.CoreEngine(
+        resolution_ns=opts.resolution_ns,
+        unit=opts.unit,
+        start=opts.start_ns,
+        end=opts.end_ns,
+        multipliers=list(opts.multipliers),
+        missing_vol=opts.missing_vol,
+        missing_spot=opts.missing_spot,
+        rate=opts.r,
+        keep=opts.keep_inventory,
+        threads=opts.threads,
+    )
+
+
+def flow_gex(
+    trades: Any,
+    chain: Any = None,
+    spot: Any = None,
+    *,
+    resolution: Any = "10min",
+    unit: Literal["usd_per_1pct", "usd_per_point", "underlying"] = "usd_per_1pct",
+    start: Any = None,
+    end: Any = None,
+    initial: Any = None,
+    multipliers: Mapping[str, float] | None = None,
+    missing_vol: Literal["error", "skip"] | float = "error",
+    errors: Literal["raise", "quarantine"] = "raise",
+    threads: int | None = None,
+    engine: Literal["rust", "reference"] = "rust",
+    r: float = 0.0,
+    missing_spot: Literal["error", "skip"] = "error",
+    keep_inventory: Literal["all", "last"] = "all",
+) -> GexResult:
+    """Taker-flow GEX: dealer inventory = −cumulative taker flow, times Black-76 gamma.
+
+    Parameters
+    ----------
+    trades, chain, spot:
+        Tables in the canonical schemas (pandas, pyarrow, polars, duckdb, ...).
+    resolution:
+        Grid step Δ (``"10min"``). A trade at τ counts from grid time ⌊τ/Δ⌋·Δ + Δ.
+    unit:
+        ``"usd_per_1pct"`` (Γ·I·m·S²·1%), ``"usd_per_point"`` (Γ·I·m·S) or ``"underlying"`` (Γ·I·m).
+    start, end:
+        First/last reported grid time (default: the first/last trade's bucket).
+    initial:
+        Seed inventory I₀: a table (instrument, inventory) or a dict name -> contracts.
+    multipliers:
+        Contract multipliers by asset (or ``ASSET_QUOTE``), overriding BTC 1, ETH 1, SOL 10, XRP 1000.
+    missing_vol, missing_spot:
+        ``"error"``, ``"skip"`` (gamma 0, counted) or, for vol, a fill value.
+    errors:
+        ``"raise"`` (default) or ``"quarantine"`` (bad rows set aside and counted).
+    threads:
+        Worker threads (default ``FLOWGEX_THREADS`` or all cores); 1 is serial.
+    engine:
+        ``"rust"`` or ``"reference"`` (the pure-Python cross-check, slow).
+    r:
+        Rate in Γ = e^{−rT}φ(d₁)/(Sσ√T).
+    keep_inventory:
+        ``"all"`` keeps inventory rows for every step; ``"last"`` only for the last
+        (aggregates are always complete) — for long backtests.
+    """
+    opts = dict(resolution=resolution, unit=unit, start=start, end=end, initial=initial,
+                multipliers=multipliers, missing_vol=missing_vol, errors=errors, threads=threads,
+                r=r, missing_spot=missing_spot, keep_inventory=keep_inventory)
+    if engine == "reference":
+        from .reference import flow_gex_reference
+
+        return flow_gex_reference(trades, chain, spot, **opts)
+    if engine != "rust":
+        raise OptionError(f"invalid option engine: expected 'rust' or 'reference', found {engine!r}")
+    eng = Engine(**opts)
+    eng.update(trades, chain, spot)
+    return eng.finish()

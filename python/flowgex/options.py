@@ -1,0 +1,153 @@
+"""Keyword options shared by :func:`flowgex.flow_gex`, :class:`flowgex.Engine`
+and the reference engine: parsed and checked once, here, so every engine sees
+the same normalised values (nanosecond integers, upper-case asset keys)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any, Literal
+
+import numpy as np
+import pandas as pd
+
+from .errors import OptionError
+
+__all__ = ["EngineOptions", "to_ns", "UNITS"]
+
+UNITS = ("usd_per_1pct", "usd_per_point", "underlying")
+
+TimeLike = str | dt.datetime | dt.date | pd.Timestamp | np.datetime64 | int
+
+
+def to_ns(value: Any, *, name: str) -> int:
+    """A point in time as UTC nanoseconds since the epoch (naive times are UTC)."""
+    if isinstance(value, bool):
+        raise OptionError(f"invalid option {name}: expected a timestamp, found {value!r}")
+    try:
+        ts = pd.Timestamp(value)
+    except (ValueError, TypeError) as exc:
+        raise OptionError(f"invalid option {name}: expected a timestamp, found {value!r}") from exc
+    if ts is pd.NaT:
+        raise OptionError(f"invalid option {name}: expected a timestamp, found NaT")
+    ts = ts.tz_localize("UTC") if ts.tzinfo is None else ts.tz_convert("UTC")
+    return int(ts.as_unit("ns").value)
+
+
+def _resolution_ns(value: Any) -> int:
+    try:
+        td = pd.Timedelta(value)
+    except (ValueError, TypeError) as exc:
+        raise OptionError(
+            f"invalid option resolution: expected a duration such as '10min', found {value!r}"
+        ) from exc
+    ns = int(td.value)
+    if ns <= 0:
+        raise OptionError(f"invalid option resolution: expected a positive duration, found {value!r}")
+    return ns
+
+
+def _choice(name: str, value: Any, allowed: tuple[str, ...]) -> str:
+    if value not in allowed:
+        raise OptionError(f"invalid option {name}: expected one of {allowed}, found {value!r}")
+    return str(value)
+
+
+@dataclass(frozen=True)
+class EngineOptions:
+    """Validated engine options (times in ns, multipliers as (KEY, m) pairs)."""
+
+    resolution_ns: int
+    unit: str
+    start_ns: int | None
+    end_ns: int | None
+    multipliers: tuple[tuple[str, float], ...]
+    missing_vol: str | float
+    missing_spot: str
+    errors: str
+    threads: int | None
+    r: float
+    keep_inventory: str
+
+    @classmethod
+    def parse(
+        cls,
+        *,
+        resolution: Any = "10min",
+        unit: str = "usd_per_1pct",
+        start: Any = None,
+        end: Any = None,
+        multipliers: Mapping[str, float] | None = None,
+        missing_vol: Literal["error", "skip"] | float = "error",
+        missing_spot: Literal["error", "skip"] = "error",
+        errors: Literal["raise", "quarantine"] = "raise",
+        threads: int | None = None,
+        r: float = 0.0,
+        keep_inventory: Literal["all", "last"] = "all",
+    ) -> EngineOptions:
+        res = _resolution_ns(resolution)
+        start_ns = None if start is None else to_ns(start, name="start")
+        end_ns = None if end is None else to_ns(end, name="end")
+        if start_ns is not None:
+            start_ns = -((-start_ns) // res) * res  # first grid time >= start
+        if end_ns is not None:
+            end_ns = (end_ns // res) * res  # last grid time <= end
+        if start_ns is not None and end_ns is not None and start_ns > end_ns:
+            raise OptionError(
+                f"invalid option start/end: expected start <= end on the {resolution} grid, "
+                f"found start={pd.Timestamp(start_ns, tz='UTC')} end={pd.Timestamp(end_ns, tz='UTC')}"
+            )
+        mult: list[tuple[str, float]] = []
+        for key, m in (multipliers or {}).items():
+            try:
+                mf = float(m)
+            except (TypeError, ValueError) as exc:
+                raise OptionError(f"invalid option multipliers: {key!r} maps to {m!r}") from exc
+            if not (math.isfinite(mf) and mf > 0):
+                raise OptionError(
+                    f"invalid option multipliers: expected positive finite values, found {key}: {m!r}"
+                )
+            mult.append((str(key).upper(), mf))
+        if isinstance(missing_vol, str):
+            mv: str | float = _choice("missing_vol", missing_vol, ("error", "skip"))
+        else:
+            try:
+                mv = float(missing_vol)
+            except (TypeError, ValueError) as exc:
+                raise OptionError(
+                    f"invalid option missing_vol: expected 'error', 'skip' or a number, found {missing_vol!r}"
+                ) from exc
+            if not (math.isfinite(mv) and mv > 0):
+                raise OptionError(f"invalid option missing_vol: a fill volatility must be > 0, found {mv}")
+        if threads is not None and (isinstance(threads, bool) or not isinstance(threads, int) or threads < 1):
+            raise OptionError(f"invalid option threads: expected a positive int or None, found {threads!r}")
+        try:
+            rate = float(r)
+        except (TypeError, ValueError) as exc:
+            raise OptionError(f"invalid option r: expected a number, found {r!r}") from exc
+        if not math.isfinite(rate):
+            raise OptionError(f"invalid option r: expected a finite rate, found {r!r}")
+        return cls(
+            resolution_ns=res,
+            unit=_choice("unit", unit, UNITS),
+            start_ns=start_ns,
+            end_ns=end_ns,
+            multipliers=tuple(mult),
+            missing_vol=mv,
+            missing_spot=_choice("missing_spot", missing_spot, ("error", "skip")),
+            errors=_choice("errors", errors, ("raise", "quarantine")),
+            threads=threads,
+            r=rate,
+            keep_inventory=_choice("keep_inventory", keep_inventory, ("all", "last")),
+        )
+
+    def to_json(self) -> dict[str, Any]:
+        return {k: getattr(self, k) for k in self.__dataclass_fields__}
+
+    @classmethod
+    def from_json(cls, d: Mapping[str, Any]) -> EngineOptions:
+        d = dict(d)
+        d["multipliers"] = tuple((str(k), float(v)) for k, v in d["multipliers"])
+        return cls(**d)

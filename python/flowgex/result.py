@@ -1,0 +1,229 @@
+"""`GexResult`: the engine's tables, with pandas and Arrow views.
+
+The result holds flat numpy columns straight from the Rust core (moved, not
+copied), sorted by time. Selecting a time is a binary search and selecting an
+asset a mask, so ``by_strike(at="last")`` stays cheap even when the inventory
+holds hundreds of millions of (instrument, step) rows; the aggregates were
+computed in Rust during the replay and are never rebuilt from the inventory.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+
+from .diagnostics import Diagnostics
+from .errors import OptionError
+from .options import to_ns
+from .schema import TIMESTAMP
+
+__all__ = ["GexResult", "Book"]
+
+
+@dataclass(frozen=True)
+class Book:
+    """The live options of one asset at one grid time, as arrays (for profiles and levels)."""
+
+    asset: str
+    time: pd.Timestamp
+    spot: float
+    instrument: np.ndarray
+    s: np.ndarray
+    k: np.ndarray
+    tau: np.ndarray
+    sigma: np.ndarray
+    inventory: np.ndarray
+    multiplier: np.ndarray
+    is_call: np.ndarray
+    gex: np.ndarray
+
+
+def _ts(ns: np.ndarray) -> pa.Array:
+    return pa.array(np.asarray(ns, dtype=np.int64), type=pa.int64()).cast(TIMESTAMP)
+
+
+class GexResult:
+    """GEX by instrument, strike, expiry and asset over a grid of times.
+
+    Build it with :func:`flowgex.flow_gex`, :meth:`flowgex.Engine.result` or
+    :func:`flowgex.classic_gex`; do not construct it directly.
+    """
+
+    def __init__(self, core: Mapping[str, Any], *, unit: str, r: float, method: str,
+                 diagnostics: Diagnostics, resolution_ns: int | None = None) -> None:
+        reg = core["registry"]
+        self._assets: list[str] = list(reg["assets"])
+        self._inst = {
+            "name": np.asarray(reg["name"], dtype=object),
+            "asset": np.asarray(reg["asset"], dtype=np.int64),
+            "expiry": np.asarray(reg["expiry"], dtype=np.int64),
+            "strike": np.asarray(reg["strike"], dtype=np.float64),
+            "is_call": np.asarray(reg["is_call"], dtype=bool),
+            "multiplier": np.asarray(reg["multiplier"], dtype=np.float64),
+        }
+        self._t: dict[str, dict[str, np.ndarray]] = {}
+        for key, value in core.items():
+            if "." in key:
+                table, col = key.split(".", 1)
+                self._t.setdefault(table, {})[col] = np.asarray(value)
+        self._steps: np.ndarray = self._t["steps"]["time"]
+        self.unit = unit
+        self.r = r
+        self.method = method
+        self.resolution_ns = resolution_ns
+        self.diagnostics = diagnostics
+
+    # -- metadata ---------------------------------------------------------
+    @property
+    def times(self) -> pd.DatetimeIndex:
+        """Every reported grid time."""
+        return pd.DatetimeIndex(pd.to_datetime(self._steps, utc=True))
+
+    @property
+    def assets(self) -> list[str]:
+        """Assets with at least one reported row."""
+        present = set(np.unique(self._t["total"]["asset"]).tolist())
+        return sorted(self._assets[i] for i in present)
+
+    def __repr__(self) -> str:
+        n = len(self._steps)
+        span = f"{self.times[0]} .. {self.times[-1]}" if n else "empty"
+        return (f"GexResult(method={self.method!r}, unit={self.unit!r}, steps={n} ({span}), "
+                f"assets={self.assets}, inventory_rows={len(self._t['inventory']['time'])})")
+
+    # -- selection --------------------------------------------------------
+    def _step(self, at: Any) -> int | None:
+        """The grid time selected by ``at``: None (all), "last", or the latest grid time <= at."""
+        if at is None:
+            return None
+        if len(self._steps) == 0:
+            raise OptionError("invalid option at: the result has no grid times")
+        if isinstance(at, str) and at == "last":
+            return int(self._steps[-1])
+        t = to_ns(at, name="at")
+        i = int(np.searchsorted(self._steps, t, side="right")) - 1
+        if i < 0:
+            raise OptionError(f"invalid option at: {pd.Timestamp(t, tz='UTC')} is before the first grid time {self.times[0]}")
+        return int(self._steps[i])
+
+    def _rows(self, table: str, asset: str | None, at: Any) -> tuple[dict[str, np.ndarray], np.ndarray]:
+        cols = self._t[table]
+        time = cols["time"]
+        lo, hi = 0, len(time)
+        step = self._step(at)
+        if step is not None:
+            lo, hi = int(np.searchsorted(time, step, "left")), int(np.searchsorted(time, step, "right"))
+        sel = np.arange(lo, hi)
+        if asset is not None:
+            a = self._asset_id(asset)
+            asset_col = cols["asset"] if "asset" in cols else self._inst["asset"][cols["inst"]]
+            sel = sel[asset_col[lo:hi] == a] if a is not None else sel[:0]
+        return cols, sel
+
+    def _asset_id(self, asset: str) -> int | None:
+        up = str(asset).upper()
+        return self._assets.index(up) if up in self._assets else None
+
+    def _names(self, ids: np.ndarray) -> np.ndarray:
+        return np.array(self._assets + [""], dtype=object)[np.asarray(ids, dtype=np.int64)]
+
+    def _time(self, ns: np.ndarray) -> pd.Series:
+        return pd.Series(pd.to_datetime(ns.astype(np.int64), utc=True).as_unit("ns"))
+
+    # -- tables -----------------------------------------------------------
+    def by_strike(self, asset: str | None = None, at: Any = None) -> pd.DataFrame:
+        """GEX by (asset, time, strike), maturities and both legs summed: the strike chart."""
+        c, s = self._rows("by_strike", asset, at)
+        return pd.DataFrame({
+            "asset": self._names(c["asset"][s]),
+            "time": self._time(c["time"][s]),
+            "strike": c["strike"][s],
+            "call_gex": c["call_gex"][s],
+            "put_gex": c["put_gex"][s],
+            "gex": c["gex"][s],
+        })
+
+    def by_expiry(self, asset: str | None = None, at: Any = None) -> pd.DataFrame:
+        """GEX by (asset, time, expiry)."""
+        c, s = self._rows("by_expiry", asset, at)
+        return pd.DataFrame({
+            "asset": self._names(c["asset"][s]),
+            "time": self._time(c["time"][s]),
+            "expiry": self._time(c["expiry"][s]),
+            "gex": c["gex"][s],
+        })
+
+    def total(self, asset: str | None = None) -> pd.DataFrame:
+        """Total GEX and the asset's spot at every grid time."""
+        c, s = self._rows("total", asset, None)
+        return pd.DataFrame({
+            "asset": self._names(c["asset"][s]),
+            "time": self._time(c["time"][s]),
+            "spot": c["spot"][s],
+            "gex": c["gex"][s],
+        })
+
+    def _inventory_columns(self, asset: str | None, at: Any) -> dict[str, Any]:
+        c, s = self._rows("inventory", asset, at)
+        inst = c["inst"][s]
+        return {
+            "asset": self._names(self._inst["asset"][inst]),
+            "time": c["time"][s],
+            "instrument": self._inst["name"][inst],
+            "expiry": self._inst["expiry"][inst],
+            "strike": self._inst["strike"][inst],
+            "kind": np.where(self._inst["is_call"][inst], "C", "P").astype(object),
+            "inventory": c["inventory"][s],
+            "spot": c["spot"][s],
+            "vol": c["vol"][s],
+            "gamma": c["gamma"][s],
+            "gex": c["gex"][s],
+        }
+
+    def inventory(self, at: Any = None, asset: str | None = None) -> pd.DataFrame:
+        """Dealer inventory, spot, vol, gamma and GEX per live instrument and grid time."""
+        cols = self._inventory_columns(asset, at)
+        cols["time"] = self._time(cols["time"])
+        cols["expiry"] = self._time(cols["expiry"])
+        return pd.DataFrame(cols)
+
+    def to_arrow(self, at: Any = None, asset: str | None = None) -> pa.Table:
+        """The inventory rows as a ``pyarrow.Table`` (same columns as :meth:`inventory`)."""
+        cols = self._inventory_columns(asset, at)
+        return pa.table({
+            "asset": pa.array(list(cols["asset"]), pa.string()),
+            "time": _ts(cols["time"]),
+            "instrument": pa.array(list(cols["instrument"]), pa.string()),
+            "expiry": _ts(cols["expiry"]),
+            "strike": pa.array(cols["strike"], pa.float64()),
+            "kind": pa.array(list(cols["kind"]), pa.string()),
+            **{k: pa.array(cols[k], pa.float64()) for k in ("inventory", "spot", "vol", "gamma", "gex")},
+        })
+
+    def book(self, asset: str, at: Any = None) -> Book:
+        """The live options of ``asset`` at ``at`` (default: the last grid time), as arrays."""
+        step = self._step("last" if at is None else at)
+        c, s = self._rows("inventory", asset, step if step is None else pd.Timestamp(step, tz="UTC"))
+        inst = c["inst"][s]
+        tc, ts = self._rows("total", asset, pd.Timestamp(step, tz="UTC") if step is not None else None)
+        spot = float(tc["spot"][ts][0]) if len(ts) else 0.0
+        expiry = self._inst["expiry"][inst]
+        return Book(
+            asset=str(asset).upper(),
+            time=pd.Timestamp(step, tz="UTC"),
+            spot=spot,
+            instrument=self._inst["name"][inst],
+            s=c["spot"][s],
+            k=self._inst["strike"][inst],
+            tau=(expiry - step) / (365.0 * 86_400.0 * 1e9),
+            sigma=c["vol"][s],
+            inventory=c["inventory"][s],
+            multiplier=self._inst["multiplier"][inst],
+            is_call=self._inst["is_call"][inst],
+            gex=c["gex"][s],
+        )

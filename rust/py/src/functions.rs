@@ -1,0 +1,139 @@
+//! Stateless kernels: Black-76 gamma, instrument parsing, one-time evaluation
+//! of a book (classic GEX) and the spot profile with its zero crossings.
+
+use flowgex_core::exposure::Unit;
+use flowgex_core::greeks::gamma_into;
+use flowgex_core::instrument::{parse_name, Kind};
+use flowgex_core::parallel::install;
+use flowgex_core::point::{evaluate_point as core_point, PointBook};
+use flowgex_core::profile::{crossings, Book};
+use numpy::{IntoPyArray, PyArray1, PyReadonlyArray1};
+use pyo3::prelude::*;
+use pyo3::types::PyDict;
+
+use crate::arrays::{arr, instrument_dict, opt_arr, output_to_dict, registry_to_dict, slice};
+use crate::errors::{core_result, SchemaError};
+
+/// Black-76 gamma of equally long, contiguous float64 arrays (broadcasting is done in Python).
+#[pyfunction]
+#[pyo3(signature = (s, k, t, sigma, r, *, threads=None))]
+pub fn black76_gamma<'py>(
+    py: Python<'py>,
+    s: PyReadonlyArray1<'py, f64>,
+    k: PyReadonlyArray1<'py, f64>,
+    t: PyReadonlyArray1<'py, f64>,
+    sigma: PyReadonlyArray1<'py, f64>,
+    r: PyReadonlyArray1<'py, f64>,
+    threads: Option<usize>,
+) -> PyResult<Bound<'py, PyArray1<f64>>> {
+    let (s, k, t, v, r) = (slice(&s, "S")?, slice(&k, "K")?, slice(&t, "T")?, slice(&sigma, "sigma")?, slice(&r, "r")?);
+    let n = s.len();
+    if [k.len(), t.len(), v.len()].iter().any(|&l| l != n) || !(r.len() == 1 || r.len() == n) {
+        return Err(SchemaError::new_err("black76_gamma: arrays must have equal lengths after broadcasting"));
+    }
+    let out = core_result(py.detach(|| {
+        install(threads, || {
+            let mut out = vec![0.0; n];
+            if r.len() == 1 {
+                gamma_into(&mut out, s, k, t, v, r[0]);
+            } else {
+                for i in 0..n {
+                    out[i] = flowgex_core::greeks::black76_gamma(s[i], k[i], t[i], v[i], r[i]);
+                }
+            }
+            out
+        })
+    }))?;
+    Ok(out.into_pyarray(py))
+}
+
+/// Parses a Deribit name into (asset, quote, expiry_ns, strike, kind).
+#[pyfunction]
+pub fn parse_instrument(name: &str) -> PyResult<(String, Option<String>, i64, f64, &'static str)> {
+    let i = core_result(parse_name(name))?;
+    let kind = match i.kind {
+        Kind::Call => "C",
+        Kind::Put => "P",
+    };
+    Ok((i.asset, i.quote, i.expiry_ns, i.strike, kind))
+}
+
+/// Evaluates a given book at one time (classic GEX); returns the result arrays and the registry.
+#[pyfunction]
+#[pyo3(signature = (time, book, *, unit, rate, multipliers, asset_spot, threads=None))]
+#[allow(clippy::too_many_arguments)]
+pub fn evaluate_point<'py>(
+    py: Python<'py>,
+    time: i64,
+    book: &Bound<'py, PyDict>,
+    unit: &str,
+    rate: f64,
+    multipliers: Vec<(String, f64)>,
+    asset_spot: Vec<(String, f64)>,
+    threads: Option<usize>,
+) -> PyResult<Bound<'py, PyDict>> {
+    let dict = instrument_dict(book)?;
+    let (codes, inv, spot, vol) = (arr::<i32>(book, "inst")?, arr::<f64>(book, "inventory")?, arr::<f64>(book, "spot")?, arr::<f64>(book, "vol")?);
+    let gamma = opt_arr::<f64>(book, "gamma")?;
+    let gamma = match &gamma {
+        Some(g) => Some(slice(g, "gamma")?),
+        None => None,
+    };
+    let pb = PointBook {
+        dict: &dict,
+        codes: slice(&codes, "inst")?,
+        inventory: slice(&inv, "inventory")?,
+        spot: slice(&spot, "spot")?,
+        vol: slice(&vol, "vol")?,
+        gamma,
+        asset_spot: &asset_spot,
+    };
+    let unit = core_result(Unit::parse(unit))?;
+    let (reg, out, expired) = core_result(py.detach(|| install(threads, || core_point(time, &pb, unit, rate, &multipliers)).and_then(|r| r)))?;
+    let d = output_to_dict(py, out)?;
+    d.set_item("registry", registry_to_dict(py, &reg)?)?;
+    d.set_item("expired", expired)?;
+    Ok(d)
+}
+
+/// GEX at each hypothetical spot in `xs`, and every zero crossing refined on the exact function.
+#[pyfunction]
+#[pyo3(signature = (s, k, tau, sigma, weight, *, spot, xs, rate, unit, threads=None))]
+#[allow(clippy::too_many_arguments)]
+pub fn profile<'py>(
+    py: Python<'py>,
+    s: PyReadonlyArray1<'py, f64>,
+    k: PyReadonlyArray1<'py, f64>,
+    tau: PyReadonlyArray1<'py, f64>,
+    sigma: PyReadonlyArray1<'py, f64>,
+    weight: PyReadonlyArray1<'py, f64>,
+    spot: f64,
+    xs: PyReadonlyArray1<'py, f64>,
+    rate: f64,
+    unit: &str,
+    threads: Option<usize>,
+) -> PyResult<(Bound<'py, PyArray1<f64>>, Bound<'py, PyArray1<f64>>)> {
+    let book = Book {
+        s: slice(&s, "s")?,
+        k: slice(&k, "k")?,
+        tau: slice(&tau, "tau")?,
+        sigma: slice(&sigma, "sigma")?,
+        weight: slice(&weight, "weight")?,
+        spot,
+        rate,
+        unit: core_result(Unit::parse(unit))?,
+    };
+    let n = book.s.len();
+    if [book.k.len(), book.tau.len(), book.sigma.len(), book.weight.len()].iter().any(|&l| l != n) {
+        return Err(SchemaError::new_err("profile: instrument arrays must have equal lengths"));
+    }
+    let xs = slice(&xs, "xs")?;
+    let (ys, roots) = core_result(py.detach(|| {
+        install(threads, || {
+            let ys = book.profile(xs);
+            let roots = crossings(xs, &ys, |x| book.gex_at(x));
+            (ys, roots)
+        })
+    }))?;
+    Ok((ys.into_pyarray(py), roots.into_pyarray(py)))
+}
