@@ -1,0 +1,31 @@
+"""Shared fixtures: the real data in ../shared/data, read in place (never copied)."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, settings
+
+ROOT = Path(__file__).resolve().parents[1]
+SHARED_DATA = Path(os.environ.get("FLOWGEX_SHARED_DATA", ROOT.parent / "shared" / "data"))
+
+settings.register_profile(
+    "ci", max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large]
+)
+settings.register_profile("dev", max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+# A long campaign: HYPOTHESIS_PROFILE=soak HYPOTHESIS_EXAMPLES=2000 pytest tests/test_properties.py
+settings.register_profile(
+    "soak", max_examples=int(os.environ.get("HYPOTHESIS_EXAMPLES", "1000")), deadline=None,
+    suppress_health_check=list(HealthCheck),
+)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
+
+
+@pytest.fixture(scope="session")
+def shared_data() -> Path:
+    """The shared real-data folder; its absence is a failure, not a skip."""
+    if not (SHARED_DATA / "PROVENANCE.md").is_file():
+        pytest.fail(f"real test data not found at {SHARED_DATA}: clone beside ../shared or set FLOWGEX_SHARED_DATA")
+    return SHARED_DATA
