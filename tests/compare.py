@@ -30,7 +30,9 @@ def assert_identical(a: fg.GexResult, b: fg.GexResult) -> None:
         pd.testing.assert_frame_equal(fa[name], fb[name], check_exact=True, obj=name)
         for col in fa[name].columns:
             if fa[name][col].dtype == np.float64:
-                assert np.array_equal(fa[name][col].to_numpy().view(np.int64), fb[name][col].to_numpy().view(np.int64)), (name, col)
+                assert np.array_equal(
+                    fa[name][col].to_numpy().view(np.int64), fb[name][col].to_numpy().view(np.int64)
+                ), (name, col)
     assert list(a.times) == list(b.times)
 
 
@@ -48,12 +50,18 @@ def assert_close(fast: fg.GexResult, ref: fg.GexResult) -> None:
     fa, fb = frames(fast), frames(ref)
     inv_a, inv_b = fa["inventory"], fb["inventory"]
     keys = ["asset", "time", "instrument", "expiry", "strike", "kind"]
-    pd.testing.assert_frame_equal(inv_a[keys].reset_index(drop=True), inv_b[keys].reset_index(drop=True), obj="inventory keys")
+    pd.testing.assert_frame_equal(
+        inv_a[keys].reset_index(drop=True), inv_b[keys].reset_index(drop=True), obj="inventory keys"
+    )
     for col in ("inventory", "spot", "vol", "gamma", "gex"):
         _close(inv_a[col], inv_b[col], 0.0, f"inventory.{col}")
     # A sum is only as exact as the sum of its terms' magnitudes.
     mag = inv_b.assign(m=inv_b["gex"].abs()).groupby(["asset", "time"])["m"].sum()
-    for name, key in (("by_strike", ["asset", "time", "strike"]), ("by_expiry", ["asset", "time", "expiry"]), ("total", ["asset", "time"])):
+    for name, key in (
+        ("by_strike", ["asset", "time", "strike"]),
+        ("by_expiry", ["asset", "time", "expiry"]),
+        ("total", ["asset", "time"]),
+    ):
         a, b = fa[name], fb[name]
         pd.testing.assert_frame_equal(a[key].reset_index(drop=True), b[key].reset_index(drop=True), obj=f"{name} keys")
         scale = b.join(mag, on=["asset", "time"])["m"].fillna(0.0).to_numpy()

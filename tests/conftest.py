@@ -17,7 +17,9 @@ settings.register_profile(
 settings.register_profile("dev", max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 # A long campaign: HYPOTHESIS_PROFILE=soak HYPOTHESIS_EXAMPLES=2000 pytest tests/test_properties.py
 settings.register_profile(
-    "soak", max_examples=int(os.environ.get("HYPOTHESIS_EXAMPLES", "1000")), deadline=None,
+    "soak",
+    max_examples=int(os.environ.get("HYPOTHESIS_EXAMPLES", "1000")),
+    deadline=None,
     suppress_health_check=list(HealthCheck),
 )
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))

@@ -73,15 +73,17 @@ def markets(draw: st.DrawFn, *, bad: bool = False, with_chain: bool | None = Non
             ts = expiry - draw(st.integers(1, HOUR))
         amount = draw(st.sampled_from([1e-6, 0.1, 1.0, 2.5, 25.0, 1e6])) * draw(st.integers(1, 9))
         iv = draw(st.one_of(st.none(), st.floats(0.05, 3.0)))
-        rows.append({
-            "timestamp": ts,
-            "instrument": _case(name, draw(st.integers(0, 2))),
-            "side": draw(st.sampled_from(["buy", "sell", "BUY", "Sell"])),
-            "amount": amount,
-            "index_price": SPOT[_asset(name)] * draw(st.floats(0.9, 1.1)),
-            "iv": iv,
-            "trade_id": f"t{k}",
-        })
+        rows.append(
+            {
+                "timestamp": ts,
+                "instrument": _case(name, draw(st.integers(0, 2))),
+                "side": draw(st.sampled_from(["buy", "sell", "BUY", "Sell"])),
+                "amount": amount,
+                "index_price": SPOT[_asset(name)] * draw(st.floats(0.9, 1.1)),
+                "iv": iv,
+                "trade_id": f"t{k}",
+            }
+        )
     if bad:
         for kind in draw(st.lists(st.sampled_from(BAD_KINDS), max_size=6)):
             i = draw(st.integers(0, len(rows) - 1))
@@ -114,18 +116,26 @@ def markets(draw: st.DrawFn, *, bad: bool = False, with_chain: bool | None = Non
         for _ in range(draw(st.integers(0, 25))):
             name, expiry = draw(st.sampled_from(INSTRUMENTS))
             ts = min(_time(draw, res_ns), expiry - 1)
-            crow.append({
-                "timestamp": ts,
-                "instrument": name,
-                "mark_iv": draw(st.one_of(st.none(), st.floats(0.1, 2.0))),
-                "underlying_price": draw(st.one_of(st.none(), st.just(SPOT[_asset(name)] * 1.01))),
-                "open_interest": float(draw(st.integers(0, 500))),
-            })
+            crow.append(
+                {
+                    "timestamp": ts,
+                    "instrument": name,
+                    "mark_iv": draw(st.one_of(st.none(), st.floats(0.1, 2.0))),
+                    "underlying_price": draw(st.one_of(st.none(), st.just(SPOT[_asset(name)] * 1.01))),
+                    "open_interest": float(draw(st.integers(0, 500))),
+                }
+            )
         if crow:
             chain = pd.DataFrame(crow)
             chain["timestamp"] = pd.to_datetime(chain["timestamp"], utc=True)
-        srow = [{"timestamp": _time(draw, res_ns), "asset": draw(st.sampled_from(["BTC", "eth", "SOL", "XRP"])),
-                 "price": draw(st.floats(1.0, 1e5))} for _ in range(draw(st.integers(0, 10)))]
+        srow = [
+            {
+                "timestamp": _time(draw, res_ns),
+                "asset": draw(st.sampled_from(["BTC", "eth", "SOL", "XRP"])),
+                "price": draw(st.floats(1.0, 1e5)),
+            }
+            for _ in range(draw(st.integers(0, 10)))
+        ]
         if srow:
             spot = pd.DataFrame(srow)
             spot["timestamp"] = pd.to_datetime(spot["timestamp"], utc=True)

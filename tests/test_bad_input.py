@@ -6,9 +6,9 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
-from compare import assert_identical
 
 import flowgex as fg
+from compare import assert_identical
 
 T0 = pd.Timestamp("2024-12-01T00:00:00Z")
 
@@ -16,15 +16,17 @@ T0 = pd.Timestamp("2024-12-01T00:00:00Z")
 def good() -> pd.DataFrame:
     rows = []
     for k in range(12):
-        rows.append({
-            "timestamp": T0 + pd.Timedelta(minutes=7 * k),
-            "instrument": ["BTC-27DEC24-100000-C", "BTC-27DEC24-90000-P", "ETH-27DEC24-4000-C"][k % 3],
-            "side": "buy" if k % 2 else "sell",
-            "amount": 1.0 + k,
-            "index_price": 3600.0 if k % 3 == 2 else 96_000.0,
-            "iv": 0.5 + 0.01 * k,
-            "trade_id": f"id{k}",
-        })
+        rows.append(
+            {
+                "timestamp": T0 + pd.Timedelta(minutes=7 * k),
+                "instrument": ["BTC-27DEC24-100000-C", "BTC-27DEC24-90000-P", "ETH-27DEC24-4000-C"][k % 3],
+                "side": "buy" if k % 2 else "sell",
+                "amount": 1.0 + k,
+                "index_price": 3600.0 if k % 3 == 2 else 96_000.0,
+                "iv": 0.5 + 0.01 * k,
+                "trade_id": f"id{k}",
+            }
+        )
     return pd.DataFrame(rows)
 
 
@@ -103,13 +105,15 @@ def test_late_rows_in_a_later_chunk():
 
 def test_bad_chain_and_spot_rows():
     t = good()
-    chain = pd.DataFrame({
-        "timestamp": [T0, T0, T0, T0 + pd.Timedelta("1min")],
-        "instrument": ["BTC-27DEC24-100000-C", "nonsense", "BTC-27DEC24-90000-P", "BTC-27DEC24-90000-P"],
-        "mark_iv": [0.5, 0.5, -1.0, 0.5],
-        "underlying_price": [96_100.0, 96_100.0, 96_100.0, np.nan],
-        "open_interest": [10.0, 1.0, 1.0, -5.0],
-    })
+    chain = pd.DataFrame(
+        {
+            "timestamp": [T0, T0, T0, T0 + pd.Timedelta("1min")],
+            "instrument": ["BTC-27DEC24-100000-C", "nonsense", "BTC-27DEC24-90000-P", "BTC-27DEC24-90000-P"],
+            "mark_iv": [0.5, 0.5, -1.0, 0.5],
+            "underlying_price": [96_100.0, 96_100.0, 96_100.0, np.nan],
+            "open_interest": [10.0, 1.0, 1.0, -5.0],
+        }
+    )
     spot = pd.DataFrame({"timestamp": [T0, T0], "asset": ["BTC", None], "price": [96_000.0, 1.0]})
     with pytest.raises(fg.BadRowsError) as info:
         fg.flow_gex(t, chain, spot)
@@ -124,14 +128,16 @@ def test_bad_chain_and_spot_rows():
 
 def test_degenerate_prices_and_vols_never_give_nan():
     near = pd.Timestamp("2024-12-27T07:59:58.9995Z")  # its 1 ms bucket ends 1 s before expiry
-    t = pd.DataFrame({
-        "timestamp": [near, near - pd.Timedelta("2s"), near - pd.Timedelta("1s")],
-        "instrument": ["BTC-27DEC24-100000-C", "BTC-27DEC24-100000-P", "BTC-27DEC24-90000-P"],
-        "side": ["buy", "sell", "buy"],
-        "amount": [1e9, 1e-9, 3.0],
-        "index_price": [1e-300, 1e300, 96_000.0],
-        "iv": [1e-300, 1e300, 0.5],
-    })
+    t = pd.DataFrame(
+        {
+            "timestamp": [near, near - pd.Timedelta("2s"), near - pd.Timedelta("1s")],
+            "instrument": ["BTC-27DEC24-100000-C", "BTC-27DEC24-100000-P", "BTC-27DEC24-90000-P"],
+            "side": ["buy", "sell", "buy"],
+            "amount": [1e9, 1e-9, 3.0],
+            "index_price": [1e-300, 1e300, 96_000.0],
+            "iv": [1e-300, 1e300, 0.5],
+        }
+    )
     res = fg.flow_gex(t, resolution="1ms")
     assert len(res.times) == 2001
     for frame in (res.inventory(), res.by_strike(), res.total()):

@@ -37,19 +37,23 @@ def test_black76_reproduces_deribit_gamma(shared_data, name):
     T = (expiry_ns - df.timestamp.to_numpy() * 10**6) / (365 * 86400 * 1e9)
     g = fg.black76_gamma(df.underlying_price.to_numpy(), df.strike.to_numpy(), T, df.mark_iv.to_numpy() / 100.0)
     match = np.round(g, 5) == df.deribit_gamma.to_numpy()
-    assert match.mean() >= 0.99, f"{match.mean():.4f} of {len(df)} rows match; first misses {df.instrument_name[~match].head().tolist()}"
+    assert match.mean() >= 0.99, (
+        f"{match.mean():.4f} of {len(df)} rows match; first misses {df.instrument_name[~match].head().tolist()}"
+    )
     assert len(df) > 300
 
 
 def chain_of(df: pd.DataFrame) -> pd.DataFrame:
-    return pd.DataFrame({
-        "timestamp": pd.to_datetime(df.timestamp, unit="ms", utc=True),
-        "instrument": df.instrument_name,
-        "mark_iv": df.mark_iv / 100.0,
-        "underlying_price": df.underlying_price,
-        "open_interest": df.open_interest,
-        "gamma": df.deribit_gamma,
-    })
+    return pd.DataFrame(
+        {
+            "timestamp": pd.to_datetime(df.timestamp, unit="ms", utc=True),
+            "instrument": df.instrument_name,
+            "mark_iv": df.mark_iv / 100.0,
+            "underlying_price": df.underlying_price,
+            "open_interest": df.open_interest,
+            "gamma": df.deribit_gamma,
+        }
+    )
 
 
 @pytest.mark.parametrize("name", FILES)

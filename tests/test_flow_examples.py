@@ -64,7 +64,9 @@ def test_units_and_multipliers():
     assert pt.gex == pytest.approx(g * 4.0 * 10.0 * 230.0, rel=1e-12)
     pct = fg.flow_gex(t).inventory().iloc[0]
     assert pct.gex == pytest.approx(g * 4.0 * 10.0 * 230.0**2 * 0.01, rel=1e-12)
-    assert fg.flow_gex(t, unit="underlying", multipliers={"SOL": 1}).inventory().gex.iloc[0] == pytest.approx(g * 4.0, rel=1e-12)
+    assert fg.flow_gex(t, unit="underlying", multipliers={"SOL": 1}).inventory().gex.iloc[0] == pytest.approx(
+        g * 4.0, rel=1e-12
+    )
 
 
 def test_unknown_assets_need_a_multiplier():
@@ -96,13 +98,17 @@ def test_as_of_chain_first_then_trades_strictly_before():
         (T0 + pd.Timedelta("1min"), "BTC-27DEC24-100000-C", "buy", 1.0, 96_000.0, 0.6),
         (T0 + pd.Timedelta("25min"), "BTC-27DEC24-100000-C", "buy", 1.0, 96_500.0, 0.65),
     )
-    chain = pd.DataFrame({
-        "timestamp": pd.to_datetime([T0 + pd.Timedelta("10min"), T0 + pd.Timedelta("12min")]),
-        "instrument": ["BTC-27DEC24-100000-C"] * 2,
-        "mark_iv": [0.55, 0.52],
-        "underlying_price": [96_800.0, 96_900.0],
-    })
-    spot = pd.DataFrame({"timestamp": pd.to_datetime([T0 + pd.Timedelta("2min")]), "asset": ["BTC"], "price": [95_000.0]})
+    chain = pd.DataFrame(
+        {
+            "timestamp": pd.to_datetime([T0 + pd.Timedelta("10min"), T0 + pd.Timedelta("12min")]),
+            "instrument": ["BTC-27DEC24-100000-C"] * 2,
+            "mark_iv": [0.55, 0.52],
+            "underlying_price": [96_800.0, 96_900.0],
+        }
+    )
+    spot = pd.DataFrame(
+        {"timestamp": pd.to_datetime([T0 + pd.Timedelta("2min")]), "asset": ["BTC"], "price": [95_000.0]}
+    )
     inv = fg.flow_gex(t, chain, spot).inventory()
     # 00:10: the chain row at exactly 00:10 is not "strictly before": spot table, trade iv.
     assert (inv.spot.iloc[0], inv.vol.iloc[0]) == (95_000.0, 0.6)
@@ -123,9 +129,12 @@ def test_start_end_initial_and_missing_vol():
     fill = fg.flow_gex(t, missing_vol=0.5).inventory()
     assert fill.vol.iloc[0] == 0.5 and fill.gex.iloc[0] < 0
     res = fg.flow_gex(
-        t, start=T0 + pd.Timedelta("5min"), end=T0 + pd.Timedelta("1h"), missing_vol=0.5,
-        initial={"BTC-27DEC24-100000-P": 2.0}, spot=pd.DataFrame(
-            {"timestamp": [T0 - pd.Timedelta("1min")], "asset": ["BTC"], "price": [95_000.0]}),
+        t,
+        start=T0 + pd.Timedelta("5min"),
+        end=T0 + pd.Timedelta("1h"),
+        missing_vol=0.5,
+        initial={"BTC-27DEC24-100000-P": 2.0},
+        spot=pd.DataFrame({"timestamp": [T0 - pd.Timedelta("1min")], "asset": ["BTC"], "price": [95_000.0]}),
     )
     # start snaps up to 00:10; end is on the grid; the seed is live from the start.
     assert list(res.times) == [T0 + pd.Timedelta(minutes=m) for m in (10, 20, 30, 40, 50, 60)]

@@ -79,9 +79,7 @@ def test_broadcasting_and_shapes():
     assert rates[1] == pytest.approx(rates[0] * math.exp(-0.1), rel=1e-14)
 
 
-@given(
-    st.floats(1e-3, 1e7), st.floats(1e-3, 1e7), st.floats(1e-6, 30.0), st.floats(1e-4, 10.0), st.floats(-0.2, 0.5)
-)
+@given(st.floats(1e-3, 1e7), st.floats(1e-3, 1e7), st.floats(1e-6, 30.0), st.floats(1e-4, 10.0), st.floats(-0.2, 0.5))
 def test_rust_kernel_equals_the_reference_formula(S, K, T, sigma, r):
     fast = float(fg.black76_gamma(S, K, T, sigma, r))
     slow = reference.gamma(S, K, T, sigma, r)

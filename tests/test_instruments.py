@@ -35,8 +35,19 @@ def test_the_design_example_exactly():
 
 @pytest.mark.parametrize(
     "bad",
-    ["", "BTC", "BTC-PERPETUAL", "BTC-27DEC24", "BTC-31FEB24-1-C", "BTC-27XYZ24-1-C", "BTC-27DEC24-0-C",
-     "BTC-27DEC24-1-Z", "BTC-27DEC24-d5-C", "BTC-127DEC24-1-C", " BTC-27DEC24-1-C"],
+    [
+        "",
+        "BTC",
+        "BTC-PERPETUAL",
+        "BTC-27DEC24",
+        "BTC-31FEB24-1-C",
+        "BTC-27XYZ24-1-C",
+        "BTC-27DEC24-0-C",
+        "BTC-27DEC24-1-Z",
+        "BTC-27DEC24-d5-C",
+        "BTC-127DEC24-1-C",
+        " BTC-27DEC24-1-C",
+    ],
 )
 def test_unparseable_names_raise_naming_the_string(bad):
     with pytest.raises(fg.InstrumentError) as info:

@@ -11,12 +11,12 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-from compare import assert_close, assert_identical
 from hypothesis import given
 from hypothesis import strategies as st
-from strategies import DAY, T0, markets
 
 import flowgex as fg
+from compare import assert_close, assert_identical
+from strategies import DAY, T0, markets
 
 
 def _opts(m, **kw):
@@ -45,8 +45,12 @@ def test_rust_equals_reference_with_options(m, unit, r, start, span, seed):
         if span is not None:
             kw["end"] = kw["start"] + pd.Timedelta(seconds=span) + pd.Timedelta(m.resolution)
     if seed:
-        kw["initial"] = pd.DataFrame({"instrument": ["BTC-27DEC24-100000-P", "eth-6dec24-3500-c"], "inventory": [5.0, -2.5]})
-    assert_close(fg.flow_gex(m.trades, m.chain, m.spot, **kw), fg.flow_gex(m.trades, m.chain, m.spot, engine="reference", **kw))
+        kw["initial"] = pd.DataFrame(
+            {"instrument": ["BTC-27DEC24-100000-P", "eth-6dec24-3500-c"], "inventory": [5.0, -2.5]}
+        )
+    assert_close(
+        fg.flow_gex(m.trades, m.chain, m.spot, **kw), fg.flow_gex(m.trades, m.chain, m.spot, engine="reference", **kw)
+    )
 
 
 def _time_sorted(df):
@@ -63,6 +67,7 @@ def test_any_chunking_with_snapshots_is_bit_identical(m, data):
     edges = [None] + [pd.Timestamp(T0 + c, tz="UTC") for c in cuts] + [None]
     eng = fg.Engine(**kw)
     for lo, hi in zip(edges[:-1], edges[1:]):
+
         def part(df, lo=lo, hi=hi):
             if df is None:
                 return None
@@ -72,6 +77,7 @@ def test_any_chunking_with_snapshots_is_bit_identical(m, data):
             if hi is not None:
                 keep &= (df.timestamp < hi).to_numpy()
             return df[keep]
+
         eng.update(part(trades), part(chain), part(spot))
         if data.draw(st.booleans()):
             eng.result()  # reading a result must not disturb the stream

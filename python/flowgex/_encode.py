@@ -95,7 +95,9 @@ def side_codes(col: pa.ChunkedArray) -> np.ndarray:
         v = _combined(pc.fill_null(pc.cast(col, pa.int64()), 0)).to_numpy(zero_copy_only=False)
         return np.where(v == 1, 1, np.where(v == -1, -1, 0)).astype(np.int8)
     codes, values = dictionary(col)
-    lookup = np.array([1 if v.lower() == "buy" else -1 if v.lower() == "sell" else 0 for v in values] + [0], dtype=np.int8)
+    lookup = np.array(
+        [1 if v.lower() == "buy" else -1 if v.lower() == "sell" else 0 for v in values] + [0], dtype=np.int8
+    )
     return np.ascontiguousarray(lookup[codes])  # code -1 (null) picks the trailing 0
 
 

@@ -64,7 +64,11 @@ def classic_gex(
     if errors not in ("raise", "quarantine"):
         raise OptionError(f"invalid option errors: expected 'raise' or 'quarantine', found {errors!r}")
     table = canonical_chain(chain)
-    need = ["open_interest"] + (["gamma"] if gamma == "chain" else ["mark_iv"]) + ([] if spot is not None else ["underlying_price"])
+    need = (
+        ["open_interest"]
+        + (["gamma"] if gamma == "chain" else ["mark_iv"])
+        + ([] if spot is not None else ["underlying_price"])
+    )
     missing = [c for c in need if c not in table.column_names]
     if missing:
         raise SchemaError(f"classic_gex: the chain needs column(s) {missing}; found {table.column_names}")
@@ -89,7 +93,11 @@ def classic_gex(
         enc["names"] = names
     pick = _select_latest(ts, codes, at_ns)
     oi = floats(table.column("open_interest"))
-    under = floats(table.column("underlying_price")) if "underlying_price" in table.column_names else np.full(len(ts), np.nan)
+    under = (
+        floats(table.column("underlying_price"))
+        if "underlying_price" in table.column_names
+        else np.full(len(ts), np.nan)
+    )
     vol = floats(table.column("mark_iv")) if "mark_iv" in table.column_names else np.full(len(ts), np.nan)
     chain_gamma = floats(table.column("gamma")) if gamma == "chain" else None
 
@@ -125,8 +133,11 @@ def classic_gex(
     rejected: dict[str, pa.Table] = {}
     if reasons:
         rows = np.array(sorted(reasons), dtype=np.int64)
-        rejected["chain"] = table.take(pa.array(rows)).append_column("row", pa.array(rows)).append_column(
-            "reason", pa.array([reasons[int(i)] for i in rows], pa.string()))
+        rejected["chain"] = (
+            table.take(pa.array(rows))
+            .append_column("row", pa.array(rows))
+            .append_column("reason", pa.array([reasons[int(i)] for i in rows], pa.string()))
+        )
         if errors == "raise":
             raise _bad_rows_error(rejected)
     good = np.array([r for r in pick if int(r) not in reasons], dtype=np.int64)
@@ -157,21 +168,33 @@ def classic_gex(
         "vol": np.ascontiguousarray(np.nan_to_num(vol[good], nan=0.0)),
         "gamma": None if chain_gamma is None else np.ascontiguousarray(chain_gamma[good]),
     }
-    core = dict(_core.evaluate_point(
-        at_ns, book, unit=unit, rate=float(r),
-        multipliers=[(str(k).upper(), float(v)) for k, v in (multipliers or {}).items()],
-        asset_spot=sorted(asset_spot.items()), threads=threads,
-    ))
+    core = dict(
+        _core.evaluate_point(
+            at_ns,
+            book,
+            unit=unit,
+            rate=float(r),
+            multipliers=[(str(k).upper(), float(v)) for k, v in (multipliers or {}).items()],
+            asset_spot=sorted(asset_spot.items()),
+            threads=threads,
+        )
+    )
     n_rows = len(ts)
     rej_counts = [0] * len(REASONS)
     for reason in reasons.values():
         rej_counts[REASONS.index(reason)] += 1
-    core.update(rows_read=[0, n_rows, 0], rejected=[[0] * len(REASONS), rej_counts, [0] * len(REASONS)],
-                traded_instruments=len(good))
+    core.update(
+        rows_read=[0, n_rows, 0],
+        rejected=[[0] * len(REASONS), rej_counts, [0] * len(REASONS)],
+        traded_instruments=len(good),
+    )
     diag = Diagnostics.from_core(core, rejected_rows=rejected)
     if spot_source == "spot":
         used = diag.spot_source.get("chain", 0)
-        diag = Diagnostics(**{**{k: getattr(diag, k) for k in diag.__dataclass_fields__},
-                              "spot_source": {"chain": 0, "spot": used, "index_price": 0}})
+        diag = Diagnostics(
+            **{
+                **{k: getattr(diag, k) for k in diag.__dataclass_fields__},
+                "spot_source": {"chain": 0, "spot": used, "index_price": 0},
+            }
+        )
     return GexResult(core, unit=unit, r=float(r), method="classic", diagnostics=diag)
-

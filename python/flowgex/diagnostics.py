@@ -85,12 +85,17 @@ class Diagnostics(Mapping[str, Any]):
         return {k: (dict(v) if isinstance(v, Mapping) else v) for k, v in ((k, getattr(self, k)) for k in self._keys())}
 
     @classmethod
-    def from_core(cls, core: Mapping[str, Any], *, rejected_rows: Mapping[str, pa.Table] | None = None,
-                  excluded: Mapping[str, int] | None = None) -> Diagnostics:
+    def from_core(
+        cls,
+        core: Mapping[str, Any],
+        *,
+        rejected_rows: Mapping[str, pa.Table] | None = None,
+        excluded: Mapping[str, int] | None = None,
+    ) -> Diagnostics:
         rows = [int(x) for x in core["rows_read"]]
         rej = [[int(x) for x in t] for t in core["rejected"]]
         by_reason = [{REASONS[i]: n for i, n in enumerate(t) if n} for t in rej]
-        s = {k[len("steps."):]: int(v.sum()) for k, v in core.items() if k.startswith("steps.") and k != "steps.time"}
+        s = {k[len("steps.") :]: int(v.sum()) for k, v in core.items() if k.startswith("steps.") and k != "steps.time"}
         return cls(
             trades_read=rows[0],
             trades_used=rows[0] - sum(rej[0]),
@@ -105,7 +110,11 @@ class Diagnostics(Mapping[str, Any]):
             expired=int(core["expired"]),
             missing_vol=s.get("vol_missing", 0),
             missing_spot=s.get("spot_missing", 0),
-            spot_source={"chain": s.get("spot_chain", 0), "spot": s.get("spot_table", 0), "index_price": s.get("spot_index", 0)},
+            spot_source={
+                "chain": s.get("spot_chain", 0),
+                "spot": s.get("spot_table", 0),
+                "index_price": s.get("spot_index", 0),
+            },
             vol_source={"chain": s.get("vol_chain", 0), "trade": s.get("vol_trade", 0)},
             rejected_rows=dict(rejected_rows or {}),
         )

@@ -63,7 +63,9 @@ def _reject_tables(report: Mapping[str, Any], tables: Mapping[str, pa.Table | No
         rows = rows[order]
         reasons = [reasons[i] for i in order]
         taken = table.take(pa.array(rows))
-        out[name] = taken.append_column("row", pa.array(rows, pa.int64())).append_column("reason", pa.array(reasons, pa.string()))
+        out[name] = taken.append_column("row", pa.array(rows, pa.int64())).append_column(
+            "reason", pa.array(reasons, pa.string())
+        )
     return out
 
 
@@ -95,8 +97,10 @@ def _bad_rows_error(rejected: Mapping[str, pa.Table]) -> BadRowsError:
             lines.append("  " + _describe(name, row))
     more = f"\n  ... and {total - len(lines)} more" if total > len(lines) else ""
     summary = ", ".join(f"{k}: {v}" for k, v in counts.items())
-    msg = (f"{total} bad input row(s) ({summary}); nothing was applied. Fix them, or pass "
-           f"errors='quarantine' to set them aside (counted in diagnostics):\n" + "\n".join(lines) + more)
+    msg = (
+        f"{total} bad input row(s) ({summary}); nothing was applied. Fix them, or pass "
+        f"errors='quarantine' to set them aside (counted in diagnostics):\n" + "\n".join(lines) + more
+    )
     return BadRowsError(msg, rejected=dict(rejected), counts=counts)
 
 
@@ -124,9 +128,17 @@ class Engine:
         keep_inventory: Literal["all", "last"] = "all",
     ) -> None:
         opts = EngineOptions.parse(
-            resolution=resolution, unit=unit, start=start, end=end, multipliers=multipliers,
-            missing_vol=missing_vol, missing_spot=missing_spot, errors=errors, threads=threads,
-            r=r, keep_inventory=keep_inventory,
+            resolution=resolution,
+            unit=unit,
+            start=start,
+            end=end,
+            multipliers=multipliers,
+            missing_vol=missing_vol,
+            missing_spot=missing_spot,
+            errors=errors,
+            threads=threads,
+            r=r,
+            keep_inventory=keep_inventory,
         )
         self._init(opts, _new_core(opts))
         if initial is not None:
@@ -178,10 +190,20 @@ class Engine:
     def _wrap(self, core: Mapping[str, Any]) -> GexResult:
         diag = Diagnostics.from_core(core, rejected_rows=self._rejected_rows(), excluded=self._excluded)
         if self._excluded:
-            diag = Diagnostics(**{**{k: getattr(diag, k) for k in diag.__dataclass_fields__},
-                                  "trades_read": diag.trades_read + sum(self._excluded.values())})
-        return GexResult(core, unit=self._opts.unit, r=self._opts.r, method="flow",
-                         diagnostics=diag, resolution_ns=self._opts.resolution_ns)
+            diag = Diagnostics(
+                **{
+                    **{k: getattr(diag, k) for k in diag.__dataclass_fields__},
+                    "trades_read": diag.trades_read + sum(self._excluded.values()),
+                }
+            )
+        return GexResult(
+            core,
+            unit=self._opts.unit,
+            r=self._opts.r,
+            method="flow",
+            diagnostics=diag,
+            resolution_ns=self._opts.resolution_ns,
+        )
 
     def result(self) -> GexResult:
         """The result so far; the engine is unchanged and can be fed more."""
@@ -197,8 +219,14 @@ class Engine:
         core = dict(self._core.drain())
         core["registry"] = self._core.registry()
         core.update(rows_read=[0, 0, 0], rejected=[[0] * len(REASONS)] * 3, expired=0, traded_instruments=0)
-        return GexResult(core, unit=self._opts.unit, r=self._opts.r, method="flow",
-                         diagnostics=Diagnostics(), resolution_ns=self._opts.resolution_ns)
+        return GexResult(
+            core,
+            unit=self._opts.unit,
+            r=self._opts.r,
+            method="flow",
+            diagnostics=Diagnostics(),
+            resolution_ns=self._opts.resolution_ns,
+        )
 
     def snapshot(self) -> bytes:
         """The whole engine as versioned bytes (options, state, buffered results, rejects)."""
@@ -227,13 +255,15 @@ class Engine:
             raise SnapshotError("cannot restore snapshot: not a flowgex Engine snapshot (bad magic)")
         (version,) = struct.unpack("<I", blob[8:12])
         if version != _SNAPSHOT_VERSION:
-            raise SnapshotError(f"cannot restore snapshot: format version {version}, this flowgex reads {_SNAPSHOT_VERSION}")
+            raise SnapshotError(
+                f"cannot restore snapshot: format version {version}, this flowgex reads {_SNAPSHOT_VERSION}"
+            )
         parts: list[bytes] = []
         pos = 12
         try:
             while pos < len(blob):
-                (n,) = struct.unpack("<Q", blob[pos:pos + 8])
-                parts.append(blob[pos + 8:pos + 8 + n])
+                (n,) = struct.unpack("<Q", blob[pos : pos + 8])
+                parts.append(blob[pos + 8 : pos + 8 + n])
                 if len(parts[-1]) != n:
                     raise ValueError("truncated")
                 pos += 8 + n
@@ -318,9 +348,20 @@ def flow_gex(
         ``"all"`` keeps inventory rows for every step; ``"last"`` only for the last
         (aggregates are always complete) — for long backtests.
     """
-    opts = dict(resolution=resolution, unit=unit, start=start, end=end, initial=initial,
-                multipliers=multipliers, missing_vol=missing_vol, errors=errors, threads=threads,
-                r=r, missing_spot=missing_spot, keep_inventory=keep_inventory)
+    opts = dict(
+        resolution=resolution,
+        unit=unit,
+        start=start,
+        end=end,
+        initial=initial,
+        multipliers=multipliers,
+        missing_vol=missing_vol,
+        errors=errors,
+        threads=threads,
+        r=r,
+        missing_spot=missing_spot,
+        keep_inventory=keep_inventory,
+    )
     if engine == "reference":
         from .reference import flow_gex_reference
 

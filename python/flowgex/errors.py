@@ -51,8 +51,9 @@ class BadRowsError(FlowgexError, ValueError):
     (a ``pyarrow.Table`` per input table); ``counts`` maps reason -> rows.
     """
 
-    def __init__(self, message: str, *, rejected: dict[str, Any] | None = None,
-                 counts: dict[str, int] | None = None) -> None:
+    def __init__(
+        self, message: str, *, rejected: dict[str, Any] | None = None, counts: dict[str, int] | None = None
+    ) -> None:
         super().__init__(message)
         self.rejected = rejected or {}
         self.counts = counts or {}

@@ -40,9 +40,7 @@ def _resolution_ns(value: Any) -> int:
     try:
         td = pd.Timedelta(value)
     except (ValueError, TypeError) as exc:
-        raise OptionError(
-            f"invalid option resolution: expected a duration such as '10min', found {value!r}"
-        ) from exc
+        raise OptionError(f"invalid option resolution: expected a duration such as '10min', found {value!r}") from exc
     ns = int(td.value)
     if ns <= 0:
         raise OptionError(f"invalid option resolution: expected a positive duration, found {value!r}")
@@ -106,9 +104,7 @@ class EngineOptions:
             except (TypeError, ValueError) as exc:
                 raise OptionError(f"invalid option multipliers: {key!r} maps to {m!r}") from exc
             if not (math.isfinite(mf) and mf > 0):
-                raise OptionError(
-                    f"invalid option multipliers: expected positive finite values, found {key}: {m!r}"
-                )
+                raise OptionError(f"invalid option multipliers: expected positive finite values, found {key}: {m!r}")
             mult.append((str(key).upper(), mf))
         if isinstance(missing_vol, str):
             mv: str | float = _choice("missing_vol", missing_vol, ("error", "skip"))

@@ -139,7 +139,9 @@ class _Ref:
             m = user.get(f"{asset}_{quote}") if quote else None
             m = m if m is not None else user.get(asset, BUILTIN_MULTIPLIERS.get(asset))
             if m is None:
-                raise MultiplierError(f"no contract multiplier for asset {asset!r}: pass multipliers={{{asset!r}: ...}}")
+                raise MultiplierError(
+                    f"no contract multiplier for asset {asset!r}: pass multipliers={{{asset!r}: ...}}"
+                )
             self.mult[i] = m
         return self.mult[i]
 
@@ -169,8 +171,17 @@ def _validate_trades(ref: _Ref, rows: list[dict[str, Any]], parts: bool) -> list
         elif ts >= inst[2]:
             reason = "expired"
         else:
-            ok.append({"n": n, "ts": ts, "id": ref.id_of(inst), "q": _side(row["side"]) * row["amount"],
-                       "px": px, "iv": iv, "trade_id": row.get("trade_id")})
+            ok.append(
+                {
+                    "n": n,
+                    "ts": ts,
+                    "id": ref.id_of(inst),
+                    "q": _side(row["side"]) * row["amount"],
+                    "px": px,
+                    "iv": iv,
+                    "trade_id": row.get("trade_id"),
+                }
+            )
             continue
         ref.reject("trades", n, reason)
     ok.sort(key=lambda e: (e["ts"], e["n"]))
@@ -231,8 +242,9 @@ def _validate_spot(ref: _Ref, rows: list[dict[str, Any]]) -> list[dict[str, Any]
     return ok
 
 
-def flow_gex_reference(trades: Any, chain: Any = None, spot: Any = None, *, initial: Any = None,
-                       **options: Any) -> GexResult:
+def flow_gex_reference(
+    trades: Any, chain: Any = None, spot: Any = None, *, initial: Any = None, **options: Any
+) -> GexResult:
     """Same inputs, options and output as :func:`flowgex.flow_gex`, computed naively."""
     opts = EngineOptions.parse(**options)
     ref = _Ref(opts)
@@ -282,13 +294,40 @@ def flow_gex_reference(trades: Any, chain: Any = None, spot: Any = None, *, init
     def aid(a: str) -> int:
         return asset_ids.setdefault(a, len(asset_ids))
 
-    out: dict[str, list[Any]] = {k: [] for k in (
-        "inventory.time", "inventory.inst", "inventory.inventory", "inventory.spot", "inventory.vol",
-        "inventory.gamma", "inventory.gex", "by_strike.time", "by_strike.asset", "by_strike.strike",
-        "by_strike.call_gex", "by_strike.put_gex", "by_strike.gex", "by_expiry.time", "by_expiry.asset",
-        "by_expiry.expiry", "by_expiry.gex", "total.time", "total.asset", "total.spot", "total.gex",
-        "steps.time", "steps.spot_chain", "steps.spot_table", "steps.spot_index", "steps.spot_missing",
-        "steps.vol_chain", "steps.vol_trade", "steps.vol_missing")}
+    out: dict[str, list[Any]] = {
+        k: []
+        for k in (
+            "inventory.time",
+            "inventory.inst",
+            "inventory.inventory",
+            "inventory.spot",
+            "inventory.vol",
+            "inventory.gamma",
+            "inventory.gex",
+            "by_strike.time",
+            "by_strike.asset",
+            "by_strike.strike",
+            "by_strike.call_gex",
+            "by_strike.put_gex",
+            "by_strike.gex",
+            "by_expiry.time",
+            "by_expiry.asset",
+            "by_expiry.expiry",
+            "by_expiry.gex",
+            "total.time",
+            "total.asset",
+            "total.spot",
+            "total.gex",
+            "steps.time",
+            "steps.spot_chain",
+            "steps.spot_table",
+            "steps.spot_index",
+            "steps.spot_missing",
+            "steps.vol_chain",
+            "steps.vol_trade",
+            "steps.vol_missing",
+        )
+    }
 
     # As-of registers, advanced step by step (rules 5 and 6: strictly before t).
     chain_under: dict[int, float] = {}
@@ -330,13 +369,21 @@ def flow_gex_reference(trades: Any, chain: Any = None, spot: Any = None, *, init
             si += 1
 
         live = [i for i in traded if ref.keys[i][2] > t]  # rule 4
-        live.sort(key=lambda i: (ref.keys[i][0], ref.keys[i][3], ref.keys[i][2], ref.keys[i][4],
-                                 (0, "") if ref.keys[i][1] is None else (1, ref.keys[i][1])))
+        live.sort(
+            key=lambda i: (
+                ref.keys[i][0],
+                ref.keys[i][3],
+                ref.keys[i][2],
+                ref.keys[i][4],
+                (0, "") if ref.keys[i][1] is None else (1, ref.keys[i][1]),
+            )
+        )
         active |= {ref.keys[i][0] for i in live}
         if not live and not active:
             continue
-        counts = dict.fromkeys(("spot_chain", "spot_table", "spot_index", "spot_missing",
-                                "vol_chain", "vol_trade", "vol_missing"), 0)
+        counts = dict.fromkeys(
+            ("spot_chain", "spot_table", "spot_index", "spot_missing", "vol_chain", "vol_trade", "vol_missing"), 0
+        )
         gex_of: dict[int, float] = {}
         for i in live:
             asset, _, expiry, strike, _ = ref.keys[i]
@@ -364,16 +411,23 @@ def flow_gex_reference(trades: Any, chain: Any = None, spot: Any = None, *, init
             T = (expiry - t) / YEAR_NS  # rule 7
             g = gamma(S, strike, T, sigma, opts.r)
             m = ref.multiplier(i)
-            I = inventory.get(i, 0.0)
+            inv = inventory.get(i, 0.0)
             if opts.unit == "usd_per_1pct":  # rule 10
-                x = g * I * m * S**2 * 0.01
+                x = g * inv * m * S**2 * 0.01
             elif opts.unit == "usd_per_point":
-                x = g * I * m * S
+                x = g * inv * m * S
             else:
-                x = g * I * m
+                x = g * inv * m
             gex_of[i] = x
-            for k, v in (("time", t), ("inst", i), ("inventory", I), ("spot", S), ("vol", sigma),
-                         ("gamma", g), ("gex", x)):
+            for k, v in (
+                ("time", t),
+                ("inst", i),
+                ("inventory", inv),
+                ("spot", S),
+                ("vol", sigma),
+                ("gamma", g),
+                ("gex", x),
+            ):
                 out[f"inventory.{k}"].append(v)
         # Rule 11: by strike (both legs, all maturities), by expiry, total.
         strikes: dict[tuple[str, float], list[float]] = {}
@@ -381,8 +435,14 @@ def flow_gex_reference(trades: Any, chain: Any = None, spot: Any = None, *, init
             slot = strikes.setdefault((ref.keys[i][0], ref.keys[i][3]), [0.0, 0.0])
             slot[0 if ref.keys[i][4] == "C" else 1] += gex_of[i]
         for (asset, strike), (c, p) in sorted(strikes.items()):
-            for k, v in (("time", t), ("asset", aid(asset)), ("strike", strike), ("call_gex", c),
-                         ("put_gex", p), ("gex", c + p)):
+            for k, v in (
+                ("time", t),
+                ("asset", aid(asset)),
+                ("strike", strike),
+                ("call_gex", c),
+                ("put_gex", p),
+                ("gex", c + p),
+            ):
                 out[f"by_strike.{k}"].append(v)
         expiries: dict[tuple[str, int], float] = {}
         for i in live:
@@ -427,10 +487,14 @@ def flow_gex_reference(trades: Any, chain: Any = None, spot: Any = None, *, init
 
     for k in list(core):
         if "." in k:
-            core[k] = np.asarray(core[k], dtype=np.float64 if not k.endswith(("time", "inst", "asset", "expiry")) and not k.startswith("steps.") else np.int64)
+            core[k] = np.asarray(
+                core[k],
+                dtype=np.float64
+                if not k.endswith(("time", "inst", "asset", "expiry")) and not k.startswith("steps.")
+                else np.int64,
+            )
     diag = Diagnostics.from_core(core, rejected_rows=rejected_rows)
-    return GexResult(core, unit=opts.unit, r=opts.r, method="flow-reference", diagnostics=diag,
-                     resolution_ns=res)
+    return GexResult(core, unit=opts.unit, r=opts.r, method="flow-reference", diagnostics=diag, resolution_ns=res)
 
 
 def _rejected_tables(ref: _Ref, tables: Mapping[str, Any]) -> dict[str, Any]:
@@ -443,5 +507,6 @@ def _rejected_tables(ref: _Ref, tables: Mapping[str, Any]) -> dict[str, Any]:
             idx = [r for r, _ in rows]
             t = tables[name].take(pa.array(idx, pa.int64()))
             out[name] = t.append_column("row", pa.array(idx, pa.int64())).append_column(
-                "reason", pa.array([r for _, r in rows], pa.string()))
+                "reason", pa.array([r for _, r in rows], pa.string())
+            )
     return out

@@ -54,8 +54,16 @@ class GexResult:
     :func:`flowgex.classic_gex`; do not construct it directly.
     """
 
-    def __init__(self, core: Mapping[str, Any], *, unit: str, r: float, method: str,
-                 diagnostics: Diagnostics, resolution_ns: int | None = None) -> None:
+    def __init__(
+        self,
+        core: Mapping[str, Any],
+        *,
+        unit: str,
+        r: float,
+        method: str,
+        diagnostics: Diagnostics,
+        resolution_ns: int | None = None,
+    ) -> None:
         reg = core["registry"]
         self._assets: list[str] = list(reg["assets"])
         self._inst = {
@@ -93,8 +101,10 @@ class GexResult:
     def __repr__(self) -> str:
         n = len(self._steps)
         span = f"{self.times[0]} .. {self.times[-1]}" if n else "empty"
-        return (f"GexResult(method={self.method!r}, unit={self.unit!r}, steps={n} ({span}), "
-                f"assets={self.assets}, inventory_rows={len(self._t['inventory']['time'])})")
+        return (
+            f"GexResult(method={self.method!r}, unit={self.unit!r}, steps={n} ({span}), "
+            f"assets={self.assets}, inventory_rows={len(self._t['inventory']['time'])})"
+        )
 
     # -- selection --------------------------------------------------------
     def _step(self, at: Any) -> int | None:
@@ -108,7 +118,9 @@ class GexResult:
         t = to_ns(at, name="at")
         i = int(np.searchsorted(self._steps, t, side="right")) - 1
         if i < 0:
-            raise OptionError(f"invalid option at: {pd.Timestamp(t, tz='UTC')} is before the first grid time {self.times[0]}")
+            raise OptionError(
+                f"invalid option at: {pd.Timestamp(t, tz='UTC')} is before the first grid time {self.times[0]}"
+            )
         return int(self._steps[i])
 
     def _rows(self, table: str, asset: str | None, at: Any) -> tuple[dict[str, np.ndarray], np.ndarray]:
@@ -139,34 +151,40 @@ class GexResult:
     def by_strike(self, asset: str | None = None, at: Any = None) -> pd.DataFrame:
         """GEX by (asset, time, strike), maturities and both legs summed: the strike chart."""
         c, s = self._rows("by_strike", asset, at)
-        return pd.DataFrame({
-            "asset": self._names(c["asset"][s]),
-            "time": self._time(c["time"][s]),
-            "strike": c["strike"][s],
-            "call_gex": c["call_gex"][s],
-            "put_gex": c["put_gex"][s],
-            "gex": c["gex"][s],
-        })
+        return pd.DataFrame(
+            {
+                "asset": self._names(c["asset"][s]),
+                "time": self._time(c["time"][s]),
+                "strike": c["strike"][s],
+                "call_gex": c["call_gex"][s],
+                "put_gex": c["put_gex"][s],
+                "gex": c["gex"][s],
+            }
+        )
 
     def by_expiry(self, asset: str | None = None, at: Any = None) -> pd.DataFrame:
         """GEX by (asset, time, expiry)."""
         c, s = self._rows("by_expiry", asset, at)
-        return pd.DataFrame({
-            "asset": self._names(c["asset"][s]),
-            "time": self._time(c["time"][s]),
-            "expiry": self._time(c["expiry"][s]),
-            "gex": c["gex"][s],
-        })
+        return pd.DataFrame(
+            {
+                "asset": self._names(c["asset"][s]),
+                "time": self._time(c["time"][s]),
+                "expiry": self._time(c["expiry"][s]),
+                "gex": c["gex"][s],
+            }
+        )
 
     def total(self, asset: str | None = None) -> pd.DataFrame:
         """Total GEX and the asset's spot at every grid time."""
         c, s = self._rows("total", asset, None)
-        return pd.DataFrame({
-            "asset": self._names(c["asset"][s]),
-            "time": self._time(c["time"][s]),
-            "spot": c["spot"][s],
-            "gex": c["gex"][s],
-        })
+        return pd.DataFrame(
+            {
+                "asset": self._names(c["asset"][s]),
+                "time": self._time(c["time"][s]),
+                "spot": c["spot"][s],
+                "gex": c["gex"][s],
+            }
+        )
 
     def _inventory_columns(self, asset: str | None, at: Any) -> dict[str, Any]:
         c, s = self._rows("inventory", asset, at)
@@ -195,15 +213,17 @@ class GexResult:
     def to_arrow(self, at: Any = None, asset: str | None = None) -> pa.Table:
         """The inventory rows as a ``pyarrow.Table`` (same columns as :meth:`inventory`)."""
         cols = self._inventory_columns(asset, at)
-        return pa.table({
-            "asset": pa.array(list(cols["asset"]), pa.string()),
-            "time": _ts(cols["time"]),
-            "instrument": pa.array(list(cols["instrument"]), pa.string()),
-            "expiry": _ts(cols["expiry"]),
-            "strike": pa.array(cols["strike"], pa.float64()),
-            "kind": pa.array(list(cols["kind"]), pa.string()),
-            **{k: pa.array(cols[k], pa.float64()) for k in ("inventory", "spot", "vol", "gamma", "gex")},
-        })
+        return pa.table(
+            {
+                "asset": pa.array(list(cols["asset"]), pa.string()),
+                "time": _ts(cols["time"]),
+                "instrument": pa.array(list(cols["instrument"]), pa.string()),
+                "expiry": _ts(cols["expiry"]),
+                "strike": pa.array(cols["strike"], pa.float64()),
+                "kind": pa.array(list(cols["kind"]), pa.string()),
+                **{k: pa.array(cols[k], pa.float64()) for k in ("inventory", "spot", "vol", "gamma", "gex")},
+            }
+        )
 
     def book(self, asset: str, at: Any = None) -> Book:
         """The live options of ``asset`` at ``at`` (default: the last grid time), as arrays."""

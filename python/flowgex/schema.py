@@ -128,7 +128,12 @@ def _timestamps(col: pa.ChunkedArray, *, table: str, column: str) -> pa.ChunkedA
 def _floats(col: pa.ChunkedArray, *, table: str, column: str) -> pa.ChunkedArray:
     if pa.types.is_floating(col.type) and col.type == pa.float64():
         return col
-    if pa.types.is_integer(col.type) or pa.types.is_floating(col.type) or pa.types.is_decimal(col.type) or pa.types.is_null(col.type):
+    if (
+        pa.types.is_integer(col.type)
+        or pa.types.is_floating(col.type)
+        or pa.types.is_decimal(col.type)
+        or pa.types.is_null(col.type)
+    ):
         return pc.cast(col, pa.float64())
     raise SchemaError(f"{table}.{column}: expected numbers, found {col.type}")
 
@@ -136,9 +141,12 @@ def _floats(col: pa.ChunkedArray, *, table: str, column: str) -> pa.ChunkedArray
 def _strings(col: pa.ChunkedArray, *, table: str, column: str) -> pa.ChunkedArray:
     t = col.type
     if pa.types.is_dictionary(t):
-        if not (pa.types.is_string(t.value_type) or pa.types.is_large_string(t.value_type)):
+        v = t.value_type
+        if not (pa.types.is_string(v) or pa.types.is_large_string(v) or pa.types.is_string_view(v)):
             raise SchemaError(f"{table}.{column}: expected strings, found {t}")
-        return col
+        # Polars categoricals arrive as dictionary<string_view, uint32>: normalise.
+        want = pa.dictionary(pa.int32(), pa.string())
+        return col if t == want else col.cast(want)
     if pa.types.is_string(t) or pa.types.is_large_string(t) or pa.types.is_string_view(t) or pa.types.is_null(t):
         return pc.cast(col, pa.string()) if not pa.types.is_string(t) else col
     raise SchemaError(f"{table}.{column}: expected strings, found {t}")
@@ -182,7 +190,11 @@ def canonical_spot(obj: Any) -> pa.Table:
 
 def canonical_initial(obj: Any) -> pa.Table:
     """An initial inventory: ``instrument`` (or the four columns) and ``inventory``."""
-    if isinstance(obj, dict) and obj and all(isinstance(k, str) and not isinstance(v, (list, tuple, np.ndarray)) for k, v in obj.items()):
+    if (
+        isinstance(obj, dict)
+        and obj
+        and all(isinstance(k, str) and not isinstance(v, (list, tuple, np.ndarray)) for k, v in obj.items())
+    ):
         # {"BTC-27DEC24-100000-C": -3.0, ...}
         obj = pa.table({"instrument": list(obj.keys()), "inventory": [float(v) for v in obj.values()]})
     return _canonical(obj, "initial")

@@ -30,8 +30,15 @@ impl<'a> OptF64<'a> {
 /// Trade ids, integer or string (Arrow large-string buffers).
 #[derive(Clone, Copy, Debug)]
 pub enum TradeIds<'a> {
-    Int { values: &'a [i64], valid: Option<&'a [bool]> },
-    Str { offsets: &'a [i64], data: &'a [u8], valid: Option<&'a [bool]> },
+    Int {
+        values: &'a [i64],
+        valid: Option<&'a [bool]>,
+    },
+    Str {
+        offsets: &'a [i64],
+        data: &'a [u8],
+        valid: Option<&'a [bool]>,
+    },
 }
 
 impl<'a> TradeIds<'a> {
@@ -57,7 +64,11 @@ impl<'a> TradeIds<'a> {
                 }
                 Some((1u128 << 127) | values[i] as u64 as u128)
             }
-            TradeIds::Str { offsets, data, valid } => {
+            TradeIds::Str {
+                offsets,
+                data,
+                valid,
+            } => {
                 if valid.is_some_and(|v| !v[i]) {
                     return None;
                 }
@@ -112,7 +123,10 @@ fn check_len(table: &str, column: &str, n: usize, got: usize) -> Result<()> {
     if got == n {
         Ok(())
     } else {
-        Err(CoreError::Shape { table: table.into(), why: format!("column {column} has {got} rows, timestamp has {n}") })
+        Err(CoreError::Shape {
+            table: table.into(),
+            why: format!("column {column} has {got} rows, timestamp has {n}"),
+        })
     }
 }
 
@@ -137,9 +151,14 @@ impl<'a> TradeBatch<'a> {
         if let Some(ids) = &self.trade_id {
             check_len("trades", "trade_id", n, ids.len())?;
             if let TradeIds::Str { offsets, data, .. } = ids {
-                let bad = offsets.windows(2).any(|w| w[0] > w[1] || w[1] as usize > data.len() || w[0] < 0);
+                let bad = offsets
+                    .windows(2)
+                    .any(|w| w[0] > w[1] || w[1] as usize > data.len() || w[0] < 0);
                 if bad {
-                    return Err(CoreError::Shape { table: "trades".into(), why: "trade_id offsets are not monotone within the data buffer".into() });
+                    return Err(CoreError::Shape {
+                        table: "trades".into(),
+                        why: "trade_id offsets are not monotone within the data buffer".into(),
+                    });
                 }
             }
         }
@@ -170,7 +189,10 @@ impl<'a> SpotBatch<'a> {
 
 fn check_codes(table: &str, codes: &[i32], dict_len: usize) -> Result<()> {
     match codes.iter().find(|&&c| c < -1 || c >= dict_len as i32) {
-        Some(c) => Err(CoreError::Shape { table: table.into(), why: format!("dictionary code {c} outside 0..{dict_len}") }),
+        Some(c) => Err(CoreError::Shape {
+            table: table.into(),
+            why: format!("dictionary code {c} outside 0..{dict_len}"),
+        }),
         None => Ok(()),
     }
 }

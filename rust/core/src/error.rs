@@ -29,7 +29,11 @@ pub enum CoreError {
 
     /// An option value that is out of its domain (unit name, resolution, rate...).
     #[error("invalid option {name}: expected {expected}, found {found}")]
-    InvalidOption { name: String, expected: String, found: String },
+    InvalidOption {
+        name: String,
+        expected: String,
+        found: String,
+    },
 
     /// Column arrays of one table that do not line up.
     #[error("input table {table}: {why}")]
@@ -61,8 +65,7 @@ pub enum CoreError {
 
 /// Formats nanoseconds since the epoch as RFC 3339 UTC for messages.
 pub fn fmt_time(ns: i64) -> String {
-    chrono::DateTime::from_timestamp_nanos(ns)
-        .to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true)
+    chrono::DateTime::from_timestamp_nanos(ns).to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true)
 }
 
 #[cfg(test)]
@@ -76,7 +79,10 @@ mod tests {
             instrument: "PAXG_USDC-27DEC24-2600-C".into(),
         };
         let msg = e.to_string();
-        assert!(msg.contains("PAXG") && msg.contains("multipliers="), "{msg}");
+        assert!(
+            msg.contains("PAXG") && msg.contains("multipliers="),
+            "{msg}"
+        );
         assert_eq!(fmt_time(0), "1970-01-01T00:00:00Z");
         assert_eq!(fmt_time(1_500_000_000), "1970-01-01T00:00:01.500Z");
     }

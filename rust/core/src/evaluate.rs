@@ -15,7 +15,9 @@ use crate::exposure::{gex, Unit};
 use crate::greeks::{black76_gamma, CHUNK};
 use crate::grid::year_fraction;
 use crate::instrument::Kind;
-use crate::output::{ExpiryRows, InventoryRows, Keep, Output, SourceCounts, StepStats, StrikeRows, TotalRows};
+use crate::output::{
+    ExpiryRows, InventoryRows, Keep, Output, SourceCounts, StepStats, StrikeRows, TotalRows,
+};
 use crate::registry::Registry;
 use crate::state::EngineState;
 
@@ -78,12 +80,20 @@ impl StepBatch {
 pub const FLUSH_ROWS: usize = 1 << 20;
 
 /// Gathers step `t` from the replay state (which must hold every event with τ < t).
-pub fn gather_step(st: &mut EngineState, reg: &Registry, cfg: &EvalConfig, t: i64, batch: &mut StepBatch) -> Result<()> {
+pub fn gather_step(
+    st: &mut EngineState,
+    reg: &Registry,
+    cfg: &EvalConfig,
+    t: i64,
+    batch: &mut StepBatch,
+) -> Result<()> {
     st.roll_off(reg, t);
     for &id in &st.live {
         st.assets[reg.info(id).asset as usize].active = true;
     }
-    let mut assets: Vec<u16> = (0..st.assets.len() as u16).filter(|&a| st.assets[a as usize].active).collect();
+    let mut assets: Vec<u16> = (0..st.assets.len() as u16)
+        .filter(|&a| st.assets[a as usize].active)
+        .collect();
     if st.live.is_empty() && assets.is_empty() {
         return Ok(());
     }
@@ -104,7 +114,12 @@ pub fn gather_step(st: &mut EngineState, reg: &Registry, cfg: &EvalConfig, t: i6
         } else {
             counts.spot_missing += 1;
             match cfg.missing_spot {
-                MissingSpot::Error => return Err(CoreError::MissingSpot { instrument: info.name.clone(), time: fmt_time(t) }),
+                MissingSpot::Error => {
+                    return Err(CoreError::MissingSpot {
+                        instrument: info.name.clone(),
+                        time: fmt_time(t),
+                    })
+                }
                 MissingSpot::Skip => 0.0,
             }
         };
@@ -117,7 +132,12 @@ pub fn gather_step(st: &mut EngineState, reg: &Registry, cfg: &EvalConfig, t: i6
         } else {
             counts.vol_missing += 1;
             match cfg.missing_vol {
-                MissingVol::Error => return Err(CoreError::MissingVol { instrument: info.name.clone(), time: fmt_time(t) }),
+                MissingVol::Error => {
+                    return Err(CoreError::MissingVol {
+                        instrument: info.name.clone(),
+                        time: fmt_time(t),
+                    })
+                }
                 MissingVol::Skip => 0.0,
                 MissingVol::Fill(v) => v,
             }
@@ -132,7 +152,9 @@ pub fn gather_step(st: &mut EngineState, reg: &Registry, cfg: &EvalConfig, t: i6
     assets.sort_by(|&a, &b| reg.assets[a as usize].cmp(&reg.assets[b as usize]));
     for a in assets {
         batch.total_asset.push(a);
-        batch.total_spot.push(st.assets[a as usize].spot_value().unwrap_or(0.0));
+        batch
+            .total_spot
+            .push(st.assets[a as usize].spot_value().unwrap_or(0.0));
     }
     batch.step_time.push(t);
     batch.row_end.push(batch.inst.len());
@@ -152,7 +174,14 @@ struct StepAgg {
 /// Computes gamma and GEX for every gathered row and aggregates every step,
 /// appending to `out`. With `Keep::Last` only the last step's inventory rows
 /// (and those at or after `retain_from`) are kept.
-pub fn flush(batch: &mut StepBatch, reg: &Registry, cfg: &EvalConfig, keep: Keep, retain_from: i64, out: &mut Output) {
+pub fn flush(
+    batch: &mut StepBatch,
+    reg: &Registry,
+    cfg: &EvalConfig,
+    keep: Keep,
+    retain_from: i64,
+    out: &mut Output,
+) {
     if batch.step_time.is_empty() {
         *batch = StepBatch::default();
         return;
@@ -161,19 +190,31 @@ pub fn flush(batch: &mut StepBatch, reg: &Registry, cfg: &EvalConfig, keep: Keep
     let n = b.inst.len();
     let mut gamma = vec![0.0f64; n];
     let mut gexv = vec![0.0f64; n];
-    gamma.par_chunks_mut(CHUNK).zip(gexv.par_chunks_mut(CHUNK)).enumerate().for_each(|(c, (g, x))| {
-        let lo = c * CHUNK;
-        for j in 0..g.len() {
-            let i = lo + j;
-            let info = reg.info(b.inst[i]);
-            let gm = match &b.gamma_override {
-                Some(over) => over[i],
-                None => black76_gamma(b.spot[i], info.inst.strike, b.tau[i], b.vol[i], cfg.rate),
-            };
-            g[j] = gm;
-            x[j] = gex(gm, b.inventory[i], info.multiplier.unwrap_or(0.0), b.spot[i], cfg.unit);
-        }
-    });
+    gamma
+        .par_chunks_mut(CHUNK)
+        .zip(gexv.par_chunks_mut(CHUNK))
+        .enumerate()
+        .for_each(|(c, (g, x))| {
+            let lo = c * CHUNK;
+            for j in 0..g.len() {
+                let i = lo + j;
+                let info = reg.info(b.inst[i]);
+                let gm = match &b.gamma_override {
+                    Some(over) => over[i],
+                    None => {
+                        black76_gamma(b.spot[i], info.inst.strike, b.tau[i], b.vol[i], cfg.rate)
+                    }
+                };
+                g[j] = gm;
+                x[j] = gex(
+                    gm,
+                    b.inventory[i],
+                    info.multiplier.unwrap_or(0.0),
+                    b.spot[i],
+                    cfg.unit,
+                );
+            }
+        });
 
     let steps = b.step_time.len();
     let aggs: Vec<StepAgg> = (0..steps)
@@ -198,7 +239,10 @@ pub fn flush(batch: &mut StepBatch, reg: &Registry, cfg: &EvalConfig, keep: Keep
         out.by_expiry.append(a.expiry);
         out.total.append(a.total);
     }
-    out.stats.append(StepStats { time: b.step_time.clone(), counts: b.counts });
+    out.stats.append(StepStats {
+        time: b.step_time.clone(),
+        counts: b.counts,
+    });
 
     let mut time = Vec::with_capacity(n);
     let mut lo = 0;
@@ -206,7 +250,15 @@ pub fn flush(batch: &mut StepBatch, reg: &Registry, cfg: &EvalConfig, keep: Keep
         time.extend(std::iter::repeat_n(b.step_time[s], end - lo));
         lo = end;
     }
-    out.inventory.append(InventoryRows { time, inst: b.inst, inventory: b.inventory, spot: b.spot, vol: b.vol, gamma, gex: gexv });
+    out.inventory.append(InventoryRows {
+        time,
+        inst: b.inst,
+        inventory: b.inventory,
+        spot: b.spot,
+        vol: b.vol,
+        gamma,
+        gex: gexv,
+    });
     if keep == Keep::Last {
         let last = *b.step_time.last().expect("non-empty");
         out.inventory.drop_before(last.min(retain_from));
@@ -230,7 +282,10 @@ fn aggregate_step(
         let first = &reg.info(inst[i]).inst;
         let (asset, strike) = (reg.info(inst[i]).asset, first.strike);
         let (mut call, mut put) = (0.0, 0.0);
-        while i < inst.len() && reg.info(inst[i]).asset == asset && reg.info(inst[i]).inst.strike == strike {
+        while i < inst.len()
+            && reg.info(inst[i]).asset == asset
+            && reg.info(inst[i]).inst.strike == strike
+        {
             match reg.info(inst[i]).inst.kind {
                 Kind::Call => call += gexv[i],
                 Kind::Put => put += gexv[i],
@@ -269,7 +324,11 @@ fn aggregate_step(
     }
     // Totals: every active asset, in name order; canonical order groups rows by asset.
     for (k, &asset) in total_asset.iter().enumerate() {
-        let sum = inst.iter().zip(gexv).filter(|(&id, _)| reg.info(id).asset == asset).fold(0.0, |acc, (_, &g)| acc + g);
+        let sum = inst
+            .iter()
+            .zip(gexv)
+            .filter(|(&id, _)| reg.info(id).asset == asset)
+            .fold(0.0, |acc, (_, &g)| acc + g);
         let tr = &mut agg.total;
         tr.time.push(t);
         tr.asset.push(asset);

@@ -67,8 +67,17 @@ pub fn builtin_multiplier(asset: &str) -> Option<f64> {
 
 /// Multiplier for an instrument: the user's `ASSET_QUOTE` entry, then the
 /// user's `ASSET` entry, then the built-in table.
-pub fn resolve_multiplier(overrides: &[(String, f64)], asset: &str, quote: Option<&str>) -> Option<f64> {
-    let lookup = |key: &str| overrides.iter().find(|(k, _)| k.eq_ignore_ascii_case(key)).map(|(_, v)| *v);
+pub fn resolve_multiplier(
+    overrides: &[(String, f64)],
+    asset: &str,
+    quote: Option<&str>,
+) -> Option<f64> {
+    let lookup = |key: &str| {
+        overrides
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(key))
+            .map(|(_, v)| *v)
+    };
     quote
         .and_then(|q| lookup(&format!("{asset}_{q}")))
         .or_else(|| lookup(asset))
@@ -81,10 +90,22 @@ mod tests {
 
     #[test]
     fn units_scale_as_defined() {
-        assert_eq!(gex(0.001, 10.0, 1.0, 100.0, Unit::UsdPer1Pct), 0.001 * 10.0 * 100.0 * 100.0 * 0.01);
-        assert_eq!(gex(0.001, 10.0, 2.0, 100.0, Unit::UsdPerPoint), 0.001 * 10.0 * 2.0 * 100.0);
-        assert_eq!(gex(0.001, 10.0, 2.0, 100.0, Unit::Underlying), 0.001 * 10.0 * 2.0);
-        assert!(Unit::parse("usd").unwrap_err().to_string().contains("usd_per_1pct"));
+        assert_eq!(
+            gex(0.001, 10.0, 1.0, 100.0, Unit::UsdPer1Pct),
+            0.001 * 10.0 * 100.0 * 100.0 * 0.01
+        );
+        assert_eq!(
+            gex(0.001, 10.0, 2.0, 100.0, Unit::UsdPerPoint),
+            0.001 * 10.0 * 2.0 * 100.0
+        );
+        assert_eq!(
+            gex(0.001, 10.0, 2.0, 100.0, Unit::Underlying),
+            0.001 * 10.0 * 2.0
+        );
+        assert!(Unit::parse("usd")
+            .unwrap_err()
+            .to_string()
+            .contains("usd_per_1pct"));
     }
 
     #[test]

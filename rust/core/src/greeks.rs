@@ -15,14 +15,24 @@ pub const INV_SQRT_2PI: f64 = 0.398_942_280_401_432_7;
 #[inline]
 pub fn black76_gamma(s: f64, k: f64, t: f64, sigma: f64, r: f64) -> f64 {
     let valid = s > 0.0 && k > 0.0 && t > 0.0 && sigma > 0.0;
-    if !(valid && s.is_finite() && k.is_finite() && t.is_finite() && sigma.is_finite() && r.is_finite()) {
+    if !(valid
+        && s.is_finite()
+        && k.is_finite()
+        && t.is_finite()
+        && sigma.is_finite()
+        && r.is_finite())
+    {
         return 0.0;
     }
     let vol_sqrt_t = sigma * t.sqrt();
     let d1 = ((s / k).ln() + 0.5 * sigma * sigma * t) / vol_sqrt_t;
     let pdf = (-0.5 * d1 * d1).exp() * INV_SQRT_2PI;
     let g = (-r * t).exp() * pdf / (s * vol_sqrt_t);
-    if g.is_finite() && g > 0.0 { g } else { 0.0 }
+    if g.is_finite() && g > 0.0 {
+        g
+    } else {
+        0.0
+    }
 }
 
 /// Rows per rayon task: large enough to amortise scheduling, small enough for L2.
@@ -33,14 +43,19 @@ pub const CHUNK: usize = 16 * 1024;
 /// does not depend on the number of threads.
 pub fn gamma_into(out: &mut [f64], s: &[f64], k: &[f64], t: &[f64], sigma: &[f64], r: f64) {
     let n = out.len();
-    assert!(s.len() == n && k.len() == n && t.len() == n && sigma.len() == n, "gamma_into: length mismatch");
-    out.par_chunks_mut(CHUNK).enumerate().for_each(|(c, block)| {
-        let lo = c * CHUNK;
-        for (j, g) in block.iter_mut().enumerate() {
-            let i = lo + j;
-            *g = black76_gamma(s[i], k[i], t[i], sigma[i], r);
-        }
-    });
+    assert!(
+        s.len() == n && k.len() == n && t.len() == n && sigma.len() == n,
+        "gamma_into: length mismatch"
+    );
+    out.par_chunks_mut(CHUNK)
+        .enumerate()
+        .for_each(|(c, block)| {
+            let lo = c * CHUNK;
+            for (j, g) in block.iter_mut().enumerate() {
+                let i = lo + j;
+                *g = black76_gamma(s[i], k[i], t[i], sigma[i], r);
+            }
+        });
 }
 
 #[cfg(test)]
@@ -54,15 +69,24 @@ mod tests {
         let (s, k, r, t, v): (f64, f64, f64, f64, f64) = (49.0, 50.0, 0.05, 0.3846, 0.2);
         let f = s * (r * t).exp();
         let spot_gamma = (2.0 * r * t).exp() * black76_gamma(f, k, t, v, r);
-        assert!((spot_gamma - 0.065_545_377_252_5).abs() < 1e-12, "{spot_gamma}");
+        assert!(
+            (spot_gamma - 0.065_545_377_252_5).abs() < 1e-12,
+            "{spot_gamma}"
+        );
     }
 
     #[test]
     fn degenerate_inputs_give_zero_never_nan() {
         for (s, k, t, v) in [
-            (0.0, 1.0, 1.0, 0.5), (1.0, 0.0, 1.0, 0.5), (1.0, 1.0, 0.0, 0.5), (1.0, 1.0, 1.0, 0.0),
-            (-1.0, 1.0, 1.0, 0.5), (f64::NAN, 1.0, 1.0, 0.5), (f64::INFINITY, 1.0, 1.0, 0.5),
-            (1.0, 1.0, 1e-300, 1e-300), (1e-300, 1e300, 1.0, 1e-3),
+            (0.0, 1.0, 1.0, 0.5),
+            (1.0, 0.0, 1.0, 0.5),
+            (1.0, 1.0, 0.0, 0.5),
+            (1.0, 1.0, 1.0, 0.0),
+            (-1.0, 1.0, 1.0, 0.5),
+            (f64::NAN, 1.0, 1.0, 0.5),
+            (f64::INFINITY, 1.0, 1.0, 0.5),
+            (1.0, 1.0, 1e-300, 1e-300),
+            (1e-300, 1e300, 1.0, 1e-3),
         ] {
             let g = black76_gamma(s, k, t, v, 0.0);
             assert!(g == 0.0, "({s},{k},{t},{v}) -> {g}");
@@ -79,7 +103,10 @@ mod tests {
         let mut out = vec![0.0; n];
         gamma_into(&mut out, &s, &k, &t, &v, 0.01);
         for i in 0..n {
-            assert_eq!(out[i].to_bits(), black76_gamma(s[i], k[i], t[i], v[i], 0.01).to_bits());
+            assert_eq!(
+                out[i].to_bits(),
+                black76_gamma(s[i], k[i], t[i], v[i], 0.01).to_bits()
+            );
         }
     }
 }

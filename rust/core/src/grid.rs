@@ -18,7 +18,11 @@ pub fn bucket_label(ts: i64, resolution: i64) -> i64 {
 #[inline]
 pub fn ceil_to_grid(t: i64, resolution: i64) -> i64 {
     let r = t.rem_euclid(resolution);
-    if r == 0 { t } else { t - r + resolution }
+    if r == 0 {
+        t
+    } else {
+        t - r + resolution
+    }
 }
 
 /// The last grid time ≤ `t`.

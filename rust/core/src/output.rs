@@ -137,8 +137,21 @@ macro_rules! columns {
     };
 }
 
-columns!(InventoryRows { inst, inventory, spot, vol, gamma, gex });
-columns!(StrikeRows { asset, strike, call_gex, put_gex, gex });
+columns!(InventoryRows {
+    inst,
+    inventory,
+    spot,
+    vol,
+    gamma,
+    gex
+});
+columns!(StrikeRows {
+    asset,
+    strike,
+    call_gex,
+    put_gex,
+    gex
+});
 columns!(ExpiryRows { asset, expiry, gex });
 columns!(TotalRows { asset, spot, gex });
 columns!(StepStats { counts });

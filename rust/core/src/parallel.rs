@@ -21,7 +21,11 @@ fn pools() -> &'static Pools {
 pub fn resolve_threads(threads: Option<usize>) -> Result<usize> {
     if let Some(n) = threads {
         return if n == 0 {
-            Err(CoreError::InvalidOption { name: "threads".into(), expected: "a positive integer or None".into(), found: "0".into() })
+            Err(CoreError::InvalidOption {
+                name: "threads".into(),
+                expected: "a positive integer or None".into(),
+                found: "0".into(),
+            })
         } else {
             Ok(n)
         };
@@ -36,7 +40,9 @@ pub fn resolve_threads(threads: Option<usize>) -> Result<usize> {
             }),
         };
     }
-    Ok(std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1))
+    Ok(std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(1))
 }
 
 /// The pool with `n` threads named `flowgex-<i>`, built on first use in this process.

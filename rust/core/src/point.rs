@@ -33,13 +33,23 @@ pub fn evaluate_point(
     multipliers: &[(String, f64)],
 ) -> Result<(Registry, Output, u64)> {
     let n = book.codes.len();
-    for (name, len) in [("inventory", book.inventory.len()), ("spot", book.spot.len()), ("vol", book.vol.len())] {
+    for (name, len) in [
+        ("inventory", book.inventory.len()),
+        ("spot", book.spot.len()),
+        ("vol", book.vol.len()),
+    ] {
         if len != n {
-            return Err(CoreError::Shape { table: "chain".into(), why: format!("{name} has {len} rows, instrument has {n}") });
+            return Err(CoreError::Shape {
+                table: "chain".into(),
+                why: format!("{name} has {len} rows, instrument has {n}"),
+            });
         }
     }
     if book.gamma.is_some_and(|g| g.len() != n) {
-        return Err(CoreError::Shape { table: "chain".into(), why: "gamma length differs".into() });
+        return Err(CoreError::Shape {
+            table: "chain".into(),
+            why: "gamma length differs".into(),
+        });
     }
     let mut reg = Registry::default();
     let ids = reg.resolve_dict(book.dict);
@@ -48,7 +58,10 @@ pub fn evaluate_point(
     let mut expired = 0u64;
     for (row, &code) in book.codes.iter().enumerate() {
         if code < 0 || code as usize >= ids.len() {
-            return Err(CoreError::Shape { table: "chain".into(), why: format!("row {row} has no instrument") });
+            return Err(CoreError::Shape {
+                table: "chain".into(),
+                why: format!("row {row} has no instrument"),
+            });
         }
         let id = ids[code as usize].clone()?;
         if let Some(prev) = seen.insert(id, row) {
@@ -74,7 +87,9 @@ pub fn evaluate_point(
         batch.inventory.push(book.inventory[row]);
         batch.spot.push(book.spot[row]);
         batch.vol.push(book.vol[row]);
-        batch.tau.push(year_fraction(reg.info(id).inst.expiry_ns, time));
+        batch
+            .tau
+            .push(year_fraction(reg.info(id).inst.expiry_ns, time));
         if let Some(g) = book.gamma {
             over.push(g[row]);
         }
@@ -83,8 +98,14 @@ pub fn evaluate_point(
     }
     let mut order: Vec<u32> = (0..rows.len() as u32).collect();
     order.sort_by(|&a, &b| {
-        let (ia, ib) = (&reg.info(rows[a as usize].0).inst, &reg.info(rows[b as usize].0).inst);
-        ia.asset.cmp(&ib.asset).then(ia.expiry_ns.cmp(&ib.expiry_ns)).then(a.cmp(&b))
+        let (ia, ib) = (
+            &reg.info(rows[a as usize].0).inst,
+            &reg.info(rows[b as usize].0).inst,
+        );
+        ia.asset
+            .cmp(&ib.asset)
+            .then(ia.expiry_ns.cmp(&ib.expiry_ns))
+            .then(a.cmp(&b))
     });
     batch.expiry_order = order;
     let mut assets: Vec<u16> = rows.iter().map(|&(id, _)| reg.info(id).asset).collect();
@@ -92,7 +113,11 @@ pub fn evaluate_point(
     assets.dedup();
     for a in assets {
         let name = &reg.assets[a as usize];
-        let spot = book.asset_spot.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map_or(0.0, |(_, v)| *v);
+        let spot = book
+            .asset_spot
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map_or(0.0, |(_, v)| *v);
         batch.total_asset.push(a);
         batch.total_spot.push(spot);
     }
@@ -103,7 +128,12 @@ pub fn evaluate_point(
     if book.gamma.is_some() {
         batch.gamma_override = Some(over);
     }
-    let cfg = EvalConfig { unit, rate, missing_vol: MissingVol::Skip, missing_spot: MissingSpot::Skip };
+    let cfg = EvalConfig {
+        unit,
+        rate,
+        missing_vol: MissingVol::Skip,
+        missing_spot: MissingSpot::Skip,
+    };
     let mut out = Output::default();
     flush(&mut batch, &reg, &cfg, Keep::All, i64::MAX, &mut out);
     Ok((reg, out, expired))

@@ -30,7 +30,7 @@ pub struct Book<'a> {
 impl<'a> Book<'a> {
     /// GEX(x): a sequential sum in the book's order (deterministic).
     pub fn gex_at(&self, x: f64) -> f64 {
-        if !(self.spot > 0.0) {
+        if self.spot.is_nan() || self.spot <= 0.0 {
             return 0.0;
         }
         let f = x / self.spot;
@@ -45,7 +45,10 @@ impl<'a> Book<'a> {
 
     /// GEX at every grid point, in parallel over points.
     pub fn profile(&self, xs: &[f64]) -> Vec<f64> {
-        xs.par_iter().with_min_len(8).map(|&x| self.gex_at(x)).collect()
+        xs.par_iter()
+            .with_min_len(8)
+            .map(|&x| self.gex_at(x))
+            .collect()
     }
 }
 
@@ -99,7 +102,12 @@ pub fn refine(mut a: f64, mut fa: f64, mut b: f64, fb: f64, f: &impl Fn(f64) -> 
 
 /// The crossing nearest to `spot` (the lower one on a tie).
 pub fn nearest(roots: &[f64], spot: f64) -> Option<f64> {
-    roots.iter().copied().min_by(|a, b| (a - spot).abs().total_cmp(&(b - spot).abs()).then(a.total_cmp(b)))
+    roots.iter().copied().min_by(|a, b| {
+        (a - spot)
+            .abs()
+            .total_cmp(&(b - spot).abs())
+            .then(a.total_cmp(b))
+    })
 }
 
 #[cfg(test)]
@@ -124,7 +132,10 @@ mod tests {
         let roots = crossings(&xs, &ys, |x| book.gex_at(x));
         assert_eq!(roots.len(), 1);
         let r = roots[0];
-        assert!(book.gex_at(r).abs() < 1e-9 * book.gex_at(120.0).abs(), "{r}");
+        assert!(
+            book.gex_at(r).abs() < 1e-9 * book.gex_at(120.0).abs(),
+            "{r}"
+        );
         assert!(r > 90.0 && r < 110.0);
         assert_eq!(nearest(&roots, 100.0), Some(r));
         assert_eq!(nearest(&[], 100.0), None);

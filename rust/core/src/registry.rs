@@ -19,7 +19,12 @@ pub enum InstrumentDict {
     /// Deribit names, parsed once each.
     Names(Vec<String>),
     /// The four-column form; `kind` holds `None` for an unrecognised letter.
-    Parts { asset: Vec<String>, expiry: Vec<i64>, strike: Vec<f64>, kind: Vec<Option<Kind>> },
+    Parts {
+        asset: Vec<String>,
+        expiry: Vec<i64>,
+        strike: Vec<f64>,
+        kind: Vec<Option<Kind>>,
+    },
 }
 
 impl InstrumentDict {
@@ -63,7 +68,12 @@ pub struct Registry {
 impl Registry {
     /// Rebuilds the lookup maps after deserialisation.
     pub fn rebuild_indexes(&mut self) {
-        self.asset_index = self.assets.iter().enumerate().map(|(i, a)| (a.clone(), i as u16)).collect();
+        self.asset_index = self
+            .assets
+            .iter()
+            .enumerate()
+            .map(|(i, a)| (a.clone(), i as u16))
+            .collect();
         self.key_index = self
             .instruments
             .iter()
@@ -74,7 +84,13 @@ impl Registry {
     }
 
     fn key(asset: u16, inst: &Instrument) -> InstKey {
-        (asset, inst.quote.clone(), inst.expiry_ns, inst.strike.to_bits(), inst.kind)
+        (
+            asset,
+            inst.quote.clone(),
+            inst.expiry_ns,
+            inst.strike.to_bits(),
+            inst.kind,
+        )
     }
 
     pub fn asset_id(&mut self, name: &str) -> u16 {
@@ -101,22 +117,37 @@ impl Registry {
         }
         let id = self.instruments.len() as u32;
         let name = inst.name();
-        self.instruments.push(InstrumentInfo { inst, asset, name, multiplier: None });
+        self.instruments.push(InstrumentInfo {
+            inst,
+            asset,
+            name,
+            multiplier: None,
+        });
         self.key_index.insert(key, id);
         id
     }
 
     /// Maps each dictionary entry to an instrument id, or to the reason it is invalid.
-    pub fn resolve_dict(&mut self, dict: &InstrumentDict) -> Vec<std::result::Result<u32, CoreError>> {
+    pub fn resolve_dict(
+        &mut self,
+        dict: &InstrumentDict,
+    ) -> Vec<std::result::Result<u32, CoreError>> {
         match dict {
             InstrumentDict::Names(names) => names.iter().map(|n| self.intern_name(n)).collect(),
-            InstrumentDict::Parts { asset, expiry, strike, kind } => (0..asset.len())
+            InstrumentDict::Parts {
+                asset,
+                expiry,
+                strike,
+                kind,
+            } => (0..asset.len())
                 .map(|i| {
                     let k = kind[i].ok_or_else(|| CoreError::InvalidInstrument {
                         what: format!("asset={:?}, strike={}", asset[i], strike[i]),
                         why: "kind must be C or P".into(),
                     })?;
-                    Ok(self.intern(Instrument::from_parts(&asset[i], None, expiry[i], strike[i], k)?))
+                    Ok(self.intern(Instrument::from_parts(
+                        &asset[i], None, expiry[i], strike[i], k,
+                    )?))
                 })
                 .collect(),
         }
@@ -137,9 +168,11 @@ impl Registry {
         if let Some(m) = info.multiplier {
             return Ok(m);
         }
-        let m = resolve_multiplier(overrides, &info.inst.asset, info.inst.quote.as_deref()).ok_or_else(|| {
-            CoreError::MissingMultiplier { asset: info.inst.asset.clone(), instrument: info.name.clone() }
-        })?;
+        let m = resolve_multiplier(overrides, &info.inst.asset, info.inst.quote.as_deref())
+            .ok_or_else(|| CoreError::MissingMultiplier {
+                asset: info.inst.asset.clone(),
+                instrument: info.name.clone(),
+            })?;
         info.multiplier = Some(m);
         Ok(m)
     }
@@ -187,10 +220,17 @@ mod tests {
     #[test]
     fn multipliers_resolve_once_and_missing_ones_say_so() {
         let mut reg = Registry::default();
-        let ids = reg.resolve_dict(&InstrumentDict::Names(vec!["SOL_USDC-27DEC24-200-C".into(), "PAXG_USDC-27DEC24-2600-C".into()]));
+        let ids = reg.resolve_dict(&InstrumentDict::Names(vec![
+            "SOL_USDC-27DEC24-200-C".into(),
+            "PAXG_USDC-27DEC24-2600-C".into(),
+        ]));
         assert_eq!(reg.multiplier(ids[0].clone().unwrap(), &[]).unwrap(), 10.0);
         let err = reg.multiplier(ids[1].clone().unwrap(), &[]).unwrap_err();
         assert!(err.to_string().contains("PAXG"));
-        assert_eq!(reg.multiplier(ids[1].clone().unwrap(), &[("PAXG".into(), 1.0)]).unwrap(), 1.0);
+        assert_eq!(
+            reg.multiplier(ids[1].clone().unwrap(), &[("PAXG".into(), 1.0)])
+                .unwrap(),
+            1.0
+        );
     }
 }

@@ -13,7 +13,9 @@ use serde::{Deserialize, Serialize};
 
 use crate::batch::UpdateBatch;
 use crate::error::{CoreError, Result};
-use crate::evaluate::{flush, gather_step, EvalConfig, MissingSpot, MissingVol, StepBatch, FLUSH_ROWS};
+use crate::evaluate::{
+    flush, gather_step, EvalConfig, MissingSpot, MissingVol, StepBatch, FLUSH_ROWS,
+};
 use crate::exposure::Unit;
 use crate::grid::{ceil_to_grid, floor_to_grid};
 use crate::output::{Keep, Output};
@@ -56,25 +58,41 @@ impl Config {
     }
 
     fn invalid(name: &str, expected: &str, found: String) -> CoreError {
-        CoreError::InvalidOption { name: name.into(), expected: expected.into(), found }
+        CoreError::InvalidOption {
+            name: name.into(),
+            expected: expected.into(),
+            found,
+        }
     }
 
     /// Checks the options and snaps `start`/`end` to the grid.
     pub fn validated(mut self) -> Result<Config> {
         if self.resolution <= 0 {
-            return Err(Self::invalid("resolution", "a positive duration", format!("{} ns", self.resolution)));
+            return Err(Self::invalid(
+                "resolution",
+                "a positive duration",
+                format!("{} ns", self.resolution),
+            ));
         }
         if !self.rate.is_finite() {
             return Err(Self::invalid("r", "a finite rate", self.rate.to_string()));
         }
         if let MissingVol::Fill(v) = self.missing_vol {
             if !(v.is_finite() && v > 0.0) {
-                return Err(Self::invalid("missing_vol", "\"error\", \"skip\" or a positive number", v.to_string()));
+                return Err(Self::invalid(
+                    "missing_vol",
+                    "\"error\", \"skip\" or a positive number",
+                    v.to_string(),
+                ));
             }
         }
         for (k, m) in &self.multipliers {
             if !(m.is_finite() && *m > 0.0) {
-                return Err(Self::invalid("multipliers", "positive finite values", format!("{k}: {m}")));
+                return Err(Self::invalid(
+                    "multipliers",
+                    "positive finite values",
+                    format!("{k}: {m}"),
+                ));
             }
         }
         self.start = self.start.map(|s| ceil_to_grid(s, self.resolution));
@@ -84,7 +102,11 @@ impl Config {
                 return Err(Self::invalid(
                     "start/end",
                     "start <= end (after snapping to the grid)",
-                    format!("start={} end={}", crate::error::fmt_time(s), crate::error::fmt_time(e)),
+                    format!(
+                        "start={} end={}",
+                        crate::error::fmt_time(s),
+                        crate::error::fmt_time(e)
+                    ),
                 ));
             }
         }
@@ -92,7 +114,12 @@ impl Config {
     }
 
     fn eval(&self) -> EvalConfig {
-        EvalConfig { unit: self.unit, rate: self.rate, missing_vol: self.missing_vol, missing_spot: self.missing_spot }
+        EvalConfig {
+            unit: self.unit,
+            rate: self.rate,
+            missing_vol: self.missing_vol,
+            missing_spot: self.missing_spot,
+        }
     }
 }
 
@@ -122,8 +149,16 @@ pub struct Engine {
 impl Engine {
     pub fn new(cfg: Config) -> Result<Engine> {
         let cfg = cfg.validated()?;
-        let state = EngineState { next_eval: cfg.start, ..EngineState::default() };
-        Ok(Engine { cfg, reg: Registry::default(), state, out: Output::default() })
+        let state = EngineState {
+            next_eval: cfg.start,
+            ..EngineState::default()
+        };
+        Ok(Engine {
+            cfg,
+            reg: Registry::default(),
+            state,
+            out: Output::default(),
+        })
     }
 
     pub fn config(&self) -> &Config {
@@ -140,12 +175,19 @@ impl Engine {
 
     /// Seeds the initial inventory I₀ (DESIGN rule 3). Only before the first update.
     pub fn seed(&mut self, dict: &InstrumentDict, codes: &[i32], inventory: &[f64]) -> Result<()> {
-        let invalid = |why: String| CoreError::InvalidOption { name: "initial".into(), expected: "a table of (instrument, inventory) given before any data".into(), found: why };
+        let invalid = |why: String| CoreError::InvalidOption {
+            name: "initial".into(),
+            expected: "a table of (instrument, inventory) given before any data".into(),
+            found: why,
+        };
         if self.state.open_label.is_some() || self.state.counters.traded_instruments > 0 {
             return Err(invalid("a seed after data was fed".into()));
         }
         if codes.len() != inventory.len() {
-            return Err(CoreError::Shape { table: "initial".into(), why: "instrument and inventory lengths differ".into() });
+            return Err(CoreError::Shape {
+                table: "initial".into(),
+                why: "instrument and inventory lengths differ".into(),
+            });
         }
         let ids = self.reg.resolve_dict(dict);
         let mut seen: FxHashMap<u32, usize> = FxHashMap::default();
@@ -157,10 +199,16 @@ impl Engine {
             }
             let id = ids[code as usize].clone()?;
             if !inv.is_finite() {
-                return Err(invalid(format!("row {row} ({}) has inventory {inv}", self.reg.info(id).name)));
+                return Err(invalid(format!(
+                    "row {row} ({}) has inventory {inv}",
+                    self.reg.info(id).name
+                )));
             }
             if let Some(prev) = seen.insert(id, row) {
-                return Err(invalid(format!("rows {prev} and {row} both seed {}", self.reg.info(id).name)));
+                return Err(invalid(format!(
+                    "rows {prev} and {row} both seed {}",
+                    self.reg.info(id).name
+                )));
             }
             self.reg.multiplier(id, &self.cfg.multipliers)?;
             let s = &mut st.inst[id as usize];
@@ -204,7 +252,10 @@ impl Engine {
             }
         }
         if strict && !v.rejects.is_empty() {
-            return Ok(UpdateReport { applied: false, rejects: v.rejects });
+            return Ok(UpdateReport {
+                applied: false,
+                rejects: v.rejects,
+            });
         }
         let mut st = self.state.clone();
         st.fit(&self.reg);
@@ -223,7 +274,10 @@ impl Engine {
                 self.out.inventory.drop_before(last.min(self.retain_from()));
             }
         }
-        Ok(UpdateReport { applied: true, rejects: v.rejects })
+        Ok(UpdateReport {
+            applied: true,
+            rejects: v.rejects,
+        })
     }
 
     /// The last grid time a result reports: `end`, else the last trade's bucket.
@@ -242,26 +296,38 @@ impl Engine {
     /// open bucket (and any steps up to `end`) evaluated on a copy of the state.
     pub fn result(&self) -> Result<ResultData> {
         let Some(last) = self.final_step() else {
-            return Ok(ResultData { out: Output::default(), counters: self.state.counters.clone() });
+            return Ok(ResultData {
+                out: Output::default(),
+                counters: self.state.counters.clone(),
+            });
         };
         let mut out = self.out.clone_through(last);
         let mut st = self.state.clone();
         self.finish_steps(&mut st, last, &mut out)?;
         st.counters.expired = expired_by(&st, &self.reg, last);
-        Ok(ResultData { out, counters: st.counters })
+        Ok(ResultData {
+            out,
+            counters: st.counters,
+        })
     }
 
     /// Like [`Engine::result`] but consumes the engine, avoiding a copy of the buffers.
     pub fn into_result(mut self) -> Result<ResultData> {
         let Some(last) = self.final_step() else {
-            return Ok(ResultData { out: Output::default(), counters: self.state.counters });
+            return Ok(ResultData {
+                out: Output::default(),
+                counters: self.state.counters,
+            });
         };
         let mut out = std::mem::take(&mut self.out);
         out.truncate_after(last);
         let mut st = std::mem::take(&mut self.state);
         self.finish_steps(&mut st, last, &mut out)?;
         st.counters.expired = expired_by(&st, &self.reg, last);
-        Ok(ResultData { out, counters: st.counters })
+        Ok(ResultData {
+            out,
+            counters: st.counters,
+        })
     }
 
     fn finish_steps(&self, st: &mut EngineState, last: i64, out: &mut Output) -> Result<()> {
@@ -271,7 +337,14 @@ impl Engine {
         let mut batch = StepBatch::default();
         let mut fresh = Output::default();
         eval_range(st, &self.reg, &self.cfg, last, &mut batch, &mut fresh)?;
-        flush(&mut batch, &self.reg, &self.cfg.eval(), self.cfg.keep, i64::MAX, &mut fresh);
+        flush(
+            &mut batch,
+            &self.reg,
+            &self.cfg.eval(),
+            self.cfg.keep,
+            i64::MAX,
+            &mut fresh,
+        );
         out.append(fresh);
         if self.cfg.keep == Keep::Last {
             if let Some(t) = out.last_time() {
@@ -300,11 +373,21 @@ impl Engine {
 /// Instruments that traded (or were seeded) and expired at or before `last`:
 /// they left the live state within the result and are reported, not lost.
 fn expired_by(st: &EngineState, reg: &Registry, last: i64) -> u64 {
-    st.inst.iter().enumerate().filter(|(id, s)| s.traded && reg.info(*id as u32).inst.expiry_ns <= last).count() as u64
+    st.inst
+        .iter()
+        .enumerate()
+        .filter(|(id, s)| s.traded && reg.info(*id as u32).inst.expiry_ns <= last)
+        .count() as u64
 }
 
 /// Applies validated events in bucket order, evaluating steps as buckets close.
-fn process(st: &mut EngineState, reg: &mut Registry, cfg: &Config, v: &Validated, out: &mut Output) -> Result<()> {
+fn process(
+    st: &mut EngineState,
+    reg: &mut Registry,
+    cfg: &Config,
+    v: &Validated,
+    out: &mut Output,
+) -> Result<()> {
     let mut batch = StepBatch::default();
     let (mut ti, mut ci, mut si) = (0usize, 0usize, 0usize);
     loop {
@@ -341,7 +424,14 @@ fn process(st: &mut EngineState, reg: &mut Registry, cfg: &Config, v: &Validated
 
 /// Moves the open bucket to `e`: closes the current one and evaluates every
 /// step before `e` (those steps must not see the events of bucket `e`).
-fn advance(st: &mut EngineState, reg: &Registry, cfg: &Config, e: i64, batch: &mut StepBatch, out: &mut Output) -> Result<()> {
+fn advance(
+    st: &mut EngineState,
+    reg: &Registry,
+    cfg: &Config,
+    e: i64,
+    batch: &mut StepBatch,
+    out: &mut Output,
+) -> Result<()> {
     match st.open_label {
         Some(l) if e > l => {
             close_bucket(st, reg, l);
@@ -365,7 +455,10 @@ fn close_bucket(st: &mut EngineState, reg: &Registry, label: i64) {
         return;
     }
     let mut pending = std::mem::take(&mut st.pending);
-    if !pending.windows(2).all(|w| (w[0].ts, w[0].seq) <= (w[1].ts, w[1].seq)) {
+    if !pending
+        .windows(2)
+        .all(|w| (w[0].ts, w[0].seq) <= (w[1].ts, w[1].seq))
+    {
         pending.sort_by_key(|p| (p.ts, p.seq));
     }
     let mut flow: FxHashMap<u32, f64> = FxHashMap::default();
@@ -393,8 +486,17 @@ fn close_bucket(st: &mut EngineState, reg: &Registry, label: i64) {
 }
 
 /// Evaluates steps from `next_eval` through `to` (capped at `end`).
-fn eval_range(st: &mut EngineState, reg: &Registry, cfg: &Config, to: i64, batch: &mut StepBatch, out: &mut Output) -> Result<()> {
-    let Some(from) = st.next_eval else { return Ok(()) };
+fn eval_range(
+    st: &mut EngineState,
+    reg: &Registry,
+    cfg: &Config,
+    to: i64,
+    batch: &mut StepBatch,
+    out: &mut Output,
+) -> Result<()> {
+    let Some(from) = st.next_eval else {
+        return Ok(());
+    };
     if to < from {
         return Ok(());
     }
@@ -418,9 +520,19 @@ fn eval_range(st: &mut EngineState, reg: &Registry, cfg: &Config, to: i64, batch
 
 fn apply_trade(st: &mut EngineState, reg: &mut Registry, cfg: &Config, ev: &TradeEv) -> Result<()> {
     reg.multiplier(ev.inst, &cfg.multipliers)?;
-    st.pending.push(PendingTrade { ts: ev.ts, seq: ev.seq, inst: ev.inst, signed: ev.signed });
+    st.pending.push(PendingTrade {
+        ts: ev.ts,
+        seq: ev.seq,
+        inst: ev.inst,
+        signed: ev.signed,
+    });
     if !ev.iv.is_nan() {
-        observe(&mut st.inst[ev.inst as usize].trade_iv, ev.ts, ev.seq, ev.iv);
+        observe(
+            &mut st.inst[ev.inst as usize].trade_iv,
+            ev.ts,
+            ev.seq,
+            ev.iv,
+        );
     }
     if !ev.index_price.is_nan() {
         let asset = reg.info(ev.inst).asset as usize;
@@ -444,10 +556,20 @@ fn apply_chain(st: &mut EngineState, reg: &Registry, ev: &ChainEv) {
     if !ev.underlying_price.is_nan() {
         observe(&mut s.chain_underlying, ev.ts, ev.seq, ev.underlying_price);
         let asset = reg.info(ev.inst).asset as usize;
-        observe(&mut st.assets[asset].chain_underlying, ev.ts, ev.seq, ev.underlying_price);
+        observe(
+            &mut st.assets[asset].chain_underlying,
+            ev.ts,
+            ev.seq,
+            ev.underlying_price,
+        );
     }
 }
 
 fn apply_spot(st: &mut EngineState, ev: &SpotEv) {
-    observe(&mut st.assets[ev.asset as usize].spot, ev.ts, ev.seq, ev.price);
+    observe(
+        &mut st.assets[ev.asset as usize].spot,
+        ev.ts,
+        ev.seq,
+        ev.price,
+    );
 }

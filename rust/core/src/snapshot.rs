@@ -15,14 +15,17 @@ impl Engine {
         let mut out = Vec::with_capacity(1024);
         out.extend_from_slice(MAGIC);
         out.extend_from_slice(&FORMAT_VERSION.to_le_bytes());
-        let body = postcard::to_allocvec(self).map_err(|e| CoreError::Snapshot(format!("cannot encode: {e}")))?;
+        let body = postcard::to_allocvec(self)
+            .map_err(|e| CoreError::Snapshot(format!("cannot encode: {e}")))?;
         out.extend_from_slice(&body);
         Ok(out)
     }
 
     pub fn restore(blob: &[u8]) -> Result<Engine> {
         if blob.len() < 12 || &blob[..8] != MAGIC {
-            return Err(CoreError::Snapshot("not a flowgex engine snapshot (bad magic)".into()));
+            return Err(CoreError::Snapshot(
+                "not a flowgex engine snapshot (bad magic)".into(),
+            ));
         }
         let version = u32::from_le_bytes(blob[8..12].try_into().expect("4 bytes"));
         if version != FORMAT_VERSION {
@@ -30,8 +33,8 @@ impl Engine {
                 "format version {version}, this build reads version {FORMAT_VERSION}"
             )));
         }
-        let mut engine: Engine =
-            postcard::from_bytes(&blob[12..]).map_err(|e| CoreError::Snapshot(format!("corrupt payload: {e}")))?;
+        let mut engine: Engine = postcard::from_bytes(&blob[12..])
+            .map_err(|e| CoreError::Snapshot(format!("corrupt payload: {e}")))?;
         engine.reg.rebuild_indexes();
         Ok(engine)
     }
@@ -45,10 +48,16 @@ mod tests {
     #[test]
     fn refuses_foreign_or_corrupt_blobs() {
         assert!(Engine::restore(b"nope").is_err());
-        let blob = Engine::new(Config::new(600_000_000_000)).unwrap().snapshot().unwrap();
+        let blob = Engine::new(Config::new(600_000_000_000))
+            .unwrap()
+            .snapshot()
+            .unwrap();
         let mut wrong = blob.clone();
         wrong[8] = 99;
-        assert!(Engine::restore(&wrong).unwrap_err().to_string().contains("version 99"));
+        assert!(Engine::restore(&wrong)
+            .unwrap_err()
+            .to_string()
+            .contains("version 99"));
         assert!(Engine::restore(&blob[..blob.len() - 1]).is_err() || blob.len() == 12);
         assert!(Engine::restore(&blob).is_ok());
     }

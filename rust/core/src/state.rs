@@ -52,7 +52,10 @@ pub struct AssetState {
 impl AssetState {
     /// The asset's spot at the current step: spot table, else index price, else chain.
     pub fn spot_value(&self) -> Option<f64> {
-        self.spot.or(self.index).or(self.chain_underlying).map(|o| o.value)
+        self.spot
+            .or(self.index)
+            .or(self.chain_underlying)
+            .map(|o| o.value)
     }
 }
 
@@ -99,17 +102,21 @@ impl EngineState {
     /// Grows the per-instrument and per-asset vectors to cover the registry.
     pub fn fit(&mut self, reg: &Registry) {
         if self.inst.len() < reg.instruments.len() {
-            self.inst.resize_with(reg.instruments.len(), InstState::default);
+            self.inst
+                .resize_with(reg.instruments.len(), InstState::default);
         }
         if self.assets.len() < reg.assets.len() {
-            self.assets.resize_with(reg.assets.len(), AssetState::default);
+            self.assets
+                .resize_with(reg.assets.len(), AssetState::default);
         }
     }
 
     /// Inserts `id` into the live set at its canonical position.
     pub fn insert_live(&mut self, reg: &Registry, id: u32) {
         let inst = &reg.info(id).inst;
-        let pos = self.live.partition_point(|&o| reg.info(o).inst.canonical_cmp(inst) == Ordering::Less);
+        let pos = self
+            .live
+            .partition_point(|&o| reg.info(o).inst.canonical_cmp(inst) == Ordering::Less);
         self.live.insert(pos, id);
         self.reindex_expiry(reg);
     }
@@ -127,8 +134,14 @@ impl EngineState {
         let live = &self.live;
         let mut pos: Vec<u32> = (0..live.len() as u32).collect();
         pos.sort_by(|&a, &b| {
-            let (ia, ib) = (&reg.info(live[a as usize]).inst, &reg.info(live[b as usize]).inst);
-            ia.asset.cmp(&ib.asset).then(ia.expiry_ns.cmp(&ib.expiry_ns)).then(a.cmp(&b))
+            let (ia, ib) = (
+                &reg.info(live[a as usize]).inst,
+                &reg.info(live[b as usize]).inst,
+            );
+            ia.asset
+                .cmp(&ib.asset)
+                .then(ia.expiry_ns.cmp(&ib.expiry_ns))
+                .then(a.cmp(&b))
         });
         self.live_by_expiry = pos;
     }

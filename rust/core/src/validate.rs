@@ -152,7 +152,8 @@ fn sorted_rows(ts: &[i64], ok: &[bool]) -> Vec<usize> {
 }
 
 fn late(fr: &Frontier, ts: i64) -> bool {
-    fr.open_label.is_some_and(|l| bucket_label(ts, fr.resolution) < l)
+    fr.open_label
+        .is_some_and(|l| bucket_label(ts, fr.resolution) < l)
 }
 
 pub fn trades(reg: &mut Registry, fr: &Frontier, b: &TradeBatch, out: &mut Validated) {
@@ -162,7 +163,11 @@ pub fn trades(reg: &mut Registry, fr: &Frontier, b: &TradeBatch, out: &mut Valid
     let mut inst = vec![0u32; n];
     for i in 0..n {
         let code = b.inst[i];
-        let id = if code >= 0 { ids[code as usize].as_ref().ok().copied() } else { None };
+        let id = if code >= 0 {
+            ids[code as usize].as_ref().ok().copied()
+        } else {
+            None
+        };
         reason[i] = if b.ts[i] == NULL_TS {
             Some(Reason::BadTimestamp)
         } else if id.is_none() {
@@ -171,7 +176,11 @@ pub fn trades(reg: &mut Registry, fr: &Frontier, b: &TradeBatch, out: &mut Valid
             Some(Reason::UnknownSide)
         } else if !positive(b.amount[i]) {
             Some(Reason::BadAmount)
-        } else if b.index_price.and_then(|c| c.get(i)).is_some_and(|p| !positive(p)) {
+        } else if b
+            .index_price
+            .and_then(|c| c.get(i))
+            .is_some_and(|p| !positive(p))
+        {
             Some(Reason::BadPrice)
         } else if b.iv.and_then(|c| c.get(i)).is_some_and(|v| !positive(v)) {
             Some(Reason::BadIv)
@@ -219,10 +228,16 @@ pub fn chain(reg: &mut Registry, fr: &Frontier, b: &ChainBatch, out: &mut Valida
     let n = b.ts.len();
     let mut reason: Vec<Option<Reason>> = vec![None; n];
     let mut inst = vec![0u32; n];
-    let bad = |c: Option<crate::batch::OptF64>, i: usize, ok: fn(f64) -> bool| c.and_then(|c| c.get(i)).is_some_and(|x| !ok(x));
+    let bad = |c: Option<crate::batch::OptF64>, i: usize, ok: fn(f64) -> bool| {
+        c.and_then(|c| c.get(i)).is_some_and(|x| !ok(x))
+    };
     for i in 0..n {
         let code = b.inst[i];
-        let id = if code >= 0 { ids[code as usize].as_ref().ok().copied() } else { None };
+        let id = if code >= 0 {
+            ids[code as usize].as_ref().ok().copied()
+        } else {
+            None
+        };
         reason[i] = if b.ts[i] == NULL_TS {
             Some(Reason::BadTimestamp)
         } else if id.is_none() {
@@ -256,7 +271,10 @@ pub fn chain(reg: &mut Registry, fr: &Frontier, b: &ChainBatch, out: &mut Valida
             label: bucket_label(b.ts[i], fr.resolution),
             inst: inst[i],
             mark_iv: b.mark_iv.and_then(|c| c.get(i)).unwrap_or(f64::NAN),
-            underlying_price: b.underlying_price.and_then(|c| c.get(i)).unwrap_or(f64::NAN),
+            underlying_price: b
+                .underlying_price
+                .and_then(|c| c.get(i))
+                .unwrap_or(f64::NAN),
         })
         .collect();
     push_rejects(out, Table::Chain, &reason);
@@ -265,11 +283,18 @@ pub fn chain(reg: &mut Registry, fr: &Frontier, b: &ChainBatch, out: &mut Valida
 
 pub fn spot(reg: &mut Registry, fr: &Frontier, b: &SpotBatch, out: &mut Validated) {
     let n = b.ts.len();
-    let asset_ids: Vec<Option<u16>> =
-        b.assets.iter().map(|a| (!a.trim().is_empty()).then(|| reg.asset_id(a.trim()))).collect();
+    let asset_ids: Vec<Option<u16>> = b
+        .assets
+        .iter()
+        .map(|a| (!a.trim().is_empty()).then(|| reg.asset_id(a.trim())))
+        .collect();
     let mut reason: Vec<Option<Reason>> = vec![None; n];
     for i in 0..n {
-        let asset = if b.asset[i] >= 0 { asset_ids[b.asset[i] as usize] } else { None };
+        let asset = if b.asset[i] >= 0 {
+            asset_ids[b.asset[i] as usize]
+        } else {
+            None
+        };
         reason[i] = if b.ts[i] == NULL_TS {
             Some(Reason::BadTimestamp)
         } else if asset.is_none() {
@@ -300,7 +325,10 @@ pub fn spot(reg: &mut Registry, fr: &Frontier, b: &SpotBatch, out: &mut Validate
 
 fn push_rejects(out: &mut Validated, table: Table, reason: &[Option<Reason>]) {
     out.rejects.extend(
-        reason.iter().enumerate().filter_map(|(row, r)| r.map(|reason| Reject { table, row, reason })),
+        reason
+            .iter()
+            .enumerate()
+            .filter_map(|(row, r)| r.map(|reason| Reject { table, row, reason })),
     );
 }
 
@@ -315,8 +343,23 @@ mod tests {
 
     #[test]
     fn each_bad_trade_gets_one_reason_and_good_rows_are_sorted() {
-        let dict = InstrumentDict::Names(vec!["BTC-27DEC24-100000-C".into(), "garbage".into(), "BTC-1JAN20-1000-C".into()]);
-        let ts = [T0 + 5 * MIN, NULL_TS, T0, T0 + MIN, T0, T0, T0, T0 + 2 * MIN, T0 + 3 * MIN, T0];
+        let dict = InstrumentDict::Names(vec![
+            "BTC-27DEC24-100000-C".into(),
+            "garbage".into(),
+            "BTC-1JAN20-1000-C".into(),
+        ]);
+        let ts = [
+            T0 + 5 * MIN,
+            NULL_TS,
+            T0,
+            T0 + MIN,
+            T0,
+            T0,
+            T0,
+            T0 + 2 * MIN,
+            T0 + 3 * MIN,
+            T0,
+        ];
         let inst = [0, 0, 1, 0, 0, 0, 0, 2, 0, 0];
         let side = [1i8, 1, 1, 0, 1, 1, 1, 1, -1, 1];
         let amount = [1.0, 1.0, 1.0, 1.0, -2.0, 1.0, 1.0, 1.0, 3.0, 1.0];
@@ -329,13 +372,27 @@ mod tests {
             inst: &inst,
             side: &side,
             amount: &amount,
-            index_price: Some(OptF64 { values: &px, valid: None }),
-            iv: Some(OptF64 { values: &iv, valid: None }),
-            trade_id: Some(TradeIds::Int { values: &ids, valid: None }),
+            index_price: Some(OptF64 {
+                values: &px,
+                valid: None,
+            }),
+            iv: Some(OptF64 {
+                values: &iv,
+                valid: None,
+            }),
+            trade_id: Some(TradeIds::Int {
+                values: &ids,
+                valid: None,
+            }),
         };
         let mut reg = Registry::default();
         let open = FxHashSet::default();
-        let fr = Frontier { open_label: None, open_ids: &open, seq_base: [0; 3], resolution: MIN };
+        let fr = Frontier {
+            open_label: None,
+            open_ids: &open,
+            seq_base: [0; 3],
+            resolution: MIN,
+        };
         let mut v = Validated::default();
         trades(&mut reg, &fr, &b, &mut v);
         let got: Vec<(usize, &str)> = v.rejects.iter().map(|r| (r.row, r.reason.name())).collect();
@@ -374,11 +431,19 @@ mod tests {
         };
         let mut reg = Registry::default();
         let open = FxHashSet::default();
-        let fr = Frontier { open_label: Some(T0 + MIN), open_ids: &open, seq_base: [100, 0, 0], resolution: MIN };
+        let fr = Frontier {
+            open_label: Some(T0 + MIN),
+            open_ids: &open,
+            seq_base: [100, 0, 0],
+            resolution: MIN,
+        };
         let mut v = Validated::default();
         trades(&mut reg, &fr, &b, &mut v);
         assert_eq!(v.rejects.len(), 1);
         assert_eq!((v.rejects[0].row, v.rejects[0].reason), (0, Reason::Late));
-        assert_eq!(v.trades.iter().map(|e| e.seq).collect::<Vec<_>>(), vec![101, 102]);
+        assert_eq!(
+            v.trades.iter().map(|e| e.seq).collect::<Vec<_>>(),
+            vec![101, 102]
+        );
     }
 }

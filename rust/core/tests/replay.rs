@@ -51,9 +51,18 @@ fn feed(engine: &mut Engine, dict: &InstrumentDict, trades: &[Trade]) {
             inst: &inst,
             side: &side,
             amount: &amount,
-            index_price: Some(OptF64 { values: &px, valid: None }),
-            iv: Some(OptF64 { values: &iv, valid: None }),
-            trade_id: Some(TradeIds::Int { values: &id, valid: None }),
+            index_price: Some(OptF64 {
+                values: &px,
+                valid: None,
+            }),
+            iv: Some(OptF64 {
+                values: &iv,
+                valid: None,
+            }),
+            trade_id: Some(TradeIds::Int {
+                values: &id,
+                valid: None,
+            }),
         }),
         chain: None,
         spot: None,
@@ -67,13 +76,35 @@ fn bits(r: &ResultData) -> Vec<u64> {
     let mut v: Vec<u64> = Vec::new();
     v.extend(o.inventory.time.iter().map(|&x| x as u64));
     v.extend(o.inventory.inst.iter().map(|&x| x as u64));
-    for col in [&o.inventory.inventory, &o.inventory.spot, &o.inventory.vol, &o.inventory.gamma, &o.inventory.gex] {
+    for col in [
+        &o.inventory.inventory,
+        &o.inventory.spot,
+        &o.inventory.vol,
+        &o.inventory.gamma,
+        &o.inventory.gex,
+    ] {
         v.extend(col.iter().map(|x| x.to_bits()));
     }
-    for col in [&o.by_strike.strike, &o.by_strike.call_gex, &o.by_strike.put_gex, &o.by_strike.gex, &o.by_expiry.gex, &o.total.spot, &o.total.gex] {
+    for col in [
+        &o.by_strike.strike,
+        &o.by_strike.call_gex,
+        &o.by_strike.put_gex,
+        &o.by_strike.gex,
+        &o.by_expiry.gex,
+        &o.total.spot,
+        &o.total.gex,
+    ] {
         v.extend(col.iter().map(|x| x.to_bits()));
     }
-    v.extend(o.by_strike.time.iter().chain(&o.by_expiry.time).chain(&o.by_expiry.expiry).chain(&o.total.time).map(|&x| x as u64));
+    v.extend(
+        o.by_strike
+            .time
+            .iter()
+            .chain(&o.by_expiry.time)
+            .chain(&o.by_expiry.expiry)
+            .chain(&o.total.time)
+            .map(|&x| x as u64),
+    );
     v
 }
 
@@ -83,8 +114,24 @@ fn hand_computed_two_trades() {
     // after the first bucket and short 2 after the second.
     let dict = names();
     let trades = vec![
-        Trade { ts: T0 + 4 * MIN, inst: 0, side: 1, amount: 3.0, px: 96_000.0, iv: 0.6, id: 1 },
-        Trade { ts: T0 + 15 * MIN, inst: 0, side: -1, amount: 1.0, px: 97_000.0, iv: 0.5, id: 2 },
+        Trade {
+            ts: T0 + 4 * MIN,
+            inst: 0,
+            side: 1,
+            amount: 3.0,
+            px: 96_000.0,
+            iv: 0.6,
+            id: 1,
+        },
+        Trade {
+            ts: T0 + 15 * MIN,
+            inst: 0,
+            side: -1,
+            amount: 1.0,
+            px: 97_000.0,
+            iv: 0.5,
+            id: 2,
+        },
     ];
     let mut e = Engine::new(Config::new(TEN)).unwrap();
     feed(&mut e, &dict, &trades);
@@ -113,15 +160,37 @@ fn expiry_rolls_off_and_steps_without_trades_carry_inventory() {
     // The 6DEC24 call expires at 08:00 on Dec 6; trade at 07:55, then ETH trades on Dec 7.
     let exp = T0 + 5 * 86_400_000_000_000 + 8 * 60 * MIN;
     let trades = vec![
-        Trade { ts: exp - 25 * MIN, inst: 2, side: 1, amount: 1.0, px: 1.0e5, iv: 0.5, id: 1 },
-        Trade { ts: exp + 86_400_000_000_000, inst: 3, side: -1, amount: 2.0, px: 4.0e3, iv: 0.7, id: 2 },
+        Trade {
+            ts: exp - 25 * MIN,
+            inst: 2,
+            side: 1,
+            amount: 1.0,
+            px: 1.0e5,
+            iv: 0.5,
+            id: 1,
+        },
+        Trade {
+            ts: exp + 86_400_000_000_000,
+            inst: 3,
+            side: -1,
+            amount: 2.0,
+            px: 4.0e3,
+            iv: 0.7,
+            id: 2,
+        },
     ];
     let mut e = Engine::new(Config::new(TEN)).unwrap();
     feed(&mut e, &dict, &trades);
     let r = e.result().unwrap();
     let inv = &r.out.inventory;
     // Live from the bucket ending 07:40 through 07:50 (08:00 is expiry: gone).
-    let btc_rows: Vec<i64> = inv.time.iter().zip(&inv.inst).filter(|(_, &i)| i == 2).map(|(&t, _)| t).collect();
+    let btc_rows: Vec<i64> = inv
+        .time
+        .iter()
+        .zip(&inv.inst)
+        .filter(|(_, &i)| i == 2)
+        .map(|(&t, _)| t)
+        .collect();
     assert_eq!(btc_rows, vec![exp - 20 * MIN, exp - 10 * MIN]);
     assert_eq!(r.counters.expired, 1);
     // BTC keeps a total row of 0 on every step after its instruments expired.
@@ -133,7 +202,14 @@ fn expiry_rolls_off_and_steps_without_trades_carry_inventory() {
 
 fn arb_trades() -> impl Strategy<Value = Vec<Trade>> {
     prop::collection::vec(
-        (0i64..(3 * 86_400 * 1_000), 0i32..5, prop::bool::ANY, 1u32..2000, 1u32..100, 1u32..150),
+        (
+            0i64..(3 * 86_400 * 1_000),
+            0i32..5,
+            prop::bool::ANY,
+            1u32..2000,
+            1u32..100,
+            1u32..150,
+        ),
         1..120,
     )
     .prop_map(|rows| {
@@ -142,7 +218,11 @@ fn arb_trades() -> impl Strategy<Value = Vec<Trade>> {
             .enumerate()
             .map(|(k, (ms, inst, buy, amt, px, iv))| Trade {
                 // Snap a third of the times onto bucket edges.
-                ts: if ms % 3 == 0 { T0 + (ms / 600_000) * TEN } else { T0 + ms * 1_000_000 },
+                ts: if ms % 3 == 0 {
+                    T0 + (ms / 600_000) * TEN
+                } else {
+                    T0 + ms * 1_000_000
+                },
                 inst,
                 side: if buy { 1 } else { -1 },
                 amount: amt as f64 / 10.0,

@@ -11,15 +11,23 @@ use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyList};
 
 /// A required 1-D array from `d[key]`.
-pub fn arr<'py, T: Element>(d: &Bound<'py, PyDict>, key: &str) -> PyResult<PyReadonlyArray1<'py, T>> {
+pub fn arr<'py, T: Element>(
+    d: &Bound<'py, PyDict>,
+    key: &str,
+) -> PyResult<PyReadonlyArray1<'py, T>> {
     match d.get_item(key)? {
-        Some(v) => v.extract::<PyReadonlyArray1<'py, T>>().map_err(|e| PyTypeError::new_err(format!("{key}: {e}"))),
+        Some(v) => v
+            .extract::<PyReadonlyArray1<'py, T>>()
+            .map_err(|e| PyTypeError::new_err(format!("{key}: {e}"))),
         None => Err(PyValueError::new_err(format!("missing array {key:?}"))),
     }
 }
 
 /// An optional 1-D array from `d[key]` (absent or None).
-pub fn opt_arr<'py, T: Element>(d: &Bound<'py, PyDict>, key: &str) -> PyResult<Option<PyReadonlyArray1<'py, T>>> {
+pub fn opt_arr<'py, T: Element>(
+    d: &Bound<'py, PyDict>,
+    key: &str,
+) -> PyResult<Option<PyReadonlyArray1<'py, T>>> {
     match d.get_item(key)? {
         Some(v) if !v.is_none() => Ok(Some(arr(d, key)?)),
         _ => Ok(None),
@@ -27,7 +35,8 @@ pub fn opt_arr<'py, T: Element>(d: &Bound<'py, PyDict>, key: &str) -> PyResult<O
 }
 
 pub fn slice<'a, T: Element>(a: &'a PyReadonlyArray1<'_, T>, key: &str) -> PyResult<&'a [T]> {
-    a.as_slice().map_err(|_| PyValueError::new_err(format!("{key}: array must be C-contiguous")))
+    a.as_slice()
+        .map_err(|_| PyValueError::new_err(format!("{key}: array must be C-contiguous")))
 }
 
 /// Reads an instrument dictionary: `names` (list of str) or `parts` (dict of lists).
@@ -37,11 +46,15 @@ pub fn instrument_dict(d: &Bound<'_, PyDict>) -> PyResult<InstrumentDict> {
             return Ok(InstrumentDict::Names(names.extract()?));
         }
     }
-    let parts = d
-        .get_item("parts")?
-        .ok_or_else(|| PyValueError::new_err("an instrument dictionary needs 'names' or 'parts'"))?;
+    let parts = d.get_item("parts")?.ok_or_else(|| {
+        PyValueError::new_err("an instrument dictionary needs 'names' or 'parts'")
+    })?;
     let parts = parts.cast::<PyDict>()?;
-    let get = |k: &str| parts.get_item(k)?.ok_or_else(|| PyValueError::new_err(format!("parts.{k} missing")));
+    let get = |k: &str| {
+        parts
+            .get_item(k)?
+            .ok_or_else(|| PyValueError::new_err(format!("parts.{k} missing")))
+    };
     let kind: Vec<String> = get("kind")?.extract()?;
     Ok(InstrumentDict::Parts {
         asset: get("asset")?.extract()?,
@@ -60,7 +73,10 @@ pub struct OptCol<'py> {
 impl<'py> OptCol<'py> {
     pub fn read(d: &Bound<'py, PyDict>, key: &str) -> PyResult<Option<Self>> {
         Ok(match opt_arr::<f64>(d, key)? {
-            Some(values) => Some(OptCol { values, valid: opt_arr::<bool>(d, &format!("{key}_valid"))? }),
+            Some(values) => Some(OptCol {
+                values,
+                valid: opt_arr::<bool>(d, &format!("{key}_valid"))?,
+            }),
             None => None,
         })
     }
@@ -118,10 +134,15 @@ impl<'py> TradesIn<'py> {
             None => None,
         };
         let trade_id = match (&self.id_int, &self.id_offsets, &self.id_data) {
-            (Some(v), _, _) => Some(TradeIds::Int { values: slice(v, "trade_id_int")?, valid }),
-            (None, Some(o), Some(d)) => {
-                Some(TradeIds::Str { offsets: slice(o, "trade_id_offsets")?, data: slice(d, "trade_id_data")?, valid })
-            }
+            (Some(v), _, _) => Some(TradeIds::Int {
+                values: slice(v, "trade_id_int")?,
+                valid,
+            }),
+            (None, Some(o), Some(d)) => Some(TradeIds::Str {
+                offsets: slice(o, "trade_id_offsets")?,
+                data: slice(d, "trade_id_data")?,
+                valid,
+            }),
             _ => None,
         };
         Ok(TradeBatch {
@@ -184,8 +205,16 @@ pub struct SpotIn<'py> {
 
 impl<'py> SpotIn<'py> {
     pub fn read(d: &Bound<'py, PyDict>) -> PyResult<Self> {
-        let assets = d.get_item("assets")?.ok_or_else(|| PyValueError::new_err("spot needs 'assets'"))?.extract()?;
-        Ok(SpotIn { assets, ts: arr(d, "ts")?, asset: arr(d, "asset")?, price: arr(d, "price")? })
+        let assets = d
+            .get_item("assets")?
+            .ok_or_else(|| PyValueError::new_err("spot needs 'assets'"))?
+            .extract()?;
+        Ok(SpotIn {
+            assets,
+            ts: arr(d, "ts")?,
+            asset: arr(d, "asset")?,
+            price: arr(d, "price")?,
+        })
     }
 
     pub fn batch(&self) -> PyResult<SpotBatch<'_>> {
@@ -232,13 +261,41 @@ pub fn output_to_dict<'py>(py: Python<'py>, out: Output) -> PyResult<Bound<'py, 
     set(&d, "total.gex", t.gex)?;
     let c = out.stats.counts;
     set(&d, "steps.time", out.stats.time)?;
-    set(&d, "steps.spot_chain", c.iter().map(|x| x.spot_chain).collect())?;
-    set(&d, "steps.spot_table", c.iter().map(|x| x.spot_table).collect())?;
-    set(&d, "steps.spot_index", c.iter().map(|x| x.spot_index).collect())?;
-    set(&d, "steps.spot_missing", c.iter().map(|x| x.spot_missing).collect())?;
-    set(&d, "steps.vol_chain", c.iter().map(|x| x.vol_chain).collect())?;
-    set(&d, "steps.vol_trade", c.iter().map(|x| x.vol_trade).collect())?;
-    set(&d, "steps.vol_missing", c.iter().map(|x| x.vol_missing).collect())?;
+    set(
+        &d,
+        "steps.spot_chain",
+        c.iter().map(|x| x.spot_chain).collect(),
+    )?;
+    set(
+        &d,
+        "steps.spot_table",
+        c.iter().map(|x| x.spot_table).collect(),
+    )?;
+    set(
+        &d,
+        "steps.spot_index",
+        c.iter().map(|x| x.spot_index).collect(),
+    )?;
+    set(
+        &d,
+        "steps.spot_missing",
+        c.iter().map(|x| x.spot_missing).collect(),
+    )?;
+    set(
+        &d,
+        "steps.vol_chain",
+        c.iter().map(|x| x.vol_chain).collect(),
+    )?;
+    set(
+        &d,
+        "steps.vol_trade",
+        c.iter().map(|x| x.vol_trade).collect(),
+    )?;
+    set(
+        &d,
+        "steps.vol_missing",
+        c.iter().map(|x| x.vol_missing).collect(),
+    )?;
     Ok(d)
 }
 
@@ -246,13 +303,48 @@ pub fn output_to_dict<'py>(py: Python<'py>, out: Output) -> PyResult<Bound<'py, 
 pub fn registry_to_dict<'py>(py: Python<'py>, reg: &Registry) -> PyResult<Bound<'py, PyDict>> {
     let d = PyDict::new(py);
     let infos = &reg.instruments;
-    d.set_item("name", PyList::new(py, infos.iter().map(|i| i.name.as_str()))?)?;
-    set(&d, "asset", infos.iter().map(|i| i.asset).collect::<Vec<u16>>())?;
-    d.set_item("quote", PyList::new(py, infos.iter().map(|i| i.inst.quote.as_deref()))?)?;
-    set(&d, "expiry", infos.iter().map(|i| i.inst.expiry_ns).collect::<Vec<i64>>())?;
-    set(&d, "strike", infos.iter().map(|i| i.inst.strike).collect::<Vec<f64>>())?;
-    set(&d, "is_call", infos.iter().map(|i| i.inst.kind == Kind::Call).collect::<Vec<bool>>())?;
-    set(&d, "multiplier", infos.iter().map(|i| i.multiplier.unwrap_or(f64::NAN)).collect::<Vec<f64>>())?;
-    d.set_item("assets", PyList::new(py, reg.assets.iter().map(String::as_str))?)?;
+    d.set_item(
+        "name",
+        PyList::new(py, infos.iter().map(|i| i.name.as_str()))?,
+    )?;
+    set(
+        &d,
+        "asset",
+        infos.iter().map(|i| i.asset).collect::<Vec<u16>>(),
+    )?;
+    d.set_item(
+        "quote",
+        PyList::new(py, infos.iter().map(|i| i.inst.quote.as_deref()))?,
+    )?;
+    set(
+        &d,
+        "expiry",
+        infos.iter().map(|i| i.inst.expiry_ns).collect::<Vec<i64>>(),
+    )?;
+    set(
+        &d,
+        "strike",
+        infos.iter().map(|i| i.inst.strike).collect::<Vec<f64>>(),
+    )?;
+    set(
+        &d,
+        "is_call",
+        infos
+            .iter()
+            .map(|i| i.inst.kind == Kind::Call)
+            .collect::<Vec<bool>>(),
+    )?;
+    set(
+        &d,
+        "multiplier",
+        infos
+            .iter()
+            .map(|i| i.multiplier.unwrap_or(f64::NAN))
+            .collect::<Vec<f64>>(),
+    )?;
+    d.set_item(
+        "assets",
+        PyList::new(py, reg.assets.iter().map(String::as_str))?,
+    )?;
     Ok(d)
 }

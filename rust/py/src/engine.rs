@@ -17,7 +17,9 @@ use pyo3::exceptions::PyRuntimeError;
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyDict};
 
-use crate::arrays::{instrument_dict, output_to_dict, registry_to_dict, slice, arr, ChainIn, SpotIn, TradesIn};
+use crate::arrays::{
+    arr, instrument_dict, output_to_dict, registry_to_dict, slice, ChainIn, SpotIn, TradesIn,
+};
 use crate::errors::{core_result, OptionError};
 
 #[pyclass(frozen, module = "flowgex._core", name = "CoreEngine")]
@@ -43,16 +45,27 @@ impl CoreEngine {
     /// Locks with the interpreter held: only for short reads that build Python
     /// objects. Lock holders never need the interpreter, so this cannot deadlock.
     fn lock(&self) -> PyResult<MutexGuard<'_, Option<Engine>>> {
-        self.inner.lock().map_err(|_| PyRuntimeError::new_err("engine lock poisoned by an earlier panic"))
+        self.inner
+            .lock()
+            .map_err(|_| PyRuntimeError::new_err("engine lock poisoned by an earlier panic"))
     }
 
     /// Runs `f` on the engine detached from the interpreter: waiting for the
     /// lock and the work itself both let other Python threads run.
-    fn with<R: Send>(&self, py: Python<'_>, f: impl FnOnce(&mut Engine) -> flowgex_core::Result<R> + Send) -> PyResult<R> {
+    fn with<R: Send>(
+        &self,
+        py: Python<'_>,
+        f: impl FnOnce(&mut Engine) -> flowgex_core::Result<R> + Send,
+    ) -> PyResult<R> {
         let threads = self.threads;
         let outcome: Result<flowgex_core::Result<R>, &str> = py.detach(|| {
-            let mut guard = self.inner.lock().map_err(|_| "engine lock poisoned by an earlier panic")?;
-            let engine = guard.as_mut().ok_or("this engine was finished; create a new one")?;
+            let mut guard = self
+                .inner
+                .lock()
+                .map_err(|_| "engine lock poisoned by an earlier panic")?;
+            let engine = guard
+                .as_mut()
+                .ok_or("this engine was finished; create a new one")?;
             Ok(install(threads, || f(engine)).and_then(|r| r))
         });
         match outcome {
@@ -62,11 +75,18 @@ impl CoreEngine {
     }
 }
 
-fn result_to_dict<'py>(py: Python<'py>, r: ResultData, reg: Bound<'py, PyDict>) -> PyResult<Bound<'py, PyDict>> {
+fn result_to_dict<'py>(
+    py: Python<'py>,
+    r: ResultData,
+    reg: Bound<'py, PyDict>,
+) -> PyResult<Bound<'py, PyDict>> {
     let d = output_to_dict(py, r.out)?;
     let c = r.counters;
     d.set_item("rows_read", c.rows_read.to_vec())?;
-    d.set_item("rejected", c.rejected.iter().map(|t| t.to_vec()).collect::<Vec<_>>())?;
+    d.set_item(
+        "rejected",
+        c.rejected.iter().map(|t| t.to_vec()).collect::<Vec<_>>(),
+    )?;
     d.set_item("expired", c.expired)?;
     d.set_item("traded_instruments", c.traded_instruments)?;
     d.set_item("registry", reg)?;
@@ -120,7 +140,10 @@ impl CoreEngine {
             rate,
             keep,
         };
-        Ok(CoreEngine { inner: Mutex::new(Some(core_result(Engine::new(cfg))?)), threads })
+        Ok(CoreEngine {
+            inner: Mutex::new(Some(core_result(Engine::new(cfg))?)),
+            threads,
+        })
     }
 
     /// Seeds the initial inventory: an instrument dictionary, codes and inventories.
@@ -153,9 +176,33 @@ impl CoreEngine {
         let report = self.with(py, |e| e.update(&batch, strict))?;
         let d = PyDict::new(py);
         d.set_item("applied", report.applied)?;
-        d.set_item("table", report.rejects.iter().map(|r| r.table as u8).collect::<Vec<u8>>().into_pyarray(py))?;
-        d.set_item("row", report.rejects.iter().map(|r| r.row as u64).collect::<Vec<u64>>().into_pyarray(py))?;
-        d.set_item("reason", report.rejects.iter().map(|r| r.reason as u8).collect::<Vec<u8>>().into_pyarray(py))?;
+        d.set_item(
+            "table",
+            report
+                .rejects
+                .iter()
+                .map(|r| r.table as u8)
+                .collect::<Vec<u8>>()
+                .into_pyarray(py),
+        )?;
+        d.set_item(
+            "row",
+            report
+                .rejects
+                .iter()
+                .map(|r| r.row as u64)
+                .collect::<Vec<u64>>()
+                .into_pyarray(py),
+        )?;
+        d.set_item(
+            "reason",
+            report
+                .rejects
+                .iter()
+                .map(|r| r.reason as u8)
+                .collect::<Vec<u8>>()
+                .into_pyarray(py),
+        )?;
         Ok(d)
     }
 
@@ -169,9 +216,13 @@ impl CoreEngine {
     /// The final result; the engine cannot be used afterwards (saves a copy of the buffers).
     fn finish<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
         let reg = self.registry(py)?;
-        let engine = self.lock()?.take().ok_or_else(|| PyRuntimeError::new_err("this engine was already finished"))?;
+        let engine = self
+            .lock()?
+            .take()
+            .ok_or_else(|| PyRuntimeError::new_err("this engine was already finished"))?;
         let threads = self.threads;
-        let r = core_result(py.detach(|| install(threads, || engine.into_result()).and_then(|r| r)))?;
+        let r =
+            core_result(py.detach(|| install(threads, || engine.into_result()).and_then(|r| r)))?;
         result_to_dict(py, r, reg)
     }
 
@@ -189,7 +240,9 @@ impl CoreEngine {
     /// Instrument metadata by id and asset names by id.
     fn registry<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
         let guard = self.lock()?;
-        let engine = guard.as_ref().ok_or_else(|| PyRuntimeError::new_err("this engine was finished"))?;
+        let engine = guard
+            .as_ref()
+            .ok_or_else(|| PyRuntimeError::new_err("this engine was finished"))?;
         registry_to_dict(py, engine.registry())
     }
 
@@ -202,7 +255,10 @@ impl CoreEngine {
     #[pyo3(signature = (blob, *, threads=None))]
     fn restore(py: Python<'_>, blob: &[u8], threads: Option<usize>) -> PyResult<Self> {
         let engine = core_result(py.detach(|| Engine::restore(blob)))?;
-        Ok(CoreEngine { inner: Mutex::new(Some(engine)), threads })
+        Ok(CoreEngine {
+            inner: Mutex::new(Some(engine)),
+            threads,
+        })
     }
 }
 

@@ -29,7 +29,9 @@ impl From<PyCoreError> for PyErr {
     fn from(PyCoreError(e): PyCoreError) -> PyErr {
         let msg = e.to_string();
         match e {
-            CoreError::InstrumentParse { .. } | CoreError::InvalidInstrument { .. } => InstrumentError::new_err(msg),
+            CoreError::InstrumentParse { .. } | CoreError::InvalidInstrument { .. } => {
+                InstrumentError::new_err(msg)
+            }
             CoreError::MissingMultiplier { .. } => MultiplierError::new_err(msg),
             CoreError::InvalidOption { .. } => OptionError::new_err(msg),
             CoreError::Shape { .. } => SchemaError::new_err(msg),

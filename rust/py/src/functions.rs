@@ -26,10 +26,18 @@ pub fn black76_gamma<'py>(
     r: PyReadonlyArray1<'py, f64>,
     threads: Option<usize>,
 ) -> PyResult<Bound<'py, PyArray1<f64>>> {
-    let (s, k, t, v, r) = (slice(&s, "S")?, slice(&k, "K")?, slice(&t, "T")?, slice(&sigma, "sigma")?, slice(&r, "r")?);
+    let (s, k, t, v, r) = (
+        slice(&s, "S")?,
+        slice(&k, "K")?,
+        slice(&t, "T")?,
+        slice(&sigma, "sigma")?,
+        slice(&r, "r")?,
+    );
     let n = s.len();
     if [k.len(), t.len(), v.len()].iter().any(|&l| l != n) || !(r.len() == 1 || r.len() == n) {
-        return Err(SchemaError::new_err("black76_gamma: arrays must have equal lengths after broadcasting"));
+        return Err(SchemaError::new_err(
+            "black76_gamma: arrays must have equal lengths after broadcasting",
+        ));
     }
     let out = core_result(py.detach(|| {
         install(threads, || {
@@ -73,7 +81,12 @@ pub fn evaluate_point<'py>(
     threads: Option<usize>,
 ) -> PyResult<Bound<'py, PyDict>> {
     let dict = instrument_dict(book)?;
-    let (codes, inv, spot, vol) = (arr::<i32>(book, "inst")?, arr::<f64>(book, "inventory")?, arr::<f64>(book, "spot")?, arr::<f64>(book, "vol")?);
+    let (codes, inv, spot, vol) = (
+        arr::<i32>(book, "inst")?,
+        arr::<f64>(book, "inventory")?,
+        arr::<f64>(book, "spot")?,
+        arr::<f64>(book, "vol")?,
+    );
     let gamma = opt_arr::<f64>(book, "gamma")?;
     let gamma = match &gamma {
         Some(g) => Some(slice(g, "gamma")?),
@@ -89,12 +102,17 @@ pub fn evaluate_point<'py>(
         asset_spot: &asset_spot,
     };
     let unit = core_result(Unit::parse(unit))?;
-    let (reg, out, expired) = core_result(py.detach(|| install(threads, || core_point(time, &pb, unit, rate, &multipliers)).and_then(|r| r)))?;
+    let (reg, out, expired) = core_result(py.detach(|| {
+        install(threads, || core_point(time, &pb, unit, rate, &multipliers)).and_then(|r| r)
+    }))?;
     let d = output_to_dict(py, out)?;
     d.set_item("registry", registry_to_dict(py, &reg)?)?;
     d.set_item("expired", expired)?;
     Ok(d)
 }
+
+/// (GEX at each grid point, the refined zero crossings).
+type ProfileArrays<'py> = (Bound<'py, PyArray1<f64>>, Bound<'py, PyArray1<f64>>);
 
 /// GEX at each hypothetical spot in `xs`, and every zero crossing refined on the exact function.
 #[pyfunction]
@@ -112,7 +130,7 @@ pub fn profile<'py>(
     rate: f64,
     unit: &str,
     threads: Option<usize>,
-) -> PyResult<(Bound<'py, PyArray1<f64>>, Bound<'py, PyArray1<f64>>)> {
+) -> PyResult<ProfileArrays<'py>> {
     let book = Book {
         s: slice(&s, "s")?,
         k: slice(&k, "k")?,
@@ -124,8 +142,18 @@ pub fn profile<'py>(
         unit: core_result(Unit::parse(unit))?,
     };
     let n = book.s.len();
-    if [book.k.len(), book.tau.len(), book.sigma.len(), book.weight.len()].iter().any(|&l| l != n) {
-        return Err(SchemaError::new_err("profile: instrument arrays must have equal lengths"));
+    if [
+        book.k.len(),
+        book.tau.len(),
+        book.sigma.len(),
+        book.weight.len(),
+    ]
+    .iter()
+    .any(|&l| l != n)
+    {
+        return Err(SchemaError::new_err(
+            "profile: instrument arrays must have equal lengths",
+        ));
     }
     let xs = slice(&xs, "xs")?;
     let (ys, roots) = core_result(py.detach(|| {
