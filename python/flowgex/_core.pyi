@@ -12,6 +12,7 @@ __all__ = [
     "evaluate_point",
     "parse_instrument",
     "profile",
+    "profile_steps",
     "reason_names",
 ]
 
@@ -85,3 +86,17 @@ def profile(
     unit: str,
     threads: int | None = None,
 ) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]: ...
+def profile_steps(
+    offsets: npt.NDArray[np.uint64],
+    s: npt.NDArray[np.float64],
+    k: npt.NDArray[np.float64],
+    tau: npt.NDArray[np.float64],
+    sigma: npt.NDArray[np.float64],
+    weight: npt.NDArray[np.float64],
+    *,
+    spot: npt.NDArray[np.float64],
+    rel: npt.NDArray[np.float64],
+    rate: float,
+    unit: str,
+    threads: int | None = None,
+) -> dict[str, Any]: ...

@@ -52,6 +52,57 @@ impl<'a> Book<'a> {
     }
 }
 
+/// Levels of one step of a series: the flip nearest to spot and how many crossings.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct StepFlip {
+    pub flip: Option<f64>,
+    pub crossings: u32,
+    /// GEX(x) at x = spot (equals the step's total GEX in the book's unit).
+    pub gex_at_spot: f64,
+}
+
+/// Flips for many steps at once. Rows of step `j` are `offsets[j]..offsets[j+1]`;
+/// the grid of step `j` is `spot[j] * rel[i]`. Parallel over steps, each step
+/// evaluated sequentially, so results do not depend on the thread count.
+#[allow(clippy::too_many_arguments)]
+pub fn flip_series(
+    offsets: &[usize],
+    s: &[f64],
+    k: &[f64],
+    tau: &[f64],
+    sigma: &[f64],
+    weight: &[f64],
+    spot: &[f64],
+    rel: &[f64],
+    rate: f64,
+    unit: Unit,
+) -> Vec<StepFlip> {
+    (0..spot.len())
+        .into_par_iter()
+        .map(|j| {
+            let (lo, hi) = (offsets[j], offsets[j + 1]);
+            let book = Book {
+                s: &s[lo..hi],
+                k: &k[lo..hi],
+                tau: &tau[lo..hi],
+                sigma: &sigma[lo..hi],
+                weight: &weight[lo..hi],
+                spot: spot[j],
+                rate,
+                unit,
+            };
+            let xs: Vec<f64> = rel.iter().map(|r| r * spot[j]).collect();
+            let ys: Vec<f64> = xs.iter().map(|&x| book.gex_at(x)).collect();
+            let roots = crossings(&xs, &ys, |x| book.gex_at(x));
+            StepFlip {
+                flip: nearest(&roots, spot[j]),
+                crossings: roots.len() as u32,
+                gex_at_spot: book.gex_at(spot[j]),
+            }
+        })
+        .collect()
+}
+
 /// All zero crossings of the profile `(xs, ys)`, refined on `f`, in grid order.
 pub fn crossings(xs: &[f64], ys: &[f64], f: impl Fn(f64) -> f64) -> Vec<f64> {
     let mut roots = Vec::new();
@@ -139,6 +190,44 @@ mod tests {
         assert!(r > 90.0 && r < 110.0);
         assert_eq!(nearest(&roots, 100.0), Some(r));
         assert_eq!(nearest(&[], 100.0), None);
+    }
+
+    #[test]
+    fn series_matches_one_book_at_a_time() {
+        let s = [100.0, 100.0, 50.0];
+        let k = [110.0, 90.0, 50.0];
+        let tau = [0.1, 0.1, 0.2];
+        let sig = [0.5, 0.5, 0.4];
+        let w = [1.0, -1.0, 2.0];
+        let rel: Vec<f64> = (0..401).map(|i| 0.8 + 0.001 * i as f64).collect();
+        let out = flip_series(
+            &[0, 2, 3],
+            &s,
+            &k,
+            &tau,
+            &sig,
+            &w,
+            &[100.0, 50.0],
+            &rel,
+            0.0,
+            Unit::UsdPer1Pct,
+        );
+        let book = Book {
+            s: &s[..2],
+            k: &k[..2],
+            tau: &tau[..2],
+            sigma: &sig[..2],
+            weight: &w[..2],
+            spot: 100.0,
+            rate: 0.0,
+            unit: Unit::UsdPer1Pct,
+        };
+        let xs: Vec<f64> = rel.iter().map(|r| r * 100.0).collect();
+        let roots = crossings(&xs, &book.profile(&xs), |x| book.gex_at(x));
+        assert_eq!(out[0].flip, nearest(&roots, 100.0));
+        assert_eq!(out[0].crossings, 1);
+        assert_eq!(out[1].flip, None, "a lone long option never crosses zero");
+        assert!(out[1].gex_at_spot > 0.0);
     }
 
     #[test]

@@ -6,7 +6,7 @@ use flowgex_core::greeks::gamma_into;
 use flowgex_core::instrument::{parse_name, Kind};
 use flowgex_core::parallel::install;
 use flowgex_core::point::{evaluate_point as core_point, PointBook};
-use flowgex_core::profile::{crossings, Book};
+use flowgex_core::profile::{crossings, flip_series, Book};
 use numpy::{IntoPyArray, PyArray1, PyReadonlyArray1};
 use pyo3::prelude::*;
 use pyo3::types::PyDict;
@@ -164,4 +164,86 @@ pub fn profile<'py>(
         })
     }))?;
     Ok((ys.into_pyarray(py), roots.into_pyarray(py)))
+}
+
+/// Flip, crossing count and GEX at spot for many steps (rows grouped by `offsets`).
+/// Returns (flip, has_flip, crossings, gex_at_spot), one entry per step.
+#[pyfunction]
+#[pyo3(signature = (offsets, s, k, tau, sigma, weight, *, spot, rel, rate, unit, threads=None))]
+#[allow(clippy::too_many_arguments)]
+pub fn profile_steps<'py>(
+    py: Python<'py>,
+    offsets: PyReadonlyArray1<'py, u64>,
+    s: PyReadonlyArray1<'py, f64>,
+    k: PyReadonlyArray1<'py, f64>,
+    tau: PyReadonlyArray1<'py, f64>,
+    sigma: PyReadonlyArray1<'py, f64>,
+    weight: PyReadonlyArray1<'py, f64>,
+    spot: PyReadonlyArray1<'py, f64>,
+    rel: PyReadonlyArray1<'py, f64>,
+    rate: f64,
+    unit: &str,
+    threads: Option<usize>,
+) -> PyResult<Bound<'py, PyDict>> {
+    let unit = core_result(Unit::parse(unit))?;
+    let offsets: Vec<usize> = slice(&offsets, "offsets")?
+        .iter()
+        .map(|&o| o as usize)
+        .collect();
+    let (s, k, tau, sigma, weight) = (
+        slice(&s, "s")?,
+        slice(&k, "k")?,
+        slice(&tau, "tau")?,
+        slice(&sigma, "sigma")?,
+        slice(&weight, "weight")?,
+    );
+    let (spot, rel) = (slice(&spot, "spot")?, slice(&rel, "rel")?);
+    let n = s.len();
+    let rows_ok = [k.len(), tau.len(), sigma.len(), weight.len()]
+        .iter()
+        .all(|&l| l == n);
+    let offsets_ok = offsets.len() == spot.len() + 1
+        && offsets.first() == Some(&0)
+        && offsets.last() == Some(&n)
+        && offsets.windows(2).all(|w| w[0] <= w[1]);
+    if !rows_ok || !offsets_ok {
+        return Err(SchemaError::new_err(
+            "profile_steps: offsets must run 0..=rows over len(spot) steps, arrays equally long",
+        ));
+    }
+    let out = core_result(py.detach(|| {
+        install(threads, || {
+            flip_series(&offsets, s, k, tau, sigma, weight, spot, rel, rate, unit)
+        })
+    }))?;
+    let d = PyDict::new(py);
+    d.set_item(
+        "flip",
+        out.iter()
+            .map(|f| f.flip.unwrap_or(0.0))
+            .collect::<Vec<f64>>()
+            .into_pyarray(py),
+    )?;
+    d.set_item(
+        "has_flip",
+        out.iter()
+            .map(|f| f.flip.is_some())
+            .collect::<Vec<bool>>()
+            .into_pyarray(py),
+    )?;
+    d.set_item(
+        "crossings",
+        out.iter()
+            .map(|f| f.crossings)
+            .collect::<Vec<u32>>()
+            .into_pyarray(py),
+    )?;
+    d.set_item(
+        "gex_at_spot",
+        out.iter()
+            .map(|f| f.gex_at_spot)
+            .collect::<Vec<f64>>()
+            .into_pyarray(py),
+    )?;
+    Ok(d)
 }

@@ -19,5 +19,6 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(functions::parse_instrument, m)?)?;
     m.add_function(wrap_pyfunction!(functions::evaluate_point, m)?)?;
     m.add_function(wrap_pyfunction!(functions::profile, m)?)?;
+    m.add_function(wrap_pyfunction!(functions::profile_steps, m)?)?;
     Ok(())
 }
