@@ -161,3 +161,17 @@ def test_by_strike_sums_legs_and_maturities():
     exp = res.by_expiry()
     assert len(exp) == 2 and exp.gex.sum() == pytest.approx(inv.gex.sum(), rel=1e-12)
     assert res.total().gex.iloc[0] == pytest.approx(inv.gex.sum(), rel=1e-12)
+
+
+def test_python_multiplier_table_resolves_like_the_engine():
+    from flowgex.multipliers import contract_multiplier
+
+    assert contract_multiplier("sol", "USDC") == 10.0 and contract_multiplier("XRP") == 1000.0
+    assert contract_multiplier("PAXG") is None
+    user = {"BTC_USDC": 0.01, "paxg": 1.0}
+    assert contract_multiplier("BTC", "USDC", user) == 0.01 and contract_multiplier("BTC", None, user) == 1.0
+    # The engine agrees: a BTC_USDC override scales GEX by 0.01 (unit="underlying" is linear in m).
+    t = trades((T0, "BTC_USDC-27DEC24-100000-C", "buy", 1.0, 96_000.0, 0.6))
+    full = fg.flow_gex(t, unit="underlying").inventory().gex.iloc[0]
+    small = fg.flow_gex(t, unit="underlying", multipliers=user).inventory().gex.iloc[0]
+    assert small == pytest.approx(full * 0.01, rel=1e-14)
