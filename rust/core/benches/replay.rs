@@ -21,9 +21,8 @@ fn bench(c: &mut Criterion) {
     let dict = InstrumentDict::Names(names);
     let t0: i64 = 1_733_011_200_000_000_000;
     // One week of trades, ~1.65 per second.
-    let ts: Vec<i64> = (0..n as i64)
-        .map(|i| t0 + i * 604_800_000_000_000 / n as i64)
-        .collect();
+    let step = 604_800_000_000_000 / n as i64;
+    let ts: Vec<i64> = (0..n as i64).map(|i| t0 + i * step).collect();
     let inst: Vec<i32> = (0..n).map(|i| ((i * 7919) % 200) as i32).collect();
     let side: Vec<i8> = (0..n).map(|i| if i % 3 == 0 { -1 } else { 1 }).collect();
     let amount: Vec<f64> = (0..n).map(|i| 0.1 + (i % 17) as f64 * 0.1).collect();

@@ -5,19 +5,22 @@
 //! section 1; the module names follow the architecture of section 3:
 //!
 //! - [`instrument`], [`registry`]: names and ids of option series;
-//! - [`grid`]: buckets and grid times; [`greeks`]: Black-76 gamma;
+//! - [`grid`]: buckets and grid times; [`greeks`]: Black-76 gamma (vectorised with [`fastmath`]);
 //!   [`exposure`]: GEX units and contract multipliers;
 //! - [`batch`], [`validate`]: input columns, bad-row reasons, sorting, de-duplication;
-//! - [`state`], [`replay`]: the streaming engine; [`evaluate`]: per-step gamma,
+//! - [`state`], [`replay`], [`stream`], [`dedupe`]: the streaming engine; [`evaluate`]: per-step gamma,
 //!   GEX and aggregates; [`output`]: result buffers; [`snapshot`]: versioned bytes;
 //! - [`point`]: one-time evaluation of a given book (classic GEX);
 //! - [`profile`]: GEX versus hypothetical spot and the gamma flip;
 //! - [`parallel`]: the named rayon pool.
 
 pub mod batch;
+pub mod dedupe;
 pub mod error;
 pub mod evaluate;
 pub mod exposure;
+pub mod fastmath;
+pub mod gamma_avx2;
 pub mod greeks;
 pub mod grid;
 pub mod instrument;
@@ -29,6 +32,7 @@ pub mod registry;
 pub mod replay;
 pub mod snapshot;
 pub mod state;
+pub mod stream;
 pub mod validate;
 
 pub use error::{CoreError, Result};

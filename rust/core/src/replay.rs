@@ -13,15 +13,14 @@ use serde::{Deserialize, Serialize};
 
 use crate::batch::UpdateBatch;
 use crate::error::{CoreError, Result};
-use crate::evaluate::{
-    flush, gather_step, EvalConfig, MissingSpot, MissingVol, StepBatch, FLUSH_ROWS,
-};
+use crate::evaluate::{flush, EvalConfig, MissingSpot, MissingVol, StepBatch};
 use crate::exposure::Unit;
 use crate::grid::{ceil_to_grid, floor_to_grid};
 use crate::output::{Keep, Output};
 use crate::registry::{InstrumentDict, Registry};
-use crate::state::{observe, Counters, EngineState, PendingTrade};
-use crate::validate::{self, ChainEv, Frontier, Reject, SpotEv, TradeEv, Validated};
+use crate::state::{Counters, EngineState};
+use crate::stream;
+use crate::validate::{self, Frontier, Reject, Validated};
 
 /// Engine options (the keyword options of `flow_gex`).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -113,7 +112,7 @@ impl Config {
         Ok(self)
     }
 
-    fn eval(&self) -> EvalConfig {
+    pub(crate) fn eval(&self) -> EvalConfig {
         EvalConfig {
             unit: self.unit,
             rate: self.rate,
@@ -257,10 +256,23 @@ impl Engine {
                 rejects: v.rejects,
             });
         }
+        // Multipliers of the instruments that trade are needed from now on.
+        if let Some(t) = &batch.trades {
+            let mut used = vec![false; v.trade_ids.len()];
+            let mut c = v.trades.cursor();
+            while let Some(r) = c.peek() {
+                used[t.inst[r] as usize] = true;
+                c.advance();
+            }
+            for (code, _) in used.iter().enumerate().filter(|(_, &u)| u) {
+                self.reg
+                    .multiplier(v.trade_ids[code], &self.cfg.multipliers)?;
+            }
+        }
         let mut st = self.state.clone();
         st.fit(&self.reg);
         let mut fresh = Output::default();
-        process(&mut st, &mut self.reg, &self.cfg, &v, &mut fresh)?;
+        stream::process(&mut st, &self.reg, &self.cfg, batch, &v, &mut fresh)?;
         for (table, rows) in v.rows.iter().enumerate() {
             st.counters.rows_read[table] += rows;
         }
@@ -286,10 +298,7 @@ impl Engine {
     }
 
     fn retain_from(&self) -> i64 {
-        match self.cfg.end {
-            Some(_) => i64::MAX,
-            None => self.state.last_trade_label.unwrap_or(i64::MAX),
-        }
+        stream::retain_from(&self.cfg, &self.state)
     }
 
     /// The result so far, without changing the engine: committed steps plus the
@@ -331,12 +340,13 @@ impl Engine {
     }
 
     fn finish_steps(&self, st: &mut EngineState, last: i64, out: &mut Output) -> Result<()> {
+        st.fit(&self.reg);
         if let Some(l) = st.open_label {
-            close_bucket(st, &self.reg, l);
+            stream::close_bucket(st, &self.reg, l);
         }
         let mut batch = StepBatch::default();
         let mut fresh = Output::default();
-        eval_range(st, &self.reg, &self.cfg, last, &mut batch, &mut fresh)?;
+        stream::eval_range(st, &self.reg, &self.cfg, last, &mut batch, &mut fresh)?;
         flush(
             &mut batch,
             &self.reg,
@@ -378,198 +388,4 @@ fn expired_by(st: &EngineState, reg: &Registry, last: i64) -> u64 {
         .enumerate()
         .filter(|(id, s)| s.traded && reg.info(*id as u32).inst.expiry_ns <= last)
         .count() as u64
-}
-
-/// Applies validated events in bucket order, evaluating steps as buckets close.
-fn process(
-    st: &mut EngineState,
-    reg: &mut Registry,
-    cfg: &Config,
-    v: &Validated,
-    out: &mut Output,
-) -> Result<()> {
-    let mut batch = StepBatch::default();
-    let (mut ti, mut ci, mut si) = (0usize, 0usize, 0usize);
-    loop {
-        let next = [
-            v.trades.get(ti).map(|e| e.label),
-            v.chain.get(ci).map(|e| e.label),
-            v.spot.get(si).map(|e| e.label),
-        ]
-        .into_iter()
-        .flatten()
-        .min();
-        let Some(e) = next else { break };
-        advance(st, reg, cfg, e, &mut batch, out)?;
-        while let Some(ev) = v.trades.get(ti).filter(|x| x.label == e) {
-            apply_trade(st, reg, cfg, ev)?;
-            ti += 1;
-        }
-        while let Some(ev) = v.chain.get(ci).filter(|x| x.label == e) {
-            apply_chain(st, reg, ev);
-            ci += 1;
-        }
-        while let Some(ev) = v.spot.get(si).filter(|x| x.label == e) {
-            apply_spot(st, ev);
-            si += 1;
-        }
-    }
-    let retain = match cfg.end {
-        Some(_) => i64::MAX,
-        None => st.last_trade_label.unwrap_or(i64::MAX),
-    };
-    flush(&mut batch, reg, &cfg.eval(), cfg.keep, retain, out);
-    Ok(())
-}
-
-/// Moves the open bucket to `e`: closes the current one and evaluates every
-/// step before `e` (those steps must not see the events of bucket `e`).
-fn advance(
-    st: &mut EngineState,
-    reg: &Registry,
-    cfg: &Config,
-    e: i64,
-    batch: &mut StepBatch,
-    out: &mut Output,
-) -> Result<()> {
-    match st.open_label {
-        Some(l) if e > l => {
-            close_bucket(st, reg, l);
-            eval_range(st, reg, cfg, e - cfg.resolution, batch, out)?;
-            st.open_label = Some(e);
-            st.open_ids.clear();
-        }
-        Some(_) => {}
-        None => {
-            eval_range(st, reg, cfg, e - cfg.resolution, batch, out)?;
-            st.open_label = Some(e);
-        }
-    }
-    Ok(())
-}
-
-/// Sums the open bucket's flows in (time, sequence) order into inventories:
-/// F(i,t) = Σ side·q, I(i,t) = I(i,t−Δ) + (−F(i,t)). New instruments go live.
-fn close_bucket(st: &mut EngineState, reg: &Registry, label: i64) {
-    if st.pending.is_empty() {
-        return;
-    }
-    let mut pending = std::mem::take(&mut st.pending);
-    if !pending
-        .windows(2)
-        .all(|w| (w[0].ts, w[0].seq) <= (w[1].ts, w[1].seq))
-    {
-        pending.sort_by_key(|p| (p.ts, p.seq));
-    }
-    let mut flow: FxHashMap<u32, f64> = FxHashMap::default();
-    let mut order: Vec<u32> = Vec::new();
-    for p in &pending {
-        let f = flow.entry(p.inst).or_insert_with(|| {
-            order.push(p.inst);
-            0.0
-        });
-        *f += p.signed;
-    }
-    for id in order {
-        let s = &mut st.inst[id as usize];
-        s.inventory += -flow[&id];
-        if !s.traded {
-            s.traded = true;
-            st.counters.traded_instruments += 1;
-            if reg.info(id).inst.expiry_ns > label {
-                st.insert_live(reg, id);
-            }
-        }
-    }
-    pending.clear();
-    st.pending = pending;
-}
-
-/// Evaluates steps from `next_eval` through `to` (capped at `end`).
-fn eval_range(
-    st: &mut EngineState,
-    reg: &Registry,
-    cfg: &Config,
-    to: i64,
-    batch: &mut StepBatch,
-    out: &mut Output,
-) -> Result<()> {
-    let Some(from) = st.next_eval else {
-        return Ok(());
-    };
-    if to < from {
-        return Ok(());
-    }
-    let last = cfg.end.map_or(to, |e| e.min(to));
-    let ecfg = cfg.eval();
-    let mut t = from;
-    while t <= last {
-        gather_step(st, reg, &ecfg, t, batch)?;
-        if batch.rows() >= FLUSH_ROWS {
-            let retain = match cfg.end {
-                Some(_) => i64::MAX,
-                None => st.last_trade_label.unwrap_or(i64::MAX),
-            };
-            flush(batch, reg, &ecfg, cfg.keep, retain, out);
-        }
-        t += cfg.resolution;
-    }
-    st.next_eval = Some(to + cfg.resolution);
-    Ok(())
-}
-
-fn apply_trade(st: &mut EngineState, reg: &mut Registry, cfg: &Config, ev: &TradeEv) -> Result<()> {
-    reg.multiplier(ev.inst, &cfg.multipliers)?;
-    st.pending.push(PendingTrade {
-        ts: ev.ts,
-        seq: ev.seq,
-        inst: ev.inst,
-        signed: ev.signed,
-    });
-    if !ev.iv.is_nan() {
-        observe(
-            &mut st.inst[ev.inst as usize].trade_iv,
-            ev.ts,
-            ev.seq,
-            ev.iv,
-        );
-    }
-    if !ev.index_price.is_nan() {
-        let asset = reg.info(ev.inst).asset as usize;
-        observe(&mut st.assets[asset].index, ev.ts, ev.seq, ev.index_price);
-    }
-    st.last_trade_label = Some(st.last_trade_label.map_or(ev.label, |l| l.max(ev.label)));
-    if st.next_eval.is_none() {
-        st.next_eval = Some(ev.label);
-    }
-    if let Some(id) = ev.id {
-        st.open_ids.insert(id);
-    }
-    Ok(())
-}
-
-fn apply_chain(st: &mut EngineState, reg: &Registry, ev: &ChainEv) {
-    let s = &mut st.inst[ev.inst as usize];
-    if !ev.mark_iv.is_nan() {
-        observe(&mut s.chain_iv, ev.ts, ev.seq, ev.mark_iv);
-    }
-    if !ev.underlying_price.is_nan() {
-        observe(&mut s.chain_underlying, ev.ts, ev.seq, ev.underlying_price);
-        let asset = reg.info(ev.inst).asset as usize;
-        observe(
-            &mut st.assets[asset].chain_underlying,
-            ev.ts,
-            ev.seq,
-            ev.underlying_price,
-        );
-    }
-}
-
-fn apply_spot(st: &mut EngineState, ev: &SpotEv) {
-    observe(
-        &mut st.assets[ev.asset as usize].spot,
-        ev.ts,
-        ev.seq,
-        ev.price,
-    );
 }

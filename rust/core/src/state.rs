@@ -68,6 +68,19 @@ pub struct PendingTrade {
     pub signed: f64,
 }
 
+impl EngineState {
+    /// Adds one trade's signed contracts to its instrument's flow in this bucket.
+    #[inline]
+    pub fn add_flow(&mut self, id: u32, signed: f64) {
+        let i = id as usize;
+        self.flow[i] += signed;
+        if !self.touched_flag[i] {
+            self.touched_flag[i] = true;
+            self.touched.push(id);
+        }
+    }
+}
+
 /// Counters that are not per step.
 #[derive(Clone, Debug, Default, Serialize, Deserialize)]
 pub struct Counters {
@@ -96,6 +109,13 @@ pub struct EngineState {
     pub last_trade_label: Option<i64>,
     pub open_ids: FxHashSet<u128>,
     pub counters: Counters,
+    /// Flow accumulators of the bucket being summed (all zero between buckets).
+    #[serde(skip)]
+    pub flow: Vec<f64>,
+    #[serde(skip)]
+    pub touched: Vec<u32>,
+    #[serde(skip)]
+    pub touched_flag: Vec<bool>,
 }
 
 impl EngineState {
@@ -108,6 +128,10 @@ impl EngineState {
         if self.assets.len() < reg.assets.len() {
             self.assets
                 .resize_with(reg.assets.len(), AssetState::default);
+        }
+        if self.flow.len() < reg.instruments.len() {
+            self.flow.resize(reg.instruments.len(), 0.0);
+            self.touched_flag.resize(reg.instruments.len(), false);
         }
     }
 

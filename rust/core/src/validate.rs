@@ -1,9 +1,12 @@
-//! Row validation, sorting and de-duplication (DESIGN section 5).
+//! Row validation and ordering (DESIGN section 5).
 //!
-//! Every row of an update either becomes an event or gets exactly one reason,
-//! in a fixed precedence (the first failing check wins), so nothing is dropped
-//! without being counted. Accepted rows are stably sorted by time; `seq` keeps
-//! the input order of equal timestamps across chunks, which is what makes any
+//! Every row of an update is either accepted or gets exactly one reason, in a
+//! fixed precedence (the first failing check wins), so nothing is dropped
+//! without being counted. Validation does not copy rows: it yields one reason
+//! byte per row and, only when the accepted rows are not already in time
+//! order, a sorted list of row numbers; the replay then reads the input
+//! columns directly. Ties in time keep input order, and `seq` (rows consumed
+//! so far + row) extends that order across chunks, which is what makes any
 //! chunking of a time-ordered stream replay bit-identically.
 
 use rayon::prelude::*;
@@ -11,7 +14,7 @@ use rustc_hash::FxHashSet;
 use serde::{Deserialize, Serialize};
 
 use crate::batch::{ChainBatch, SpotBatch, TradeBatch, NULL_TS};
-use crate::error::CoreError;
+use crate::dedupe::dedupe_trade_ids;
 use crate::grid::bucket_label;
 use crate::registry::Registry;
 
@@ -67,6 +70,16 @@ impl Reason {
             Reason::DuplicateTradeId => "duplicate_trade_id",
         }
     }
+
+    /// The reason byte: 0 means accepted.
+    #[inline]
+    pub fn byte(self) -> u8 {
+        self as u8 + 1
+    }
+
+    fn from_byte(b: u8) -> Reason {
+        Reason::ALL[(b - 1) as usize]
+    }
 }
 
 /// The three input tables.
@@ -85,41 +98,9 @@ pub struct Reject {
     pub reason: Reason,
 }
 
-/// An accepted trade. `index_price`/`iv` are NaN when absent (validated values never are).
-#[derive(Clone, Copy, Debug)]
-pub struct TradeEv {
-    pub ts: i64,
-    pub seq: u64,
-    pub label: i64,
-    pub inst: u32,
-    pub signed: f64,
-    pub index_price: f64,
-    pub iv: f64,
-    pub id: Option<u128>,
-}
-
-#[derive(Clone, Copy, Debug)]
-pub struct ChainEv {
-    pub ts: i64,
-    pub seq: u64,
-    pub label: i64,
-    pub inst: u32,
-    pub mark_iv: f64,
-    pub underlying_price: f64,
-}
-
-#[derive(Clone, Copy, Debug)]
-pub struct SpotEv {
-    pub ts: i64,
-    pub seq: u64,
-    pub label: i64,
-    pub asset: u16,
-    pub price: f64,
-}
-
 /// What validation needs to know about the engine before this update.
 pub struct Frontier<'a> {
-    /// Label of the open bucket: events in earlier buckets are late.
+    /// Label of the open bucket: rows in earlier buckets are late.
     pub open_label: Option<i64>,
     /// Trade ids already accepted in the open bucket.
     pub open_ids: &'a FxHashSet<u128>,
@@ -128,208 +109,307 @@ pub struct Frontier<'a> {
     pub resolution: i64,
 }
 
+/// The accepted rows of one table: a reason byte per row (0 = accepted) and
+/// the time order of the rows (`None`: the input order already is).
+#[derive(Debug, Default)]
+pub struct Accepted {
+    pub reason: Vec<u8>,
+    pub order: Option<Vec<u32>>,
+    /// `seq` of row `i` is `seq_base + i`.
+    pub seq_base: u64,
+}
+
+impl Accepted {
+    pub fn cursor(&self) -> Cursor<'_> {
+        let len = self.order.as_ref().map_or(self.reason.len(), Vec::len);
+        Cursor {
+            order: self.order.as_deref(),
+            reason: &self.reason,
+            pos: 0,
+            len,
+        }
+    }
+
+    /// The accepted row that comes last in time, if any.
+    pub fn last_row(&self) -> Option<usize> {
+        let mut c = self.cursor();
+        c.pos = c.len;
+        while c.pos > 0 {
+            c.pos -= 1;
+            let row = c.row_at(c.pos);
+            if self.reason[row] == 0 {
+                return Some(row);
+            }
+        }
+        None
+    }
+
+    fn rejects(&self, table: Table, out: &mut Vec<Reject>) {
+        out.extend(
+            self.reason
+                .iter()
+                .enumerate()
+                .filter(|(_, &r)| r != 0)
+                .map(|(row, &r)| Reject {
+                    table,
+                    row,
+                    reason: Reason::from_byte(r),
+                }),
+        );
+    }
+}
+
+/// Walks the accepted rows of a table in time order.
+pub struct Cursor<'a> {
+    order: Option<&'a [u32]>,
+    reason: &'a [u8],
+    pos: usize,
+    len: usize,
+}
+
+impl<'a> Cursor<'a> {
+    #[inline]
+    fn row_at(&self, pos: usize) -> usize {
+        match self.order {
+            Some(o) => o[pos] as usize,
+            None => pos,
+        }
+    }
+
+    /// The next accepted row, without consuming it.
+    #[inline]
+    pub fn peek(&mut self) -> Option<usize> {
+        while self.pos < self.len {
+            let row = self.row_at(self.pos);
+            if self.reason[row] == 0 {
+                return Some(row);
+            }
+            self.pos += 1;
+        }
+        None
+    }
+
+    #[inline]
+    pub fn advance(&mut self) {
+        self.pos += 1;
+    }
+}
+
+/// Validation of one update: the accepted rows of each table, and the rejects.
 #[derive(Default)]
 pub struct Validated {
-    pub trades: Vec<TradeEv>,
-    pub chain: Vec<ChainEv>,
-    pub spot: Vec<SpotEv>,
+    pub trades: Accepted,
+    pub chain: Accepted,
+    pub spot: Accepted,
+    /// Global instrument id per dictionary code of the trades / chain tables (`u32::MAX`: unparseable).
+    pub trade_ids: Vec<u32>,
+    pub chain_ids: Vec<u32>,
+    /// Asset id per code of the spot table (`u16::MAX`: missing).
+    pub spot_assets: Vec<u16>,
     pub rejects: Vec<Reject>,
     pub rows: [u64; 3],
 }
+
+/// Rows per parallel validation task.
+const ROWS_PER_TASK: usize = 64 * 1024;
 
 #[inline]
 fn positive(x: f64) -> bool {
     x.is_finite() && x > 0.0
 }
 
-/// Indices of the accepted rows, sorted by (timestamp, row).
-fn sorted_rows(ts: &[i64], ok: &[bool]) -> Vec<usize> {
-    let mut idx: Vec<usize> = (0..ts.len()).filter(|&i| ok[i]).collect();
-    if !idx.windows(2).all(|w| ts[w[0]] <= ts[w[1]]) {
-        idx.par_sort_unstable_by_key(|&i| (ts[i], i));
-    }
-    idx
+/// Computes one reason byte per row in parallel with `check(row)`.
+fn reasons(n: usize, check: impl Fn(usize) -> u8 + Sync) -> Vec<u8> {
+    let mut reason = vec![0u8; n];
+    reason
+        .par_chunks_mut(ROWS_PER_TASK)
+        .enumerate()
+        .for_each(|(c, block)| {
+            let lo = c * ROWS_PER_TASK;
+            for (j, r) in block.iter_mut().enumerate() {
+                *r = check(lo + j);
+            }
+        });
+    reason
 }
 
-fn late(fr: &Frontier, ts: i64) -> bool {
-    fr.open_label
-        .is_some_and(|l| bucket_label(ts, fr.resolution) < l)
+/// The time order of the accepted rows, or `None` when the input order already is.
+fn order_of(ts: &[i64], reason: &[u8]) -> Option<Vec<u32>> {
+    let mut last = i64::MIN;
+    let mut sorted = true;
+    for (t, &r) in ts.iter().zip(reason) {
+        if r == 0 {
+            sorted &= *t >= last;
+            last = last.max(*t);
+        }
+    }
+    if sorted {
+        return None;
+    }
+    let mut idx: Vec<u32> = (0..ts.len() as u32)
+        .filter(|&i| reason[i as usize] == 0)
+        .collect();
+    idx.par_sort_unstable_by_key(|&i| (ts[i as usize], i));
+    Some(idx)
+}
+
+/// Global ids (and expiries) of a table's dictionary entries.
+fn resolve(reg: &mut Registry, dict: &crate::registry::InstrumentDict) -> (Vec<u32>, Vec<i64>) {
+    let ids: Vec<u32> = reg
+        .resolve_dict(dict)
+        .into_iter()
+        .map(|r| r.unwrap_or(u32::MAX))
+        .collect();
+    let expiry = ids
+        .iter()
+        .map(|&id| {
+            if id == u32::MAX {
+                i64::MIN
+            } else {
+                reg.info(id).inst.expiry_ns
+            }
+        })
+        .collect();
+    (ids, expiry)
+}
+
+#[inline]
+fn code_of(code: i32, ids: &[u32]) -> Option<usize> {
+    (code >= 0 && ids[code as usize] != u32::MAX).then_some(code as usize)
 }
 
 pub fn trades(reg: &mut Registry, fr: &Frontier, b: &TradeBatch, out: &mut Validated) {
-    let ids: Vec<Result<u32, CoreError>> = reg.resolve_dict(b.dict);
-    let n = b.ts.len();
-    let mut reason: Vec<Option<Reason>> = vec![None; n];
-    let mut inst = vec![0u32; n];
-    for i in 0..n {
-        let code = b.inst[i];
-        let id = if code >= 0 {
-            ids[code as usize].as_ref().ok().copied()
-        } else {
-            None
-        };
-        reason[i] = if b.ts[i] == NULL_TS {
-            Some(Reason::BadTimestamp)
-        } else if id.is_none() {
-            Some(Reason::UnparseableInstrument)
+    let (ids, expiry) = resolve(reg, b.dict);
+    let late = |ts: i64| {
+        fr.open_label
+            .is_some_and(|l| bucket_label(ts, fr.resolution) < l)
+    };
+    let mut reason = reasons(b.ts.len(), |i| {
+        let ts = b.ts[i];
+        let code = code_of(b.inst[i], &ids);
+        let r = if ts == NULL_TS {
+            Reason::BadTimestamp
+        } else if code.is_none() {
+            Reason::UnparseableInstrument
         } else if b.side[i] != 1 && b.side[i] != -1 {
-            Some(Reason::UnknownSide)
+            Reason::UnknownSide
         } else if !positive(b.amount[i]) {
-            Some(Reason::BadAmount)
+            Reason::BadAmount
         } else if b
             .index_price
             .and_then(|c| c.get(i))
             .is_some_and(|p| !positive(p))
         {
-            Some(Reason::BadPrice)
+            Reason::BadPrice
         } else if b.iv.and_then(|c| c.get(i)).is_some_and(|v| !positive(v)) {
-            Some(Reason::BadIv)
-        } else if b.ts[i] >= reg.info(id.unwrap()).inst.expiry_ns {
-            Some(Reason::Expired)
-        } else if late(fr, b.ts[i]) {
-            Some(Reason::Late)
+            Reason::BadIv
+        } else if ts >= expiry[code.expect("checked")] {
+            Reason::Expired
+        } else if late(ts) {
+            Reason::Late
         } else {
-            None
+            return 0;
         };
-        if let Some(id) = id {
-            inst[i] = id;
-        }
+        r.byte()
+    });
+    let order = order_of(b.ts, &reason);
+    if let Some(tid) = &b.trade_id {
+        dedupe_trade_ids(tid, &mut reason, order.as_deref(), fr.open_ids);
     }
-    let ok: Vec<bool> = reason.iter().map(Option::is_none).collect();
-    let order = sorted_rows(b.ts, &ok);
-    let mut seen: FxHashSet<u128> = FxHashSet::default();
-    let base = fr.seq_base[Table::Trades as usize];
-    out.trades.reserve(order.len());
-    for &i in &order {
-        let id = b.trade_id.and_then(|t| t.key(i));
-        if let Some(key) = id {
-            if fr.open_ids.contains(&key) || !seen.insert(key) {
-                reason[i] = Some(Reason::DuplicateTradeId);
-                continue;
-            }
-        }
-        out.trades.push(TradeEv {
-            ts: b.ts[i],
-            seq: base + i as u64,
-            label: bucket_label(b.ts[i], fr.resolution),
-            inst: inst[i],
-            signed: b.side[i] as f64 * b.amount[i],
-            index_price: b.index_price.and_then(|c| c.get(i)).unwrap_or(f64::NAN),
-            iv: b.iv.and_then(|c| c.get(i)).unwrap_or(f64::NAN),
-            id,
-        });
-    }
-    push_rejects(out, Table::Trades, &reason);
-    out.rows[Table::Trades as usize] = n as u64;
+    out.trades = Accepted {
+        reason,
+        order,
+        seq_base: fr.seq_base[Table::Trades as usize],
+    };
+    out.trades.rejects(Table::Trades, &mut out.rejects);
+    out.trade_ids = ids;
+    out.rows[Table::Trades as usize] = b.ts.len() as u64;
 }
 
 pub fn chain(reg: &mut Registry, fr: &Frontier, b: &ChainBatch, out: &mut Validated) {
-    let ids = reg.resolve_dict(b.dict);
-    let n = b.ts.len();
-    let mut reason: Vec<Option<Reason>> = vec![None; n];
-    let mut inst = vec![0u32; n];
+    let (ids, expiry) = resolve(reg, b.dict);
+    let late = |ts: i64| {
+        fr.open_label
+            .is_some_and(|l| bucket_label(ts, fr.resolution) < l)
+    };
     let bad = |c: Option<crate::batch::OptF64>, i: usize, ok: fn(f64) -> bool| {
         c.and_then(|c| c.get(i)).is_some_and(|x| !ok(x))
     };
-    for i in 0..n {
-        let code = b.inst[i];
-        let id = if code >= 0 {
-            ids[code as usize].as_ref().ok().copied()
-        } else {
-            None
-        };
-        reason[i] = if b.ts[i] == NULL_TS {
-            Some(Reason::BadTimestamp)
-        } else if id.is_none() {
-            Some(Reason::UnparseableInstrument)
+    let reason = reasons(b.ts.len(), |i| {
+        let ts = b.ts[i];
+        let code = code_of(b.inst[i], &ids);
+        let r = if ts == NULL_TS {
+            Reason::BadTimestamp
+        } else if code.is_none() {
+            Reason::UnparseableInstrument
         } else if bad(b.underlying_price, i, positive) {
-            Some(Reason::BadPrice)
+            Reason::BadPrice
         } else if bad(b.mark_iv, i, positive) {
-            Some(Reason::BadIv)
+            Reason::BadIv
         } else if bad(b.open_interest, i, |x| x.is_finite() && x >= 0.0) {
-            Some(Reason::BadOpenInterest)
+            Reason::BadOpenInterest
         } else if bad(b.gamma, i, f64::is_finite) {
-            Some(Reason::BadGamma)
-        } else if b.ts[i] >= reg.info(id.unwrap()).inst.expiry_ns {
-            Some(Reason::Expired)
-        } else if late(fr, b.ts[i]) {
-            Some(Reason::Late)
+            Reason::BadGamma
+        } else if ts >= expiry[code.expect("checked")] {
+            Reason::Expired
+        } else if late(ts) {
+            Reason::Late
         } else {
-            None
+            return 0;
         };
-        if let Some(id) = id {
-            inst[i] = id;
-        }
-    }
-    let ok: Vec<bool> = reason.iter().map(Option::is_none).collect();
-    let base = fr.seq_base[Table::Chain as usize];
-    out.chain = sorted_rows(b.ts, &ok)
-        .into_iter()
-        .map(|i| ChainEv {
-            ts: b.ts[i],
-            seq: base + i as u64,
-            label: bucket_label(b.ts[i], fr.resolution),
-            inst: inst[i],
-            mark_iv: b.mark_iv.and_then(|c| c.get(i)).unwrap_or(f64::NAN),
-            underlying_price: b
-                .underlying_price
-                .and_then(|c| c.get(i))
-                .unwrap_or(f64::NAN),
-        })
-        .collect();
-    push_rejects(out, Table::Chain, &reason);
-    out.rows[Table::Chain as usize] = n as u64;
+        r.byte()
+    });
+    let order = order_of(b.ts, &reason);
+    out.chain = Accepted {
+        reason,
+        order,
+        seq_base: fr.seq_base[Table::Chain as usize],
+    };
+    out.chain.rejects(Table::Chain, &mut out.rejects);
+    out.chain_ids = ids;
+    out.rows[Table::Chain as usize] = b.ts.len() as u64;
 }
 
 pub fn spot(reg: &mut Registry, fr: &Frontier, b: &SpotBatch, out: &mut Validated) {
-    let n = b.ts.len();
-    let asset_ids: Vec<Option<u16>> = b
+    let assets: Vec<u16> = b
         .assets
         .iter()
-        .map(|a| (!a.trim().is_empty()).then(|| reg.asset_id(a.trim())))
-        .collect();
-    let mut reason: Vec<Option<Reason>> = vec![None; n];
-    for i in 0..n {
-        let asset = if b.asset[i] >= 0 {
-            asset_ids[b.asset[i] as usize]
-        } else {
-            None
-        };
-        reason[i] = if b.ts[i] == NULL_TS {
-            Some(Reason::BadTimestamp)
-        } else if asset.is_none() {
-            Some(Reason::BadAsset)
-        } else if !positive(b.price[i]) {
-            Some(Reason::BadPrice)
-        } else if late(fr, b.ts[i]) {
-            Some(Reason::Late)
-        } else {
-            None
-        };
-    }
-    let ok: Vec<bool> = reason.iter().map(Option::is_none).collect();
-    let base = fr.seq_base[Table::Spot as usize];
-    out.spot = sorted_rows(b.ts, &ok)
-        .into_iter()
-        .map(|i| SpotEv {
-            ts: b.ts[i],
-            seq: base + i as u64,
-            label: bucket_label(b.ts[i], fr.resolution),
-            asset: asset_ids[b.asset[i] as usize].expect("validated"),
-            price: b.price[i],
+        .map(|a| {
+            if a.trim().is_empty() {
+                u16::MAX
+            } else {
+                reg.asset_id(a.trim())
+            }
         })
         .collect();
-    push_rejects(out, Table::Spot, &reason);
-    out.rows[Table::Spot as usize] = n as u64;
-}
-
-fn push_rejects(out: &mut Validated, table: Table, reason: &[Option<Reason>]) {
-    out.rejects.extend(
-        reason
-            .iter()
-            .enumerate()
-            .filter_map(|(row, r)| r.map(|reason| Reject { table, row, reason })),
-    );
+    let late = |ts: i64| {
+        fr.open_label
+            .is_some_and(|l| bucket_label(ts, fr.resolution) < l)
+    };
+    let reason = reasons(b.ts.len(), |i| {
+        let code = b.asset[i];
+        let r = if b.ts[i] == NULL_TS {
+            Reason::BadTimestamp
+        } else if code < 0 || assets[code as usize] == u16::MAX {
+            Reason::BadAsset
+        } else if !positive(b.price[i]) {
+            Reason::BadPrice
+        } else if late(b.ts[i]) {
+            Reason::Late
+        } else {
+            return 0;
+        };
+        r.byte()
+    });
+    let order = order_of(b.ts, &reason);
+    out.spot = Accepted {
+        reason,
+        order,
+        seq_base: fr.seq_base[Table::Spot as usize],
+    };
+    out.spot.rejects(Table::Spot, &mut out.rejects);
+    out.spot_assets = assets;
+    out.rows[Table::Spot as usize] = b.ts.len() as u64;
 }
 
 #[cfg(test)]
@@ -340,6 +420,16 @@ mod tests {
 
     const MIN: i64 = 60_000_000_000;
     const T0: i64 = 1_700_000_000_000_000_000 / MIN * MIN;
+
+    fn accepted_in_order(a: &Accepted) -> Vec<usize> {
+        let mut c = a.cursor();
+        let mut rows = Vec::new();
+        while let Some(r) = c.peek() {
+            rows.push(r);
+            c.advance();
+        }
+        rows
+    }
 
     #[test]
     fn each_bad_trade_gets_one_reason_and_good_rows_are_sorted() {
@@ -410,8 +500,8 @@ mod tests {
             ]
         );
         // Row 9 (t0) is kept and row 8 (t0+3min, same id, later in time) is the duplicate.
-        let kept: Vec<u64> = v.trades.iter().map(|e| e.seq).collect();
-        assert_eq!(kept, vec![9, 0]);
+        assert_eq!(accepted_in_order(&v.trades), vec![9, 0]);
+        assert_eq!(v.trades.last_row(), Some(0));
         assert_eq!(v.rows[0], 10);
     }
 
@@ -439,11 +529,19 @@ mod tests {
         };
         let mut v = Validated::default();
         trades(&mut reg, &fr, &b, &mut v);
-        assert_eq!(v.rejects.len(), 1);
-        assert_eq!((v.rejects[0].row, v.rejects[0].reason), (0, Reason::Late));
         assert_eq!(
-            v.trades.iter().map(|e| e.seq).collect::<Vec<_>>(),
-            vec![101, 102]
+            v.rejects,
+            vec![Reject {
+                table: Table::Trades,
+                row: 0,
+                reason: Reason::Late
+            }]
         );
+        assert_eq!(accepted_in_order(&v.trades), vec![1, 2]);
+        assert!(
+            v.trades.order.is_none(),
+            "already sorted input needs no order vector"
+        );
+        assert_eq!(v.trades.seq_base, 100);
     }
 }
