@@ -29,13 +29,16 @@ from .errors import (
 from .gamma import black76_gamma
 from .instruments import Instrument, parse_instrument
 from .io import (
+    ReplaySummary,
     excluded_counts,
     read_arrow,
     read_deribit_tickers,
     read_deribit_trades,
     read_parquet,
+    read_replay,
     read_tardis_chain,
     read_tardis_trades,
+    replay,
 )
 from .result import Book, GexResult
 
@@ -69,4 +72,7 @@ __all__ = [
     "read_parquet",
     "read_arrow",
     "excluded_counts",
+    "replay",
+    "read_replay",
+    "ReplaySummary",
 ]

@@ -10,7 +10,9 @@ from __future__ import annotations
 
 from .deribit import read_deribit_trades
 from .exclude import excluded_counts
+from .output import read_replay
 from .parquet import read_arrow, read_parquet
+from .replaying import ReplaySummary, replay
 from .tardis import read_tardis_chain, read_tardis_trades
 from .tickers import read_deribit_tickers
 
@@ -22,4 +24,7 @@ __all__ = [
     "read_parquet",
     "read_arrow",
     "excluded_counts",
+    "replay",
+    "read_replay",
+    "ReplaySummary",
 ]
