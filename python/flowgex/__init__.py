@@ -29,8 +29,10 @@ from .errors import (
 from .gamma import black76_gamma
 from .instruments import Instrument, parse_instrument
 from .io import (
+    FetchSummary,
     ReplaySummary,
     excluded_counts,
+    fetch_deribit_trades,
     read_arrow,
     read_deribit_tickers,
     read_deribit_trades,
@@ -75,4 +77,6 @@ __all__ = [
     "replay",
     "read_replay",
     "ReplaySummary",
+    "fetch_deribit_trades",
+    "FetchSummary",
 ]

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from .deribit import read_deribit_trades
 from .exclude import excluded_counts
+from .fetch import FetchSummary, fetch_deribit_trades
 from .output import read_replay
 from .parquet import read_arrow, read_parquet
 from .replaying import ReplaySummary, replay
@@ -27,4 +28,6 @@ __all__ = [
     "replay",
     "read_replay",
     "ReplaySummary",
+    "fetch_deribit_trades",
+    "FetchSummary",
 ]
