@@ -103,6 +103,11 @@ def test_filters_and_exclusions(tmp_path):
     d = s.diagnostics
     assert d.excluded == {"block_trade": int(btc.block_trade.sum())} and d.trades_read == len(btc)
     assert d.trades_used == len(kept)
+    chain = pd.DataFrame({"timestamp": [T0], "instrument": ["BTC-27DEC24-100000-C"], "mark_iv": [0.5]})
+    chain.to_parquet(tmp_path / "chain.parquet")
+    only_btc = [("asset", "=", "BTC")]  # the chain file has no asset column to filter on
+    with pytest.raises(fg.OptionError, match="filters for the chain input"):
+        fg.replay(tmp_path / "ds", chain=tmp_path / "chain.parquet", out=tmp_path / "o2", filters=only_btc)
 
 
 def test_a_finished_replay_returns_at_once_and_checkpoints_are_not_mixed(tmp_path):

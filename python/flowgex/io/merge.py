@@ -52,16 +52,8 @@ def first_time(stream: Stream) -> int | None:
     """The first row's time (NO_TIME when null), or None for an empty stream."""
     if not stream.reopenable:
         return NO_TIME
-    it = stream.open()
-    try:
-        for table in it:
-            if table.num_rows:
-                return int(_times(table.slice(0, 1))[0])
-    finally:
-        close = getattr(it, "close", None)
-        if close is not None:
-            close()
-    return None
+    first = stream.peek()
+    return None if first is None else int(_times(first)[0])
 
 
 @dataclass

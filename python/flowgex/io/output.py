@@ -15,6 +15,7 @@ checkpoint are removed before resuming: no gaps, no duplicates.
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import re
 import shutil
@@ -39,6 +40,8 @@ __all__ = ["TABLES", "write_step_tables", "write_final", "read_replay", "remove_
 TABLES = ("by_strike", "by_expiry", "total", "inventory")
 #: Everything replay writes under ``out`` (removed by ``overwrite=True``).
 MANAGED = (*TABLES, "rejected", "diagnostics.json", "_replay")
+_DAY_NS = 86_400 * 10**9
+_EPOCH = dt.date(1970, 1, 1)
 _PART = re.compile(r"part-(\d+)\.parquet$")
 _KEYS = {"by_strike": ["strike"], "by_expiry": ["expiry"], "total": [], "inventory": ["instrument"]}
 
@@ -61,16 +64,21 @@ def write_step_tables(root: Path, res: GexResult, seq: int, *, inventory: bool) 
         if table.num_rows == 0:
             continue
         rows += table.num_rows
-        asset = np.asarray(table.column("asset").to_pylist(), dtype=object)
-        date = np.asarray(pc.strftime(table.column("time"), format="%Y-%m-%d").to_pylist(), dtype=object)
-        keys = asset + "/" + date
+        encoded = pc.dictionary_encode(table.column("asset")).combine_chunks()
+        assets, asset_code = encoded.dictionary.to_pylist(), encoded.indices.to_numpy().astype(np.int64)
+        day = pc.cast(table.column("time"), pa.int64()).to_numpy() // _DAY_NS
+        keys = day * len(assets) + asset_code
         body = table.drop_columns(["asset"])
-        for key in dict.fromkeys(keys.tolist()):
-            a, d = key.split("/")
+        for key in np.unique(keys):
+            a, d = assets[key % len(assets)], _date(int(key // len(assets)))
             part = body.filter(pa.array(keys == key))
             target = root / name / f"asset={a}" / f"date={d}" / f"part-{seq:08d}.parquet"
             write_atomic_with(target, lambda f, t=part: pq.write_table(t, f))
     return rows
+
+
+def _date(day: int) -> str:
+    return (_EPOCH + dt.timedelta(days=day)).isoformat()
 
 
 def remove_parts_after(root: Path, seq: int) -> int:

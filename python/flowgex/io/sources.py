@@ -17,9 +17,10 @@ from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
+import pyarrow.parquet as pq
 
-from ..errors import ReadError, SchemaError
-from ..schema import as_table
+from ..errors import OptionError, ReadError, SchemaError
+from ..schema import _timestamps, as_table
 from ._convert import DICT, provenance
 from ._files import expand_paths, is_glob, is_gzip, read_bytes
 from .deribit import deribit_trades_file
@@ -55,6 +56,32 @@ class Stream:
     options: Mapping[str, Any] = field(default_factory=dict)
     reopenable: bool = True
     _obj: Any = None
+
+    def peek(self) -> pa.Table | None:
+        """The first row only (a timestamp column at least), or None if the stream is empty.
+
+        For a Parquet file without filters only the first value of ``timestamp`` is
+        decoded, so ranking thousands of daily files costs a footer read each."""
+        if self.fmt == "parquet" and self._obj[2] is None:
+            try:
+                batches = pq.ParquetFile(self.name).iter_batches(batch_size=1, columns=["timestamp"])
+                first = next(batches, None)
+            except (pa.ArrowInvalid, OSError, KeyError) as exc:
+                raise ReadError(f"{self.name}: cannot read Parquet ({exc})") from exc
+            if first is None or first.num_rows == 0:
+                return None
+            col = _timestamps(pa.chunked_array([first.column(0)]), table=self.kind, column="timestamp")
+            return pa.table({"timestamp": col})
+        it = self.open()
+        try:
+            for table in it:
+                if table.num_rows:
+                    return table.slice(0, 1)
+        finally:
+            close = getattr(it, "close", None)
+            if close is not None:
+                close()
+        return None
 
     def open(self) -> Iterator[pa.Table]:
         if self.fmt == "arrow":
@@ -170,7 +197,11 @@ def _parquet_streams(source: Any, kind: str, filters: Any) -> list[Stream]:
     dataset = parquet_dataset(source, what=f"replay {kind}")
     expr = to_expression(filters)
     out = []
-    for frag in dataset.get_fragments(filter=expr):
+    try:
+        fragments = list(dataset.get_fragments(filter=expr))
+    except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError) as exc:
+        raise OptionError(f"invalid option filters for the {kind} input {source}: {exc}") from exc
+    for frag in fragments:
         path = Path(frag.path)
         rows = None if expr is not None else frag.metadata.num_rows
         out.append(
