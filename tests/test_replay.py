@@ -5,6 +5,7 @@ other inputs; a crash at any step resumes to the same files."""
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pytest
@@ -172,3 +173,38 @@ def test_progress_bar_and_option_errors(tmp_path, capsys):
         fg.read_replay(tmp_path / "out", "levels")
     with pytest.raises(fg.ReadError, match="inventory=True"):
         fg.read_replay(tmp_path / "out", "inventory")
+
+
+def test_chain_from_the_real_ticker_dumps_and_ticker_json(tmp_path, shared_data):
+    dump = shared_data / "deribit_ticker_2020" / "btc_options_data_2020-05-14.csv"
+    chain = fg.read_deribit_tickers(dump)
+    names = sorted(n for n in set(chain.column("instrument").to_pylist()) if "-14MAY20-" not in n)[:12]
+    rng = np.random.default_rng(3)
+    t0 = pd.Timestamp("2020-05-14T05:45:00Z")
+    trades = pd.DataFrame(
+        {
+            "timestamp": [t0 + pd.Timedelta(seconds=int(s)) for s in np.sort(rng.integers(0, 3 * 3600, 80))],
+            "instrument": rng.choice(names, 80),
+            "side": rng.choice(["buy", "sell"], 80),
+            "amount": rng.integers(1, 20, 80) / 10.0,
+            "trade_id": [f"t{i}" for i in range(80)],
+        }
+    )
+    trades.to_parquet(tmp_path / "trades.parquet")
+    s = fg.replay(tmp_path / "trades.parquet", chain=dump, out=tmp_path / "a", chunk_rows=9, inventory=True,
+                  progress=False)  # fmt: skip
+    one_shot = fg.flow_gex(trades, chain)
+    assert_replay_equals(s.out, one_shot)
+    assert s.diagnostics.vol_source["chain"] > 0 and s.diagnostics.vol_source == one_shot.diagnostics.vol_source
+    rows = chain.to_pandas()
+    records = [
+        {"instrument_name": str(r.instrument), "timestamp": r.timestamp.value // 10**6, "mark_iv": r.mark_iv * 100,
+         "underlying_price": r.underlying_price, "open_interest": r.open_interest}
+        for r in rows.itertuples()
+    ]  # fmt: skip
+    write_json(tmp_path / "tickers.json", {"jsonrpc": "2.0", "result": records})
+    j = fg.replay(tmp_path / "trades.parquet", chain=tmp_path / "tickers.json", out=tmp_path / "b", chunk_rows=9,
+                  progress=False)  # fmt: skip
+    pd.testing.assert_frame_equal(
+        fg.read_replay(j.out, "total"), fg.read_replay(s.out, "total"), check_exact=False, rtol=1e-12
+    )

@@ -12,7 +12,6 @@ from __future__ import annotations
 import glob
 import gzip
 import os
-import tempfile
 import zlib
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -30,6 +29,10 @@ __all__ = [
     "read_bytes",
     "atomic_write",
     "write_atomic_bytes",
+    "write_atomic_with",
+    "remove_stale_temps",
+    "is_gzip",
+    "first_line",
     "TMP_MARK",
 ]
 
@@ -75,6 +78,16 @@ def expand_paths(source: Any, *, what: str) -> list[Path]:
 def is_gzip(path: Path) -> bool:
     with open(path, "rb") as f:
         return f.read(2) == b"\x1f\x8b"
+
+
+def first_line(path: Path) -> str:
+    """The first (decompressed) line, e.g. a CSV header; a cut gzip stream is a ReadError."""
+    opener: Any = gzip.open if is_gzip(path) else open
+    try:
+        with opener(path, "rt", encoding="utf-8", errors="replace", newline="") as f:
+            return str(f.readline())
+    except (OSError, EOFError, zlib.error) as exc:
+        raise ReadError(f"{path}: corrupt or truncated file ({exc})") from exc
 
 
 def check_nonempty(path: Path) -> None:
@@ -137,10 +150,3 @@ def remove_stale_temps(root: Path) -> int:
             p.unlink(missing_ok=True)
             n += 1
     return n
-
-
-def scratch_dir(prefix: str) -> Path:
-    return Path(tempfile.mkdtemp(prefix=prefix))
-
-
-__all__ += ["write_atomic_with", "remove_stale_temps", "scratch_dir", "is_gzip"]

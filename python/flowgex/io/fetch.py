@@ -18,6 +18,7 @@ where the first stopped, and a finished range costs no request at all.
 
 from __future__ import annotations
 
+import functools
 import gzip
 import json
 import re
@@ -177,7 +178,7 @@ def fetch_deribit_trades(
                 raw = out / "raw" / kind / cur / name
                 pages = _fetch_day(client, params, day_ms, raw)
                 table = _build_day(raw, pages, day_ms, multipliers)
-                write_atomic_with(target, lambda f, t=table: pq.write_table(t, f))
+                write_atomic_with(target, functools.partial(pq.write_table, table))
             total += pq.ParquetFile(target).metadata.num_rows
         requests, retries = client.requests, client.retries
     return FetchSummary(

@@ -128,14 +128,19 @@ class Merger:
                 skip -= drop
         self._open.append(o)
 
+    def _first_pending(self) -> int:
+        first = self.first[self._pending[0]]
+        assert first is not None  # empty streams are never pending
+        return first
+
     def _step(self) -> bool:
         """Moves the next merged rows to the output; False once every stream is exhausted."""
         self._open = [o for o in self._open if not (o.done and (o.table is None or o.table.num_rows == 0))]
         low = min((o.promise() for o in self._open), default=_END)
-        while self._pending and (not self._open or self.first[self._pending[0]] <= low):  # type: ignore[operator]
+        while self._pending and (not self._open or self._first_pending() <= low):
             self._open_stream(self._pending.pop(0))
             low = min(low, self._open[-1].promise())
-        bound = min(low, self.first[self._pending[0]] if self._pending else _END)  # type: ignore[type-var]
+        bound = min(low, self._first_pending() if self._pending else _END)
         heads = [(o.rank, h) for o in self._open if (h := o.pop_before(bound)) is not None]
         if heads:
             self._emit(heads)
@@ -207,10 +212,3 @@ class Merger:
             self.consumed[r] += int(counts[r])
         self._out_rows -= sum(t.num_rows for t in taken)
         return taken[0] if len(taken) == 1 else pa.concat_tables(taken, promote_options="permissive")
-
-    def exhausted(self) -> bool:
-        return (
-            not self._out
-            and not self._pending
-            and all(o.done and (o.table is None or o.table.num_rows == 0) for o in self._open)
-        )

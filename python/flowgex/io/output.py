@@ -16,6 +16,7 @@ checkpoint are removed before resuming: no gaps, no duplicates.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import json
 import re
 import shutil
@@ -73,7 +74,7 @@ def write_step_tables(root: Path, res: GexResult, seq: int, *, inventory: bool) 
             a, d = assets[key % len(assets)], _date(int(key // len(assets)))
             part = body.filter(pa.array(keys == key))
             target = root / name / f"asset={a}" / f"date={d}" / f"part-{seq:08d}.parquet"
-            write_atomic_with(target, lambda f, t=part: pq.write_table(t, f))
+            write_atomic_with(target, functools.partial(pq.write_table, part))
     return rows
 
 
@@ -99,7 +100,7 @@ def remove_parts_after(root: Path, seq: int) -> int:
 def write_final(root: Path, diagnostics: Diagnostics) -> None:
     """The diagnostics (counts as JSON) and the rejected rows with their reasons."""
     for table, rows in diagnostics.rejected_rows.items():
-        write_atomic_with(root / "rejected" / f"{table}.parquet", lambda f, t=rows: pq.write_table(t, f))
+        write_atomic_with(root / "rejected" / f"{table}.parquet", functools.partial(pq.write_table, rows))
     write_atomic_bytes(root / "diagnostics.json", json.dumps(diagnostics.as_dict(), indent=2, sort_keys=True).encode())
 
 

@@ -222,7 +222,8 @@ def replay(
             if path is not None:
                 merged = {k: _merger_state(m) for k, m in mergers.items()}
                 ckpt.save(path, ckpt.Checkpoint(fp, seq, chunks, rows, merged, False, eng.snapshot(), drained))
-            bar.update(0 if parts.get("trades") is None else parts["trades"].num_rows)
+            fed = parts.get("trades")
+            bar.update(0 if fed is None else fed.num_rows)
     final = eng.finish()
     write_step_tables(out, final, seq + 1, inventory=inventory)
     diagnostics = _complete(final.diagnostics, drained)

@@ -22,8 +22,9 @@ import pyarrow.parquet as pq
 from ..errors import OptionError, ReadError, SchemaError
 from ..schema import _timestamps, as_table
 from ._convert import DICT, provenance
-from ._files import expand_paths, is_glob, is_gzip, read_bytes
-from .deribit import deribit_trades_file
+from ._files import expand_paths, first_line, is_glob, read_bytes
+from ._json import load_json_file
+from .deribit import _positioned, deribit_trades_file
 from .parquet import CANONICAL, parquet_dataset, to_expression
 from .tardis import iter_tardis_file
 from .tickers import _from_records, _is_ticker, tickers_csv_file
@@ -94,9 +95,6 @@ class Stream:
         elif self.fmt == "deribit":
             yield from _slices(deribit_trades_file(path, mult))
         elif self.fmt == "tickers_json":
-            from ._json import load_json_file
-            from .deribit import _positioned
-
             values = load_json_file(path, read_bytes(path))
             yield from _slices(_from_records(_positioned(values, str(path), "tickers", _is_ticker), path, mult))
         elif self.fmt == "tickers_csv":
@@ -155,20 +153,9 @@ def _file_format(path: Path, kind: str) -> str:
         if kind == "trades":
             return "tardis"
         if kind == "chain":
-            head = read_head(path)
+            head = first_line(path)
             return "tickers_csv" if "instrument_name" in head and "symbol" not in head else "tardis"
     raise ReadError(f"{path}: unknown file type for {kind} (expected .csv[.gz], .json[l][.gz] or .parquet)")
-
-
-def read_head(path: Path) -> str:
-    import gzip
-
-    opener: Any = gzip.open if is_gzip(path) else open
-    try:
-        with opener(path, "rt", errors="replace") as f:
-            return f.readline()
-    except (OSError, EOFError) as exc:
-        raise ReadError(f"{path}: corrupt or truncated file ({exc})") from exc
 
 
 def resolve_streams(source: Any, *, kind: str, options: Mapping[str, Any], filters: Any = None) -> list[Stream]:

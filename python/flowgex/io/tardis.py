@@ -16,9 +16,7 @@ error, and it names the file.
 from __future__ import annotations
 
 import csv as _pycsv
-import gzip
 import io
-import zlib
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
@@ -30,7 +28,7 @@ import pyarrow.csv as pacsv
 from ..errors import ReadError, SchemaError
 from ..schema import canonical_chain, canonical_trades
 from ._convert import as_dictionary, contracts, epoch_timestamps, numbers, percent, provenance
-from ._files import Source, check_nonempty, expand_paths, is_gzip, read_bytes
+from ._files import Source, check_nonempty, expand_paths, first_line, is_gzip, read_bytes
 
 __all__ = ["read_tardis_trades", "read_tardis_chain", "iter_tardis_file", "TRADES_COLUMNS", "CHAIN_COLUMNS"]
 
@@ -59,12 +57,7 @@ def _first_bad_line(path: Path, width: int) -> str:
 
 
 def _header(path: Path) -> list[str]:
-    opener: Any = gzip.open if is_gzip(path) else open
-    try:
-        with opener(path, "rt", encoding="utf-8", errors="replace", newline="") as f:
-            header = next(_pycsv.reader([f.readline()]), [])
-    except (OSError, EOFError, zlib.error) as exc:
-        raise ReadError(f"{path}: corrupt or truncated file ({exc})") from exc
+    header = next(_pycsv.reader([first_line(path)]), [])
     if not header:
         raise ReadError(f"{path}: the file is empty once decompressed (no header line)")
     return header
