@@ -40,7 +40,7 @@ def run_until(src, out, rng, *, first: bool) -> bool:
     path = out / "_replay" / "checkpoint"
     if first:  # anywhere from interpreter start-up to the first chunks
         deadline = time.monotonic() + rng.uniform(0.05, 2.0)
-        while time.monotonic() < deadline and proc.poll() is None:
+        while time.monotonic() < deadline and proc.poll() is None and chunks_done(path) < 2:
             time.sleep(0.002)
     else:
         target = chunks_done(path) + int(rng.integers(1, 5))
@@ -53,9 +53,10 @@ def run_until(src, out, rng, *, first: bool) -> bool:
         return True
     os.kill(proc.pid, signal.SIGKILL)
     proc.wait()
+    err = proc.stderr.read().decode() if proc.stderr else ""
     proc.stderr.close()
-    assert proc.returncode == -signal.SIGKILL
-    return False
+    assert proc.returncode in (0, -signal.SIGKILL), err  # 0: it finished just before the signal
+    return proc.returncode == 0
 
 
 def test_sigkill_at_random_points_then_resume(tmp_path):
