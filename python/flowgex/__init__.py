@@ -15,17 +15,33 @@ from .diagnostics import Diagnostics
 from .engine import Engine, flow_gex
 from .errors import (
     BadRowsError,
+    FetchError,
     FlowgexError,
     InstrumentError,
     MissingSpotError,
     MissingVolError,
     MultiplierError,
     OptionError,
+    ReadError,
     SchemaError,
     SnapshotError,
 )
 from .gamma import black76_gamma
 from .instruments import Instrument, parse_instrument
+from .io import (
+    FetchSummary,
+    ReplaySummary,
+    excluded_counts,
+    fetch_deribit_trades,
+    read_arrow,
+    read_deribit_tickers,
+    read_deribit_trades,
+    read_parquet,
+    read_replay,
+    read_tardis_chain,
+    read_tardis_trades,
+    replay,
+)
 from .result import Book, GexResult
 
 __all__ = [
@@ -49,4 +65,18 @@ __all__ = [
     "MissingVolError",
     "MissingSpotError",
     "SnapshotError",
+    "ReadError",
+    "FetchError",
+    "read_tardis_trades",
+    "read_tardis_chain",
+    "read_deribit_trades",
+    "read_deribit_tickers",
+    "read_parquet",
+    "read_arrow",
+    "excluded_counts",
+    "replay",
+    "read_replay",
+    "ReplaySummary",
+    "fetch_deribit_trades",
+    "FetchSummary",
 ]

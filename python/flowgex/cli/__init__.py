@@ -5,6 +5,7 @@ from __future__ import annotations
 import click
 
 from .demo import demo
+from .fetch import fetch
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -14,5 +15,6 @@ def main() -> None:
 
 
 main.add_command(demo)
+main.add_command(fetch)
 
 __all__ = ["main"]
