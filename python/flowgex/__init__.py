@@ -10,6 +10,18 @@ from __future__ import annotations
 
 from . import errors
 from ._core import __version__
+from .analytics import (
+    Comparison,
+    Levels,
+    anchor_initial,
+    censored_share,
+    censoring,
+    compare,
+    filter_expiries,
+    levels,
+    levels_series,
+    profile,
+)
 from .classic import classic_gex
 from .diagnostics import Diagnostics
 from .engine import Engine, flow_gex
@@ -39,6 +51,16 @@ __all__ = [
     "Book",
     "Diagnostics",
     "classic_gex",
+    "profile",
+    "levels",
+    "Levels",
+    "levels_series",
+    "filter_expiries",
+    "compare",
+    "Comparison",
+    "censoring",
+    "anchor_initial",
+    "censored_share",
     "errors",
     "FlowgexError",
     "InstrumentError",
