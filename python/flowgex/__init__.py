@@ -39,6 +39,7 @@ from .errors import (
 from .gamma import black76_gamma
 from .instruments import Instrument, parse_instrument
 from .result import Book, GexResult
+from .simulate import SimulatedMarket, simulate, simulate_chunks
 
 __all__ = [
     "__version__",
@@ -61,6 +62,9 @@ __all__ = [
     "censoring",
     "anchor_initial",
     "censored_share",
+    "simulate",
+    "simulate_chunks",
+    "SimulatedMarket",
     "errors",
     "FlowgexError",
     "InstrumentError",
