@@ -8,6 +8,8 @@ and in total. The engine is Rust; this package is its Python face.
 
 from __future__ import annotations
 
+from typing import Any
+
 from . import errors
 from ._core import __version__
 from .analytics import (
@@ -65,6 +67,9 @@ __all__ = [
     "simulate",
     "simulate_chunks",
     "SimulatedMarket",
+    "plot_strikes",
+    "plot_heatmap",
+    "plot_profile",
     "errors",
     "FlowgexError",
     "InstrumentError",
@@ -76,3 +81,14 @@ __all__ = [
     "MissingSpotError",
     "SnapshotError",
 ]
+
+#: Charts load matplotlib on first use only: the engine does not need it.
+_LAZY = {"plot_strikes": ".plot", "plot_heatmap": ".plot", "plot_profile": ".plot"}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        import importlib
+
+        return getattr(importlib.import_module(_LAZY[name], __name__), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
