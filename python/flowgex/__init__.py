@@ -40,6 +40,7 @@ from .errors import (
 )
 from .gamma import black76_gamma
 from .instruments import Instrument, parse_instrument
+from .io.cboe import CboeChain, read_cboe_quotedata
 from .result import Book, GexResult
 from .simulate import SimulatedMarket, simulate, simulate_chunks
 
@@ -70,6 +71,8 @@ __all__ = [
     "plot_strikes",
     "plot_heatmap",
     "plot_profile",
+    "read_cboe_quotedata",
+    "CboeChain",
     "errors",
     "FlowgexError",
     "InstrumentError",
