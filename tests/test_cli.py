@@ -10,7 +10,7 @@ import pytest
 from click.testing import CliRunner
 
 import flowgex as fg
-from flowgex.cli import _pipeline, main
+from flowgex.cli import _pipeline, inputs, main
 
 SMALL = ["--days", "2", "--trades-per-day", "600"]
 
@@ -78,7 +78,7 @@ def test_simulate_then_run_then_plot(runner, tmp_path):
     assert png.read_bytes()[:4] == b"\x89PNG" and "Wrote" in result.output
 
 
-def test_run_on_canonical_csv_and_tardis_files(runner, tmp_path):
+def test_run_on_canonical_csv(runner, tmp_path):
     m = fg.simulate(days=1, assets=("BTC",), seed=1, trades_per_day=400)
     trades = m.trades.to_pandas()
     trades["instrument"] = trades["instrument"].astype(str)
@@ -87,13 +87,27 @@ def test_run_on_canonical_csv_and_tardis_files(runner, tmp_path):
     run(runner, "run", str(tmp_path / "trades.csv"), "--out", str(tmp_path / "o"))
     assert (tmp_path / "o" / "btc_strikes.png").is_file()
     assert "no chain given" in (tmp_path / "o" / "report.md").read_text()
+    levels = pd.read_csv(tmp_path / "o" / "levels.csv")
+    assert levels["spot"].iloc[0] == pytest.approx(fg.levels(fg.flow_gex(m.trades), "BTC").spot)
+
+
+def test_input_formats_are_plug_ins(runner, tmp_path, monkeypatch):
+    """Tardis files are detected by their header and read by whatever reader is registered."""
+    m = fg.simulate(days=1, assets=("BTC",), seed=1, trades_per_day=400)
     m.to_tardis_csv(tmp_path / "t")
     files = [str(p) for p in sorted((tmp_path / "t").glob("deribit_trades_*"))]
-    result = run(
-        runner, "run", *files, "--out", str(tmp_path / "o2"), code=2 if not hasattr(fg, "read_tardis_trades") else 0
-    )
-    if not hasattr(fg, "read_tardis_trades"):
-        assert "read_tardis_trades" in result.output
+    monkeypatch.delattr(fg, "read_tardis_trades", raising=False)
+    result = runner.invoke(main, ["run", *files, "--out", str(tmp_path / "o")])
+    assert result.exit_code == 2 and "no read_tardis_trades()" in result.stderr
+    seen: list[str] = []
+
+    def fake_reader(paths):
+        seen.extend(str(p) for p in paths)
+        return m.trades
+
+    monkeypatch.setitem(inputs.TRADE_READERS, "tardis", fake_reader)
+    run(runner, "run", *files, "--out", str(tmp_path / "o"))
+    assert seen == files and (tmp_path / "o" / "btc_strikes.png").is_file()
 
 
 @pytest.mark.parametrize(

@@ -124,11 +124,13 @@ def test_open_interest_is_consistent_with_the_flows(market):
     t = frame(market.trades)
     c = frame(market.chain)
     init = dict(zip(market.initial.column("instrument").to_pylist(), market.initial.column("inventory").to_pylist()))
-    signed = np.where(t.side == "buy", -1.0, 1.0) * t.amount  # dealer flow
+    t["dealer"] = np.where(t.side == "buy", -1.0, 1.0) * t.amount  # dealer flow
+    by_name = dict(tuple(t.groupby("instrument")))
+    empty = t.iloc[:0]
     checked = 0
     for name, snaps in c.groupby("instrument"):
-        mine = t[t.instrument == name]
-        cum = np.concatenate([[0.0], np.cumsum(signed[mine.index])])
+        mine = by_name.get(name, empty)
+        cum = np.concatenate([[0.0], np.cumsum(mine.dealer.to_numpy())])
         at = np.searchsorted(mine.timestamp.to_numpy(), snaps.timestamp.to_numpy(), side="left")
         dealer = init.get(name, 0.0) + cum[at]
         oi = snaps.open_interest.to_numpy()

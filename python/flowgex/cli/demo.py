@@ -15,7 +15,7 @@ from .inputs import Inputs
 from .report import levels_table, write_report
 
 
-@click.command()
+@click.command(short_help="The whole product on a simulated market: start here.")
 @click.option(
     "--out",
     type=click.Path(file_okay=False, path_type=Path),

@@ -14,7 +14,7 @@ from .inputs import load_inputs
 from .run import input_options
 
 
-@click.command()
+@click.command(short_help="One chart of your data, as a PNG.")
 @input_options
 @click.option(
     "--chart",

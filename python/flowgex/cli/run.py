@@ -34,7 +34,7 @@ def input_options(fn: Callable[..., Any]) -> Callable[..., Any]:
     return fn
 
 
-@click.command()
+@click.command(short_help="Your files in; tables, levels, charts and a report out.")
 @input_options
 @click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=Path("flowgex-out"), show_default=True)
 @click.option("--asset", "assets", multiple=True, help="Assets to analyse (default: all).")

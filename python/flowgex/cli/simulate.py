@@ -14,7 +14,7 @@ from ..simulate.market import default_chunk_hours
 from ._options import market_options, split_assets
 
 
-@click.command("simulate")
+@click.command("simulate", short_help="Write a simulated market as Parquet or Tardis CSV.")
 @click.option("--out", type=click.Path(file_okay=False, path_type=Path), required=True, help="Output folder.")
 @click.option(
     "--format",
