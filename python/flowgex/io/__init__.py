@@ -1,5 +1,6 @@
-"""Data in: venue readers (Tardis.dev CSV, Deribit API JSON, Parquet, Arrow
-streams), the streaming replay of years of data, and the Deribit downloader.
+"""Data in: venue readers (Tardis.dev CSV, Deribit API JSON, CBOE quote exports,
+Parquet, Arrow streams), the streaming replay of years of data, and the Deribit
+downloader.
 
 Every reader returns the canonical Arrow tables of DESIGN section 2 and keeps
 every row: bad values are left for the engine to reject with a reason, and
@@ -8,6 +9,7 @@ every row: bad values are left for the engine to reject with a reason, and
 
 from __future__ import annotations
 
+from .cboe import CboeChain, read_cboe_quotedata
 from .deribit import read_deribit_trades
 from .exclude import excluded_counts
 from .fetch import FetchSummary, fetch_deribit_trades
@@ -24,6 +26,8 @@ __all__ = [
     "read_deribit_tickers",
     "read_parquet",
     "read_arrow",
+    "read_cboe_quotedata",
+    "CboeChain",
     "excluded_counts",
     "replay",
     "read_replay",
