@@ -364,7 +364,14 @@ impl Engine {
     /// [`Engine::result`] holds only what was not drained.
     pub fn drain(&mut self) -> Output {
         match self.final_step() {
-            Some(bound) => self.out.take_through(bound),
+            Some(bound) => {
+                let out = self.out.take_through(bound);
+                self.state
+                    .counters
+                    .drained_sources
+                    .add(&out.source_counts());
+                out
+            }
             None => Output::default(),
         }
     }

@@ -91,6 +91,9 @@ pub struct Counters {
     pub expired: u64,
     /// Distinct instruments that have traded or been seeded.
     pub traded_instruments: u64,
+    /// Source counts of the steps already handed out by `Engine::drain`, so
+    /// diagnostics of a drained stream still cover every step.
+    pub drained_sources: crate::output::SourceCounts,
 }
 
 #[derive(Clone, Debug, Default, Serialize, Deserialize)]
