@@ -217,7 +217,6 @@ impl Engine {
             st.counters.traded_instruments += 1;
             st.insert_live(&self.reg, id);
         }
-        st.reindex_expiry(&self.reg);
         self.state = st;
         Ok(())
     }
