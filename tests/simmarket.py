@@ -36,7 +36,9 @@ class Market:
     spot: pd.DataFrame | None
 
 
-def market(seed: int = 0, n: int = 2000, *, bad: bool = False, chain: bool = False, spot: bool = False) -> Market:
+def market(
+    seed: int = 0, n: int = 2000, *, bad: bool = False, chain: bool = False, spot: bool = False, cross: bool = True
+) -> Market:
     rng = np.random.default_rng(seed)
     idx = rng.integers(0, len(NAMES), n)
     expiry = np.array([NAMES[i][1] for i in idx])
@@ -58,7 +60,7 @@ def market(seed: int = 0, n: int = 2000, *, bad: bool = False, chain: bool = Fal
         }
     )
     if bad:
-        trades = _with_bad_rows(trades, rng)
+        trades = _with_bad_rows(trades, rng, cross=cross)
     out = Market(trades=trades, chain=None, spot=None)
     if chain:
         out.chain = _chain(rng, trades)
@@ -67,9 +69,10 @@ def market(seed: int = 0, n: int = 2000, *, bad: bool = False, chain: bool = Fal
     return out
 
 
-def _with_bad_rows(trades: pd.DataFrame, rng: np.random.Generator) -> pd.DataFrame:
+def _with_bad_rows(trades: pd.DataFrame, rng: np.random.Generator, *, cross: bool) -> pd.DataFrame:
     rows = []
-    for kind in ("side", "amount", "price", "iv", "instrument", "timestamp", "expired", "duplicate", "cross", "nan"):
+    kinds = ["side", "amount", "price", "iv", "instrument", "timestamp", "expired", "duplicate", "nan"]
+    for kind in kinds + (["cross"] if cross else []):
         base = trades.iloc[int(rng.integers(0, len(trades)))].to_dict()
         row = {**base, "trade_id": f"b-{kind}"}
         if kind == "side":

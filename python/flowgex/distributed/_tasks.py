@@ -112,7 +112,9 @@ def split_by_key(pdf: pd.DataFrame | None, kind: str) -> dict[str, tuple[pa.Tabl
 
 def _keep(
     table: pa.Table, rows: np.ndarray, drop: np.ndarray | None, before: int | None
-) -> tuple[pa.Table, np.ndarray]:
+) -> tuple[pa.Table | None, np.ndarray]:
+    """The rows not in ``drop`` and before ``before``; None when none remain (the encoder
+    cannot take a dictionary column without chunks, which is what filtering everything out gives)."""
     mask = np.ones(len(rows), dtype=bool)
     if drop is not None and len(drop):
         mask &= ~np.isin(rows, drop)
@@ -121,6 +123,8 @@ def _keep(
         mask &= (ts < before) | (ts == NULL_TS)
     if mask.all():
         return table, rows
+    if not mask.any():
+        return None, rows[:0]
     return table.filter(pa.array(mask)), rows[mask]
 
 
@@ -173,8 +177,8 @@ def _key_inputs(
             tables[name], rows[name] = None, np.zeros(0, np.int64)
             continue
         tables[name], rows[name] = _keep(got[0], got[1], drop.get(name), before)
-        if drop.get(name) is not None and len(got[1]) != len(rows[name]):
-            gone = np.isin(got[1], drop[name])
+        gone = np.isin(got[1], drop[name]) if drop.get(name) is not None else None
+        if gone is not None and gone.any():
             dropped[name] = got[0].filter(pa.array(gone)).append_column("row", pa.array(got[1][gone], pa.int64()))
     return tables, rows, dropped
 
@@ -193,9 +197,9 @@ def check_part(
     """Validates every key of one partition.
 
     Also returns the accepted trade ids in ``n_buckets`` hash buckets (to find
-    duplicates across keys) and,
-    per table, how many distinct input rows of each input partition it holds
-    (spot rows may be copied to several keys), from which the driver numbers rows.
+    duplicates across keys) and, per table and input partition, the highest
+    row position seen plus one: every row reaches some key, so the maximum over
+    tasks is the partition's length (spot rows copied to several keys count once).
     """
     parts = {name: split_by_key(f, name) for name, f in zip(TABLES, frames)}
     unknown = {k for p in parts.values() for k in p} - set(keys)
@@ -231,9 +235,9 @@ def _buckets(ids: pd.DataFrame, n: int) -> list[pd.DataFrame]:
 def _rows_per_input(pdf: pd.DataFrame | None) -> dict[int, int]:
     if pdf is None or len(pdf) == 0:
         return {}
-    rows = np.unique(pdf["__row"].to_numpy(dtype=np.int64))
-    part, n = np.unique(rows >> ROW_BITS, return_counts=True)
-    return {int(p): int(c) for p, c in zip(part, n)}
+    rows = pdf["__row"].to_numpy(dtype=np.int64)
+    frame = pd.DataFrame({"part": rows >> ROW_BITS, "local": rows & ((1 << ROW_BITS) - 1)})
+    return {int(p): int(c) + 1 for p, c in frame.groupby("part")["local"].max().items()}
 
 
 def _empty_ids() -> pd.DataFrame:
@@ -320,14 +324,23 @@ def _trades_summary(
     codes, ts = enc["inst"][ok], enc["ts"][ok]
     if len(ts):
         check.last_trade = int(ts.max())
-        first = pd.Series(ts).groupby(codes).min()
-        check.traded = {insts[int(c)]: int(t) for c, t in first.items() if insts[int(c)] is not None}
+        check.traded = _min_by_inst(codes, ts, insts)
     if "trade_id" not in table.column_names:
         return None
     col = table.column("trade_id")
     valid = ok & np.asarray(col.is_valid().to_numpy(zero_copy_only=False), dtype=bool)
     ids = col.cast(pa.string()).to_numpy(zero_copy_only=False)
     return pd.DataFrame({"id": ids[valid], "ts": enc["ts"][valid], "row": rows[valid]})
+
+
+def _min_by_inst(codes: np.ndarray, values: np.ndarray, insts: list[Inst | None]) -> dict[Inst, int]:
+    """The smallest value per option; several codes (spellings) may name one option."""
+    out: dict[Inst, int] = {}
+    for c, v in pd.Series(values).groupby(codes).min().items():
+        inst = insts[int(c)]
+        if inst is not None:
+            out[inst] = min(int(v), out.get(inst, int(v)))
+    return out
 
 
 def _last_per_label(asset: np.ndarray, ts: np.ndarray, row: np.ndarray, value: np.ndarray, res: int) -> pd.DataFrame:
@@ -361,8 +374,7 @@ def _observations(
         m = _valid(c, "underlying_price", ok["chain"])
         asset = np.array([i.asset if i else "" for i in insts] + [""], dtype=object)[c["inst"][m]]
         frames.append(_last_per_label(asset, c["ts"][m], rows["chain"][m], c["underlying_price"][m], res).assign(src=2))
-        first = pd.Series(bucket_labels(c["ts"][m], res)).groupby(c["inst"][m]).min()
-        cover = {insts[int(k)]: int(v) for k, v in first.items() if insts[int(k)] is not None}
+        cover = _min_by_inst(c["inst"][m], bucket_labels(c["ts"][m], res), insts)
     s = enc["spot"]
     if s is not None:
         m = ok["spot"]

@@ -319,7 +319,7 @@ class _Period:
         for part in got[1]:
             for name, per in part.items():
                 for p, c in per.items():
-                    lens[name][p] = lens[name].get(p, 0) + c
+                    lens[name][p] = max(lens[name].get(p, 0), c)
         return checks, lens, (got[2] if self.has_ids else None)
 
     def _repeats(self, checks: dict[str, _tasks.KeyCheck], coll: pd.DataFrame) -> np.ndarray:
@@ -405,7 +405,8 @@ class _Period:
         labels = [_label(c.last_trade, res) for c in checks.values() if c.last_trade is not None]
         last_label = max(labels + ([st.last_label] if st.last_label is not None else []), default=None)
         start = opts.start_ns if opts.start_ns is not None else first_label
-        if seeds and start is None:
+        if seeds and start is None and self.until is not None:
+            # The seeds go live at the first trade's bucket, which a later period may bring.
             raise OptionError(
                 "invalid option initial: the first period has no accepted trade, so the grid start is unknown; "
                 "pass start="
