@@ -19,8 +19,8 @@ import pandas as pd
 
 from .._encode import _instruments
 from ..schema import as_table, canonical_chain, canonical_spot, canonical_trades
+from ._inputs import ROW_BITS
 from ._keys import CATCH_ALL, Partitioning, instruments_of, spot_asset
-from ._tasks import ROW_BITS
 
 __all__ = ["to_ddf", "discover_part", "attach_part", "keyed", "assign_parts"]
 
