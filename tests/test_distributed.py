@@ -239,3 +239,25 @@ def test_period_rows_must_be_before_until(client):
     rep = fgd.Replay(client=client, **OPTS)
     with pytest.raises(fg.OptionError, match="until"):
         rep.run(m.trades, until="2024-12-01T12:00Z")
+
+
+def test_options_are_checked_before_any_work():
+    m = market(10, 50)
+    with pytest.raises(fg.OptionError, match="partition_by"):
+        fgd.flow_gex(m.trades, partition_by="strike")
+    with pytest.raises(fg.OptionError, match="groups"):
+        fgd.flow_gex(m.trades, partition_by="instrument", groups=0)
+    with pytest.raises(fg.OptionError, match="engine"):
+        fgd.flow_gex(m.trades, engine="reference")
+    with pytest.raises(fg.OptionError, match="unit"):  # the single-machine checks, same messages
+        fgd.flow_gex(m.trades, unit="eur")
+    with pytest.raises(fg.SnapshotError):
+        fgd.Replay.restore(b"not a replay")
+
+
+def test_empty_input(client):
+    m = market(10, 50)
+    one = fg.flow_gex(m.trades.iloc[:0], **OPTS)
+    got = fgd.flow_gex(dd.from_pandas(m.trades.iloc[:0], npartitions=1), client=client, **OPTS)
+    assert_identical(got, one)
+    assert_close(got, one)

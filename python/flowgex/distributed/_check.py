@@ -21,6 +21,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from .. import _core
 from .._encode import NULL_TS
@@ -37,7 +38,7 @@ _MULTIPLIER_OF = re.compile(r"\(instrument (\S+)\)")
 
 @dataclass
 class KeyCheck:
-    """What validating one key's rows found (global row numbers throughout)."""
+    """What validating one key's rows found (rows as ``__row`` ids: input partition and position)."""
 
     blob: bytes = b""
     rejected: dict[str, pa.Table] = field(default_factory=dict)
@@ -82,6 +83,9 @@ def check_part(
         tables, rows, dropped = key_inputs(parts, key, drop, None)
         check, kept = _check_key(tables, rows, blob=blob, opts=opts, tick=tick, coverage=coverage)
         for name, table in dropped.items():  # repeats of a trade id kept by another engine
+            latest = pc.max(pc.cast(table.column("timestamp"), pa.int64())).as_py()
+            if latest is not None:
+                check.max_ts = max(latest, check.max_ts if check.max_ts is not None else latest)
             reason = pa.array(["duplicate_trade_id"] * table.num_rows, pa.string())
             check.rejected[name] = pa.concat_tables(
                 [t for t in (check.rejected.get(name), table.append_column("reason", reason)) if t is not None],
