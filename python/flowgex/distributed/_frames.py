@@ -22,7 +22,7 @@ from ..schema import as_table, canonical_chain, canonical_spot, canonical_trades
 from ._inputs import ROW_BITS
 from ._keys import CATCH_ALL, Partitioning, instruments_of, spot_asset
 
-__all__ = ["to_ddf", "discover_part", "attach_part", "keyed", "assign_parts"]
+__all__ = ["to_ddf", "discover_part", "attach_part", "keyed", "assign_parts", "DISCOVER_META"]
 
 _CANONICAL = {"trades": canonical_trades, "chain": canonical_chain, "spot": canonical_spot}
 

@@ -53,7 +53,7 @@ def bucket_labels(ts: np.ndarray, resolution_ns: int) -> np.ndarray:
 
 
 def split_by_key(pdf: pd.DataFrame | None, kind: str) -> dict[str, tuple[pa.Table, np.ndarray]]:
-    """Each key's rows as a canonical table in input order, with their global row numbers."""
+    """Each key's rows as a canonical table in input order, with their ``__row`` ids."""
     if pdf is None or len(pdf) == 0:
         return {}
     pdf = pdf.sort_values(["__key", "__row"], kind="stable")
@@ -64,7 +64,7 @@ def split_by_key(pdf: pd.DataFrame | None, kind: str) -> dict[str, tuple[pa.Tabl
     return out
 
 
-def keep(
+def _keep(
     table: pa.Table, rows: np.ndarray, drop: np.ndarray | None, before: int | None
 ) -> tuple[pa.Table | None, np.ndarray]:
     """The rows not in ``drop`` and before ``before``; None when none remain (the encoder
@@ -101,6 +101,7 @@ def _with_tick(spot: dict[str, Any] | None, tick: int | None) -> dict[str, Any] 
 
 
 def encode_all(tables: dict[str, pa.Table | None], tick: int | None) -> dict[str, Any]:
+    """The core's arrays for each table; ``spot_with_tick`` is what the engine is fed."""
     enc: dict[str, Any] = {
         "trades": None if tables["trades"] is None else encode_trades(tables["trades"]),
         "chain": None if tables["chain"] is None else encode_chain(tables["chain"]),
@@ -111,9 +112,11 @@ def encode_all(tables: dict[str, pa.Table | None], tick: int | None) -> dict[str
 
 
 def without_tick(report: dict[str, Any], n_spot: int) -> dict[str, Any]:
+    """An update report without the clock tick (spot row ``n_spot``), which is rejected as late
+    when the engine has already moved past it."""
     which, row = np.asarray(report["table"]), np.asarray(report["row"])
-    keep = ~((which == 2) & (row == n_spot))
-    return {**report, "table": which[keep], "row": row[keep], "reason": np.asarray(report["reason"])[keep]}
+    mine = ~((which == 2) & (row == n_spot))
+    return {**report, "table": which[mine], "row": row[mine], "reason": np.asarray(report["reason"])[mine]}
 
 
 def key_inputs(
@@ -128,7 +131,7 @@ def key_inputs(
         if got is None:
             tables[name], rows[name] = None, np.zeros(0, np.int64)
             continue
-        tables[name], rows[name] = keep(got[0], got[1], drop.get(name), before)
+        tables[name], rows[name] = _keep(got[0], got[1], drop.get(name), before)
         gone = np.isin(got[1], drop[name]) if drop.get(name) is not None else None
         if gone is not None and gone.any():
             dropped[name] = got[0].filter(pa.array(gone)).append_column("row", pa.array(got[1][gone], pa.int64()))

@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any, Literal
 
-import numpy as np
 import pyarrow as pa
 
 from ..errors import OptionError
@@ -14,6 +13,8 @@ from . import _combine
 from .replay import Replay
 
 __all__ = ["flow_gex", "concat_results"]
+
+_TABLES = ("trades", "chain", "spot")
 
 
 def flow_gex(
@@ -93,20 +94,18 @@ def concat_results(results: Sequence[GexResult]) -> GexResult:
     pieces = [_combine.raw(res) for res in results]
     last = [int(res._steps[-1]) for res in results if len(res._steps)]
     core = _combine.merge(pieces, last_step=max(last) if last else None)
-    offsets = np.zeros(3, dtype=np.int64)
+    offsets = dict.fromkeys(_TABLES, 0)  # rows of the periods before: row numbers continue across them
     rejected: dict[str, list[pa.Table]] = {}
     for res in results:
         d = res.diagnostics
-        for k, (name, table) in enumerate(d.rejected_rows.items()):
-            del k
-            i = table.schema.get_field_index("row")
-            shift = offsets[("trades", "chain", "spot").index(name)]
-            rows = pa.array(table.column("row").to_numpy() + shift, pa.int64())
-            rejected.setdefault(name, []).append(table.set_column(i, "row", rows))
-        offsets += [d.trades_read, d.chain_rows_read, d.spot_rows_read]
+        for name, table in d.rejected_rows.items():
+            rows = pa.array(table.column("row").to_numpy() + offsets[name], pa.int64())
+            rejected.setdefault(name, []).append(table.set_column(table.schema.get_field_index("row"), "row", rows))
+        for name, n in zip(_TABLES, (d.trades_read, d.chain_rows_read, d.spot_rows_read)):
+            offsets[name] += n
     diag = _combine.diagnostics(
         core,
-        rows_read=[int(x) for x in offsets],
+        rows_read=[offsets[name] for name in _TABLES],
         rejected={k: pa.concat_tables(v, promote_options="permissive") for k, v in rejected.items()},
         instruments=sum(r.diagnostics.instruments for r in results),
         expired=sum(r.diagnostics.expired for r in results),
