@@ -159,13 +159,17 @@ class Period:
             present = [f for f in shuffled.values() if f is not None]
             shuffled.update(zip([k for k, f in shuffled.items() if f is not None], dask.persist(*present)))
         self.parts = {name: (f.to_delayed() if f is not None else [None] * self.n) for name, f in shuffled.items()}
-        self.has_ids = "trade_id" in frames["trades"].columns
+        trades = frames["trades"]
+        assert trades is not None
+        self.has_ids = "trade_id" in trades.columns
 
     def _asset_of(self, key: str) -> str:
         return key.rsplit("/", 1)[0] if self.exact_mode else key
 
     # -- 2. validate --------------------------------------------------------
-    def _check(self, drop: dict[str, np.ndarray]) -> tuple[dict[str, _check.KeyCheck], dict[str, dict[int, int]], Any]:
+    def _validate(
+        self, drop: dict[str, np.ndarray]
+    ) -> tuple[dict[str, _check.KeyCheck], dict[str, dict[int, int]], Any]:
         check_opts = dataclasses.replace(
             self.opts,
             start_ns=None,
@@ -228,9 +232,9 @@ class Period:
         frames = self._frames(trades, chain, spot)
         seeds = self._seed_keys()
         self._shuffle(frames, seeds)
-        checks, lens, coll = self._check({})
+        checks, lens, coll = self._validate({})
         if coll is not None and len(coll):
-            checks, lens, coll = self._check({"trades": self._repeats(checks, coll)})
+            checks, lens, coll = self._validate({"trades": self._repeats(checks, coll)})
             if coll is not None and len(coll):
                 raise RuntimeError("flowgex.distributed: trade ids still accepted by two engines after a second pass")
         self.offsets = {name: _offsets(lens[name]) for name in TABLES}
