@@ -102,7 +102,7 @@ def _buckets(ids: pd.DataFrame, n: int) -> list[pd.DataFrame]:
     """Accepted trade ids split by a stable hash, so bucket *j* of every task meets in one place."""
     if n <= 1 or len(ids) == 0:
         return [ids] + [ids.iloc[:0]] * (n - 1)
-    h = pd.util.hash_array(ids["id"].to_numpy(dtype=object)) % np.uint64(n)
+    h = pd.util.hash_array(ids["id"].to_numpy(dtype=object), categorize=False) % np.uint64(n)
     return [ids[h == j] for j in range(n)]
 
 
@@ -262,6 +262,7 @@ def _observations(
 def collisions(buckets: list[pd.DataFrame]) -> pd.DataFrame:
     """Accepted trades whose id was also accepted by another engine (one machine keeps only the first)."""
     ids = pd.concat(buckets, ignore_index=True)
+    ids = ids[ids["id"].duplicated(keep=False)]  # ids seen once (nearly all) cannot collide
     if len(ids) == 0:
         return ids
     keys = ids.groupby("id")["key"].nunique()

@@ -93,7 +93,8 @@ def attach_part(
     out = pdf.copy()
     out["__row"] = rows
     out["__key"] = pd.Series(keys, index=out.index, dtype=object)
-    out["__part"] = np.array([part_of[k] for k in keys], dtype=np.int64)
+    codes, uniques = pd.factorize(keys)
+    out["__part"] = np.array([part_of[k] for k in uniques], dtype=np.int64)[codes]
     return out
 
 

@@ -56,12 +56,15 @@ def split_by_key(pdf: pd.DataFrame | None, kind: str) -> dict[str, tuple[pa.Tabl
     """Each key's rows as a canonical table in input order, with their ``__row`` ids."""
     if pdf is None or len(pdf) == 0:
         return {}
-    pdf = pdf.sort_values(["__key", "__row"], kind="stable")
-    out: dict[str, tuple[pa.Table, np.ndarray]] = {}
-    for key, sub in pdf.groupby("__key", sort=False):
-        rows = sub["__row"].to_numpy(dtype=np.int64)
-        out[str(key)] = (_CANONICAL[kind](sub.drop(columns=["__key", "__row"])), rows)
-    return out
+    codes, keys = pd.factorize(pdf["__key"].to_numpy(dtype=object))
+    rows = pdf["__row"].to_numpy(dtype=np.int64)
+    order = np.lexsort((rows, codes))
+    # One conversion for the whole partition (types are inferred as for the whole input), then slices.
+    table = _CANONICAL[kind](pdf.drop(columns=["__key", "__row"])).take(pa.array(order))
+    codes, rows = codes[order], rows[order]
+    bounds = np.flatnonzero(np.diff(codes)) + 1
+    starts, ends = np.r_[0, bounds], np.r_[bounds, len(codes)]
+    return {str(keys[codes[a]]): (table.slice(a, b - a), rows[a:b]) for a, b in zip(starts, ends)}
 
 
 def _keep(
