@@ -88,6 +88,12 @@ def test_parquet_dataset_path_with_chain_and_spot(client, tmp_path):
 @pytest.mark.parametrize("with_chain", [True, False])
 def test_instrument_partitioning_when_chain_or_spot_prices_every_option(client, with_chain):
     m = market(3, 2500, bad=True, chain=with_chain, spot=not with_chain)
+    if with_chain:  # bad chain rows travel with their option (or to the catch-all engine)
+        bad = m.chain.iloc[[3, 8, 9]].assign(mark_iv=[-1.0, 0.5, 0.5], instrument=["BTC-27DEC24-90000-P", "junk", None])
+        m.chain = pd.concat([m.chain, bad], ignore_index=True)
+    else:  # bad spot rows are copied to every engine of their asset, and counted once
+        bad = m.spot.iloc[[5, 6]].assign(price=[-1.0, 2.0], asset=["BTC", None])
+        m.spot = pd.concat([m.spot, bad], ignore_index=True)
     opts = {**OPTS, "missing_vol": "skip"}
     one = fg.flow_gex(m.trades, m.chain, m.spot, **opts)
     got = fgd.flow_gex(
@@ -100,6 +106,7 @@ def test_instrument_partitioning_when_chain_or_spot_prices_every_option(client, 
         **opts,
     )
     assert_close(got, one)
+    assert sum(one.diagnostics.chain_rejected.values()) + sum(one.diagnostics.spot_rejected.values()) >= 2
     pd.testing.assert_frame_equal(got.inventory(), one.inventory(), check_exact=True)
     pd.testing.assert_frame_equal(got.total()[["asset", "time", "spot"]], one.total()[["asset", "time", "spot"]])
 
