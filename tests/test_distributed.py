@@ -1,0 +1,271 @@
+"""flowgex.distributed on a real (local, 2-process) Dask cluster, against the single-machine engine.
+
+Every test runs the same data through :func:`flowgex.flow_gex` and through the
+cluster and compares: bit for bit where nothing is summed across engines
+(``partition_by="asset"``), else to the DESIGN tolerance (``assert_close``);
+diagnostics and rejected-row numbers exactly, in both cases.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import textwrap
+
+import dask.dataframe as dd
+import distributed
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+import pytest
+
+import flowgex as fg
+import flowgex.distributed as fgd
+from compare import assert_close, assert_identical
+from simmarket import market
+
+OPTS = {"missing_vol": 0.6, "errors": "quarantine", "threads": 1}
+
+
+@pytest.fixture(scope="module")
+def client():
+    cluster = distributed.LocalCluster(
+        n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None, silence_logs=50
+    )
+    with distributed.Client(cluster) as c:
+        yield c
+    cluster.close()
+
+
+def test_dask_is_an_optional_extra():
+    code = textwrap.dedent(
+        """
+        import sys
+        import flowgex
+        assert "dask" not in sys.modules, "import flowgex must not import dask"
+        sys.modules["dask"] = None
+        try:
+            import flowgex.distributed
+        except ImportError as exc:
+            assert "flowgex[dask]" in str(exc), exc
+        else:
+            raise AssertionError("flowgex.distributed imported without dask")
+        """
+    )
+    subprocess.run([sys.executable, "-c", code], check=True)
+
+
+@pytest.mark.parametrize("nparts", [1, 4])
+def test_asset_partitioning_equals_one_machine_bit_for_bit(client, nparts):
+    m = market(1, 3000, bad=True)
+    one = fg.flow_gex(m.trades, **OPTS)
+    got = fgd.flow_gex(dd.from_pandas(m.trades, npartitions=nparts), client=client, **OPTS)
+    assert_identical(got, one)
+    assert_close(got, one)  # diagnostics, rejected rows and their input row numbers
+    # One re-delivery is a duplicate; the id repeated on another asset is another trade (ids are per asset).
+    assert got.diagnostics.duplicates == 1
+
+
+def test_parquet_dataset_path_with_chain_and_spot(client, tmp_path):
+    m = market(2, 2500, bad=True, chain=True, spot=True)
+    table = pa.Table.from_pandas(m.trades, preserve_index=False)
+    iv = table.column("iv").to_numpy(zero_copy_only=False).copy()
+    iv[5] = np.nan  # a real NaN (bad_iv), which must not turn into a null (no observation) on the way
+    table = table.set_column(table.schema.get_field_index("iv"), "iv", pa.array(iv, from_pandas=False))
+    table = table.append_column("asset", pa.array([s.split("-")[0].split("_")[0].upper() for s in m.trades.instrument]))
+    table = table.append_column("date", pa.array(m.trades.timestamp.dt.strftime("%Y-%m-%d").fillna("none")))
+    pq.write_to_dataset(table, tmp_path / "trades", partition_cols=["asset", "date"])
+    path = str(tmp_path / "trades")
+    opts = {**OPTS, "missing_vol": "error"}
+    one = fg.flow_gex(pq.read_table(path), m.chain, m.spot, **opts)
+    got = fgd.flow_gex(path, m.chain, m.spot, client=client, **opts)
+    assert pc.any(pc.is_nan(pq.read_table(path).column("iv"))).as_py()
+    assert_identical(got, one)
+    assert_close(got, one)
+
+
+@pytest.mark.parametrize("with_chain", [True, False])
+def test_instrument_partitioning_when_chain_or_spot_prices_every_option(client, with_chain):
+    m = market(3, 2500, bad=True, chain=with_chain, spot=not with_chain)
+    if with_chain:  # bad chain rows travel with their option (or to the catch-all engine)
+        bad = m.chain.iloc[[3, 8, 9]].assign(mark_iv=[-1.0, 0.5, 0.5], instrument=["BTC-27DEC24-90000-P", "junk", None])
+        m.chain = pd.concat([m.chain, bad], ignore_index=True)
+    else:  # bad spot rows are copied to every engine of their asset, and counted once
+        bad = m.spot.iloc[[5, 6]].assign(price=[-1.0, 2.0], asset=["BTC", None])
+        m.spot = pd.concat([m.spot, bad], ignore_index=True)
+    opts = {**OPTS, "missing_vol": "skip"}
+    one = fg.flow_gex(m.trades, m.chain, m.spot, **opts)
+    got = fgd.flow_gex(
+        dd.from_pandas(m.trades, npartitions=3),
+        m.chain,
+        m.spot,
+        client=client,
+        partition_by="instrument",
+        groups=3,
+        **opts,
+    )
+    assert_close(got, one)
+    assert sum(one.diagnostics.chain_rejected.values()) + sum(one.diagnostics.spot_rejected.values()) >= 2
+    pd.testing.assert_frame_equal(got.inventory(), one.inventory(), check_exact=True)
+    pd.testing.assert_frame_equal(got.total()[["asset", "time", "spot"]], one.total()[["asset", "time", "spot"]])
+
+
+def _parts_form(trades: pd.DataFrame) -> pd.DataFrame:
+    """Options named by asset/expiry/strike/kind, as equity chains name them (kinds in lower case)."""
+    t = trades.copy()
+    parsed = [
+        fg.parse_instrument(n) if isinstance(n, str) and "PERPETUAL" not in n else None for n in t.pop("instrument")
+    ]
+    t["asset"] = [p.asset if p else "BTC" for p in parsed]
+    t["expiry"] = pd.to_datetime([p.expiry if p else None for p in parsed], utc=True)
+    t["strike"] = [p.strike if p else -1.0 for p in parsed]
+    t["kind"] = [p.kind.lower() if p else "x" for p in parsed]
+    return t
+
+
+def _variant(name: str) -> tuple[pd.DataFrame, pd.DataFrame | None, dict]:
+    m = market(11, 1200, bad=True, chain=name == "keep_last")
+    t = m.trades.copy()
+    if name.startswith("paxg"):  # an asset without a contract multiplier
+        t.loc[t.index[:5], "instrument"] = "PAXG_USDC-27DEC24-2600-C"
+    if name == "int_ids_categorical":
+        t["trade_id"] = t["trade_id"].str.extract(r"(\d+)$")[0].fillna("-1").astype("int64")
+        t["instrument"] = t["instrument"].astype("category")  # spellings of one option in one dictionary
+    if name == "parts_form":
+        t = _parts_form(t)
+    opts = {
+        "paxg_quarantine": OPTS,
+        "paxg_raise": {"missing_vol": 0.6, "threads": 1},
+        "keep_last": {**OPTS, "keep_inventory": "last"},
+        "units": {**OPTS, "unit": "usd_per_point", "r": 0.05, "resolution": "7min"},
+        "no_good_trades": {**OPTS, "end": "2024-12-02", "initial": {"BTC-27DEC24-100000-C": 1.0}},
+    }.get(name, OPTS)
+    if name == "no_good_trades":
+        t["side"] = "hold"
+    return t, m.chain, opts
+
+
+@pytest.mark.parametrize(
+    "name",
+    ["paxg_quarantine", "paxg_raise", "int_ids_categorical", "parts_form", "keep_last", "units", "no_good_trades"],
+)
+def test_input_forms_options_and_errors(client, name):
+    trades, chain, opts = _variant(name)
+    try:
+        one = fg.flow_gex(trades, chain, **opts)
+    except fg.FlowgexError as exc:
+        with pytest.raises(type(exc)) as got:
+            fgd.flow_gex(dd.from_pandas(trades, npartitions=3), chain, **opts)  # the default client
+        assert str(got.value) == str(exc)
+        return
+    got = fgd.flow_gex(dd.from_pandas(trades, npartitions=3), chain, **opts)
+    assert_identical(got, one)
+    assert_close(got, one)
+
+
+def test_instrument_partitioning_is_refused_when_index_prices_couple_options(client):
+    m = market(4, 500)
+    with pytest.raises(fg.OptionError, match="partition_by.*index prices"):
+        fgd.flow_gex(m.trades, client=client, partition_by="instrument", groups=2, **OPTS)
+
+
+def test_bad_rows_raise_as_on_one_machine(client):
+    m = market(5, 800, bad=True)
+    with pytest.raises(fg.BadRowsError) as one:
+        fg.flow_gex(m.trades, missing_vol=0.6)
+    with pytest.raises(fg.BadRowsError) as got:
+        fgd.flow_gex(dd.from_pandas(m.trades, npartitions=3), client=client, missing_vol=0.6)
+    assert str(got.value) == str(one.value)
+    assert got.value.counts == one.value.counts
+    assert (
+        got.value.rejected["trades"].column("row").to_pylist() == one.value.rejected["trades"].column("row").to_pylist()
+    )
+
+
+def test_missing_volatility_raises_the_same_error(client):
+    m = market(6, 600)
+    upper = m.trades.instrument.str.upper()
+    m.trades.loc[upper.str.startswith("ETH") | upper.str.startswith("SOL"), "iv"] = np.nan  # two engines fail
+    with pytest.raises(fg.MissingVolError) as one:
+        fg.flow_gex(m.trades)
+    with pytest.raises(fg.MissingVolError) as got:
+        fgd.flow_gex(m.trades, client=client, threads=1)
+    assert str(got.value) == str(one.value)
+
+
+def test_seed_start_end_and_keep_last(client):
+    m = market(7, 1500, chain=True)
+    opts = {
+        **OPTS,
+        "initial": {"BTC-27DEC24-100000-C": -30.0, "ETH-6DEC24-3500-P": 12.0, "XRP_USDC-27DEC24-2d5-P": 5.0},
+        "start": "2024-11-30T20:00Z",
+        "end": "2024-12-02T13:05Z",
+        "missing_spot": "skip",  # the seeds are live before any price arrives
+    }
+    for keep in ("all", "last"):
+        one = fg.flow_gex(m.trades, m.chain, keep_inventory=keep, **opts)
+        got = fgd.flow_gex(m.trades, m.chain, client=client, keep_inventory=keep, **opts)
+        assert_identical(got, one)
+        assert_close(got, one)
+
+
+def _periods(frame: pd.DataFrame, cuts: list[pd.Timestamp]) -> list[pd.DataFrame]:
+    """Consecutive pieces [cut_k, cut_k+1) of a table in input order (rows without a time go first)."""
+    ts = frame["timestamp"]
+    edges = [pd.Timestamp.min.tz_localize("UTC"), *cuts, pd.Timestamp.max.tz_localize("UTC")]
+    return [frame[(ts >= lo) & (ts < hi) | (ts.isna() & (k == 0))] for k, (lo, hi) in enumerate(zip(edges, edges[1:]))]
+
+
+@pytest.mark.parametrize("partition_by", ["asset", "instrument"])
+def test_period_replay_carries_state_and_concatenates_to_one_run(client, partition_by):
+    # (a trade id repeated on another asset *in a later period* is, as in a streaming Engine, not a duplicate)
+    m = market(8, 3000, bad=True, chain=True, spot=True, cross=False)
+    cuts = [pd.Timestamp("2024-12-01T11:00Z"), pd.Timestamp("2024-12-01T19:07Z"), pd.Timestamp("2024-12-02T08:00Z")]
+    trades, chain, spot = (_periods(t, cuts) for t in (m.trades, m.chain, m.spot))
+    opts = {**OPTS, "initial": {"BTC-27DEC24-100000-P": 7.0}}
+    rep = fgd.Replay(client=client, partition_by=partition_by, groups=2, **opts)
+    pieces = []
+    for k in range(len(cuts) + 1):
+        until = cuts[k] if k < len(cuts) else None
+        pieces.append(rep.run(dd.from_pandas(trades[k], npartitions=2), chain[k], spot[k], until=until))
+        if k == 1:  # a replay survives a snapshot (e.g. between monthly jobs)
+            rep = fgd.Replay.restore(rep.snapshot(), client=client)
+    assert rep.finished
+    last = pieces[1].times[-1]
+    assert last == pd.Timestamp("2024-12-01T19:00Z") and pieces[2].times[0] == last + pd.Timedelta("10min")
+    one = fg.flow_gex(pd.concat(trades), pd.concat(chain), pd.concat(spot), **opts)
+    got = fgd.concat_results(pieces)
+    assert_close(got, one)
+    if partition_by == "asset":
+        assert_identical(got, one)
+
+
+def test_period_rows_must_be_before_until(client):
+    m = market(9, 300)
+    rep = fgd.Replay(client=client, **OPTS)
+    with pytest.raises(fg.OptionError, match="until"):
+        rep.run(m.trades, until="2024-12-01T12:00Z")
+
+
+def test_options_are_checked_before_any_work():
+    m = market(10, 50)
+    with pytest.raises(fg.OptionError, match="partition_by"):
+        fgd.flow_gex(m.trades, partition_by="strike")
+    with pytest.raises(fg.OptionError, match="groups"):
+        fgd.flow_gex(m.trades, partition_by="instrument", groups=0)
+    with pytest.raises(fg.OptionError, match="engine"):
+        fgd.flow_gex(m.trades, engine="reference")
+    with pytest.raises(fg.OptionError, match="unit"):  # the single-machine checks, same messages
+        fgd.flow_gex(m.trades, unit="eur")
+    with pytest.raises(fg.SnapshotError):
+        fgd.Replay.restore(b"not a replay")
+
+
+def test_empty_input(client):
+    m = market(10, 50)
+    one = fg.flow_gex(m.trades.iloc[:0], **OPTS)
+    got = fgd.flow_gex(dd.from_pandas(m.trades.iloc[:0], npartitions=1), client=client, **OPTS)
+    assert_identical(got, one)
+    assert_close(got, one)
