@@ -78,7 +78,7 @@ fn ln4(x: __m256d) -> __m256d {
 /// e^x (see `fastmath::exp`): 0 below about −708.4, +inf above about 709.8.
 #[inline]
 #[target_feature(enable = "avx2,fma")]
-fn exp4(x: __m256d) -> __m256d {
+pub(crate) fn exp4(x: __m256d) -> __m256d {
     let xc = _mm256_min_pd(_mm256_max_pd(x, splat(-708.39)), splat(709.78));
     let t = _mm256_fmadd_pd(xc, splat(std::f64::consts::LOG2_E), splat(MAGIC));
     let n = _mm256_sub_pd(t, splat(MAGIC));

@@ -11,7 +11,7 @@
 //! - [`state`], [`replay`], [`stream`], [`dedupe`]: the streaming engine; [`evaluate`]: per-step gamma,
 //!   GEX and aggregates; [`output`]: result buffers; [`snapshot`]: versioned bytes;
 //! - [`point`]: one-time evaluation of a given book (classic GEX);
-//! - [`profile`]: GEX versus hypothetical spot and the gamma flip;
+//! - [`profile`], [`sweep`]: GEX versus hypothetical spot and the gamma flip;
 //! - [`parallel`]: the named rayon pool.
 
 pub mod batch;
@@ -33,6 +33,7 @@ pub mod replay;
 pub mod snapshot;
 pub mod state;
 pub mod stream;
+pub mod sweep;
 pub mod validate;
 
 pub use error::{CoreError, Result};

@@ -10,6 +10,7 @@ use rayon::prelude::*;
 
 use crate::exposure::{gex, Unit};
 use crate::greeks::black76_gamma;
+use crate::sweep::Sweep;
 
 /// The live book of one asset at one time.
 #[derive(Clone, Copy, Debug)]
@@ -45,10 +46,20 @@ impl<'a> Book<'a> {
 
     /// GEX at every grid point, in parallel over points.
     pub fn profile(&self, xs: &[f64]) -> Vec<f64> {
-        xs.par_iter()
+        self.profile_and_crossings(xs).0
+    }
+
+    /// The profile on `xs` and its refined crossings, all through one [`Sweep`]
+    /// (hoisted per-option constants, vectorised `exp`), in parallel over points.
+    pub fn profile_and_crossings(&self, xs: &[f64]) -> (Vec<f64>, Vec<f64>) {
+        let sweep = Sweep::new(self);
+        let ys: Vec<f64> = xs
+            .par_iter()
             .with_min_len(8)
-            .map(|&x| self.gex_at(x))
-            .collect()
+            .map(|&x| sweep.gex_at(x))
+            .collect();
+        let roots = crossings(xs, &ys, |x| sweep.gex_at(x));
+        (ys, roots)
     }
 }
 
@@ -92,12 +103,13 @@ pub fn flip_series(
                 unit,
             };
             let xs: Vec<f64> = rel.iter().map(|r| r * spot[j]).collect();
-            let ys: Vec<f64> = xs.iter().map(|&x| book.gex_at(x)).collect();
-            let roots = crossings(&xs, &ys, |x| book.gex_at(x));
+            let sweep = Sweep::new(&book);
+            let ys: Vec<f64> = xs.iter().map(|&x| sweep.gex_at(x)).collect();
+            let roots = crossings(&xs, &ys, |x| sweep.gex_at(x));
             StepFlip {
                 flip: nearest(&roots, spot[j]),
                 crossings: roots.len() as u32,
-                gex_at_spot: book.gex_at(spot[j]),
+                gex_at_spot: sweep.gex_at(spot[j]),
             }
         })
         .collect()

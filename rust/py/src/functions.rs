@@ -6,7 +6,7 @@ use flowgex_core::greeks::gamma_into;
 use flowgex_core::instrument::{parse_name, Kind};
 use flowgex_core::parallel::install;
 use flowgex_core::point::{evaluate_point as core_point, PointBook};
-use flowgex_core::profile::{crossings, flip_series, Book};
+use flowgex_core::profile::{flip_series, Book};
 use numpy::{IntoPyArray, PyArray1, PyReadonlyArray1};
 use pyo3::prelude::*;
 use pyo3::types::PyDict;
@@ -156,13 +156,8 @@ pub fn profile<'py>(
         ));
     }
     let xs = slice(&xs, "xs")?;
-    let (ys, roots) = core_result(py.detach(|| {
-        install(threads, || {
-            let ys = book.profile(xs);
-            let roots = crossings(xs, &ys, |x| book.gex_at(x));
-            (ys, roots)
-        })
-    }))?;
+    let (ys, roots) =
+        core_result(py.detach(|| install(threads, || book.profile_and_crossings(xs))))?;
     Ok((ys.into_pyarray(py), roots.into_pyarray(py)))
 }
 
