@@ -10,14 +10,13 @@ from __future__ import annotations
 
 import io
 import json
-import struct
 from collections.abc import Mapping
 from typing import Any, Literal
 
 import numpy as np
 import pyarrow as pa
 
-from . import _core
+from . import _blob, _core
 from ._encode import encode_chain, encode_initial, encode_spot, encode_trades
 from .diagnostics import REASONS, Diagnostics
 from .errors import BadRowsError, FlowgexError, OptionError, SnapshotError
@@ -256,34 +255,16 @@ class Engine:
                 parts.append(sink.getvalue())
             else:
                 parts.append(b"")
-        body = b"".join(struct.pack("<Q", len(p)) + p for p in parts)
-        return _SNAPSHOT_MAGIC + struct.pack("<I", _SNAPSHOT_VERSION) + body
+        return _blob.pack(_SNAPSHOT_MAGIC, _SNAPSHOT_VERSION, parts)
 
     @classmethod
     def restore(cls, blob: bytes, *, threads: int | None = None) -> Engine:
         """An engine continuing exactly where the snapshotted one stopped."""
-        if not isinstance(blob, (bytes, bytearray, memoryview)):
-            raise SnapshotError(f"cannot restore snapshot: expected bytes, found {type(blob).__name__}")
-        blob = bytes(blob)
-        if blob[:8] != _SNAPSHOT_MAGIC or len(blob) < 12:
-            raise SnapshotError("cannot restore snapshot: not a flowgex Engine snapshot (bad magic)")
-        (version,) = struct.unpack("<I", blob[8:12])
-        if version != _SNAPSHOT_VERSION:
-            raise SnapshotError(
-                f"cannot restore snapshot: format version {version}, this flowgex reads {_SNAPSHOT_VERSION}"
-            )
-        parts: list[bytes] = []
-        pos = 12
+        parts = _blob.unpack(blob, _SNAPSHOT_MAGIC, _SNAPSHOT_VERSION, what="Engine")
         try:
-            while pos < len(blob):
-                (n,) = struct.unpack("<Q", blob[pos : pos + 8])
-                parts.append(blob[pos + 8 : pos + 8 + n])
-                if len(parts[-1]) != n:
-                    raise ValueError("truncated")
-                pos += 8 + n
             header = json.loads(parts[0])
             opts = EngineOptions.from_json(header["options"])
-        except (struct.error, ValueError, KeyError, IndexError, TypeError) as exc:
+        except (ValueError, KeyError, IndexError, TypeError) as exc:
             raise SnapshotError(f"cannot restore snapshot: corrupt payload ({exc})") from exc
         if len(parts) != 2 + len(TABLES):
             raise SnapshotError("cannot restore snapshot: corrupt payload (missing sections)")

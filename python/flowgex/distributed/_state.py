@@ -13,12 +13,12 @@ from __future__ import annotations
 
 import io
 import json
-import struct
 from dataclasses import dataclass, field
 from typing import Any
 
 import pandas as pd
 
+from .. import _blob
 from ..errors import SnapshotError
 from ._exact import OBS_COLUMNS
 from ._keys import Inst
@@ -78,29 +78,18 @@ def dump(state: ReplayState, header: dict[str, Any]) -> bytes:
     if state.obs is not None and len(state.obs):
         state.obs.to_parquet(sink, index=False)
     parts.append(sink.getvalue())
-    return _MAGIC + struct.pack("<I", _VERSION) + b"".join(struct.pack("<Q", len(p)) + p for p in parts)
+    return _blob.pack(_MAGIC, _VERSION, parts)
 
 
 def load(blob: bytes) -> tuple[ReplayState, dict[str, Any]]:
     """The state and the header written by :func:`dump`."""
-    if not isinstance(blob, (bytes, bytearray, memoryview)) or bytes(blob[:8]) != _MAGIC:
-        raise SnapshotError("cannot restore replay: not a flowgex distributed Replay snapshot (bad magic)")
-    blob = bytes(blob)
-    (version,) = struct.unpack("<I", blob[8:12])
-    if version != _VERSION:
-        raise SnapshotError(f"cannot restore replay: format version {version}, this flowgex reads {_VERSION}")
-    parts: list[bytes] = []
-    pos = 12
+    parts = _blob.unpack(blob, _MAGIC, _VERSION, what="distributed Replay")
     try:
-        while pos < len(blob):
-            (n,) = struct.unpack("<Q", blob[pos : pos + 8])
-            parts.append(blob[pos + 8 : pos + 8 + n])
-            pos += 8 + n
         meta = json.loads(parts[0])
         keys = meta["keys"]
         engines = {k: (parts[1 + 2 * i], parts[2 + 2 * i]) for i, k in enumerate(keys)}
         obs_part = parts[1 + 2 * len(keys)]
-    except (struct.error, ValueError, KeyError, IndexError) as exc:
+    except (ValueError, KeyError, IndexError) as exc:
         raise SnapshotError(f"cannot restore replay: corrupt payload ({exc})") from exc
     obs = pd.read_parquet(io.BytesIO(obs_part)) if obs_part else None
     if obs is not None:

@@ -57,73 +57,13 @@ fn load(dir: &str) -> Workload {
     )
 }
 
-fn main() {
-    if let Ok(dir) = std::env::var("FLOWGEX_WORKLOAD") {
-        let (names, ts, inst, side, amount, px, iv, ids) = load(&dir);
-        let dict = InstrumentDict::Names(names);
-        // A backtest's settings: totals every step, the rest for the last step only.
-        let mut cfg = Config::new(600_000_000_000);
-        cfg.keep = Retention {
-            inventory: Keep::Last,
-            aggregates: Keep::Last,
-        };
-        let mut e = Engine::new(cfg).unwrap();
-        let batch = UpdateBatch {
-            trades: Some(TradeBatch {
-                dict: &dict,
-                ts: &ts,
-                inst: &inst,
-                side: &side,
-                amount: &amount,
-                index_price: Some(OptF64 {
-                    values: &px,
-                    valid: None,
-                }),
-                iv: Some(OptF64 {
-                    values: &iv,
-                    valid: None,
-                }),
-                trade_id: Some(TradeIds::Int {
-                    values: &ids,
-                    valid: None,
-                }),
-            }),
-            chain: None,
-            spot: None,
-        };
-        let t = std::time::Instant::now();
-        e.update(&batch, true).unwrap();
-        let r = e.into_result().unwrap();
-        eprintln!(
-            "{} trades: {:?}, {} inventory rows",
-            ts.len(),
-            t.elapsed(),
-            r.out.inventory.len()
-        );
-        return;
-    }
-    let n: usize = std::env::args()
-        .nth(1)
-        .and_then(|a| a.parse().ok())
-        .unwrap_or(1_000_000);
-    let names: Vec<String> = (0..200)
-        .map(|i| {
-            let expiry = ["27DEC24", "28MAR25", "27JUN25"][i % 3];
-            let kind = if i % 2 == 0 { "C" } else { "P" };
-            format!("BTC-{expiry}-{}-{kind}", 60_000 + (i / 6) * 2_000)
-        })
-        .collect();
+/// Replays one batch and reports the time taken.
+fn replay(w: Workload, keep: Retention) {
+    let (names, ts, inst, side, amount, px, iv, ids) = w;
     let dict = InstrumentDict::Names(names);
-    let t0: i64 = 1_733_011_200_000_000_000;
-    let step = 604_800_000_000_000 / n as i64;
-    let ts: Vec<i64> = (0..n as i64).map(|i| t0 + i * step).collect();
-    let inst: Vec<i32> = (0..n).map(|i| ((i * 7919) % 200) as i32).collect();
-    let side: Vec<i8> = (0..n).map(|i| if i % 3 == 0 { -1 } else { 1 }).collect();
-    let amount: Vec<f64> = (0..n).map(|i| 0.1 + (i % 17) as f64 * 0.1).collect();
-    let px: Vec<f64> = (0..n).map(|i| 96_000.0 + (i % 1000) as f64).collect();
-    let iv: Vec<f64> = (0..n).map(|i| 0.4 + (i % 40) as f64 * 0.01).collect();
-    let ids: Vec<i64> = (0..n as i64).map(|i| 1_000_000 + i).collect();
-    let mut e = Engine::new(Config::new(600_000_000_000)).unwrap();
+    let mut cfg = Config::new(600_000_000_000);
+    cfg.keep = keep;
+    let mut e = Engine::new(cfg).unwrap();
     let batch = UpdateBatch {
         trades: Some(TradeBatch {
             dict: &dict,
@@ -151,8 +91,52 @@ fn main() {
     e.update(&batch, true).unwrap();
     let r = e.into_result().unwrap();
     eprintln!(
-        "{n} trades: {:?}, {} inventory rows",
+        "{} trades: {:?}, {} inventory rows kept",
+        ts.len(),
         t.elapsed(),
         r.out.inventory.len()
     );
+}
+
+/// One week of synthetic BTC trades over 200 options.
+fn synthetic(n: usize) -> Workload {
+    let names: Vec<String> = (0..200)
+        .map(|i| {
+            let expiry = ["27DEC24", "28MAR25", "27JUN25"][i % 3];
+            let kind = if i % 2 == 0 { "C" } else { "P" };
+            format!("BTC-{expiry}-{}-{kind}", 60_000 + (i / 6) * 2_000)
+        })
+        .collect();
+    let t0: i64 = 1_733_011_200_000_000_000;
+    let step = 604_800_000_000_000 / n as i64;
+    (
+        names,
+        (0..n as i64).map(|i| t0 + i * step).collect(),
+        (0..n).map(|i| ((i * 7919) % 200) as i32).collect(),
+        (0..n).map(|i| if i % 3 == 0 { -1 } else { 1 }).collect(),
+        (0..n).map(|i| 0.1 + (i % 17) as f64 * 0.1).collect(),
+        (0..n).map(|i| 96_000.0 + (i % 1000) as f64).collect(),
+        (0..n).map(|i| 0.4 + (i % 40) as f64 * 0.01).collect(),
+        (0..n as i64).map(|i| 1_000_000 + i).collect(),
+    )
+}
+
+fn main() {
+    match std::env::var("FLOWGEX_WORKLOAD") {
+        // A backtest's settings: totals every step, the rest for the last step only.
+        Ok(dir) => replay(
+            load(&dir),
+            Retention {
+                inventory: Keep::Last,
+                aggregates: Keep::Last,
+            },
+        ),
+        Err(_) => {
+            let n = std::env::args()
+                .nth(1)
+                .and_then(|a| a.parse().ok())
+                .unwrap_or(1_000_000);
+            replay(synthetic(n), Retention::ALL)
+        }
+    }
 }
