@@ -290,11 +290,18 @@ fn order_of(ts: &[i64], reason: &[u8]) -> Option<Vec<u32>> {
     if sorted {
         return None;
     }
-    let mut idx: Vec<u32> = (0..ts.len() as u32)
-        .filter(|&i| reason[i as usize] == 0)
+    // Inline (time, row) pairs and the standard library's stable sort (driftsort),
+    // which finds natural runs: a Parquet dataset read per asset or per file is a
+    // few sorted runs concatenated, merged in a few sequential passes.
+    let mut pairs: Vec<(i64, u32)> = ts
+        .iter()
+        .zip(reason)
+        .enumerate()
+        .filter(|(_, (_, &r))| r == 0)
+        .map(|(i, (&t, _))| (t, i as u32))
         .collect();
-    idx.par_sort_unstable_by_key(|&i| (ts[i as usize], i));
-    Some(idx)
+    pairs.sort();
+    Some(pairs.into_iter().map(|(_, i)| i).collect())
 }
 
 /// Global ids and expiries of a table's dictionary entries, shifted by one so
