@@ -1,0 +1,1 @@
+"""Benchmarks: pytest-benchmark entries and the peers harness (``python -m benches.peers.run``)."""

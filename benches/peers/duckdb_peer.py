@@ -1,0 +1,155 @@
+"""The job in duckdb SQL: GROUP BY, a window SUM for inventory, an ASOF JOIN.
+
+Why it looks like this: trades reduce to one row per (instrument, bucket)
+(``arg_max(x, timestamp)`` is "latest", whatever the row order), kept in
+temporary tables because both answers read them; names are parsed once per
+instrument (``strptime``) and given integer ids; inventory is
+``SUM(flow) OVER (PARTITION BY instrument ORDER BY bucket)``; the dense grid is
+``unnest(range(...))`` per instrument, filled by an ASOF JOIN on the flows.
+The spot is forward-filled once on the small (asset x grid time) table by an
+ASOF JOIN and attached with an equi-join. Tuning found on the way (1M trades):
+ASOF on integer ids instead of names halves the join; no nested-loop ASOF (see :func:`connect`); the spot by equi-join on
+the small filled table instead of a second ASOF over the dense grid is 3x
+faster. Gamma is the closed form in SQL.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import duckdb
+import pandas as pd
+import pyarrow as pa
+
+from .common import EXPIRY_OFFSET_NS, PEER_COLUMNS, RES_NS, YEAR_NS, PeerOutput
+
+__all__ = ["connect", "load", "run", "output"]
+
+_SOURCE_PARQUET = "read_parquet('{path}/*/*/*.parquet', hive_partitioning = true)"
+
+_SPARSE = f"""
+CREATE OR REPLACE TEMP TABLE sparse AS
+WITH t AS (
+    SELECT instrument,
+           (epoch_ns(timestamp) // {RES_NS} + 1) * {RES_NS} AS bucket,
+           CASE WHEN side = 'buy' THEN amount ELSE -amount END AS q,
+           iv, index_price, epoch_ns(timestamp) AS ts
+    FROM {{source}}
+)
+SELECT instrument, bucket, SUM(q) AS flow, arg_max(iv, ts) AS iv,
+       arg_max(index_price, ts) AS px, max(ts) AS ts
+FROM t GROUP BY instrument, bucket
+"""
+
+#: One row per instrument, parsed once; integer ids (asof joins on integers beat joins on strings).
+_INSTRUMENTS = f"""
+CREATE OR REPLACE TEMP TABLE inst AS
+WITH n AS (
+    SELECT instrument, min(bucket) AS first, string_split(upper(instrument), '-') AS p
+    FROM sparse GROUP BY instrument
+), parsed AS (
+    SELECT instrument, first,
+           split_part(p[1], '_', 1) AS asset,
+           epoch_ns(strptime(p[2], '%d%b%y')) + {EXPIRY_OFFSET_NS} AS expiry,
+           CAST(replace(p[3], 'D', '.') AS DOUBLE) AS strike
+    FROM n
+)
+SELECT row_number() OVER () AS id, dense_rank() OVER (ORDER BY asset) AS aid, *,
+       CASE asset WHEN 'SOL' THEN 10.0 WHEN 'XRP' THEN 1000.0 ELSE 1.0 END AS mult
+FROM parsed
+"""
+
+#: Dealer inventory: minus the running sum of flow, per instrument, in bucket order.
+_FLOWS = """
+CREATE OR REPLACE TEMP TABLE flows AS
+SELECT i.id, i.aid, s.bucket, s.iv, s.px, s.ts,
+       -SUM(s.flow) OVER (PARTITION BY i.id ORDER BY s.bucket) AS inv
+FROM sparse s JOIN inst i USING (instrument)
+"""
+
+_GEX = f"""
+WITH bounds AS (SELECT min(bucket) AS first, max(bucket) AS last FROM flows),
+spot_obs AS (SELECT aid, bucket, arg_max(px, ts) AS s FROM flows GROUP BY aid, bucket),
+spot AS (  -- each asset's latest index price at every grid time (a small table)
+    SELECT g.aid, g.time, o.s
+    FROM (SELECT a.aid, unnest(range(first, last + {RES_NS}, {RES_NS})) AS time
+          FROM (SELECT DISTINCT aid FROM inst) a, bounds) g
+    ASOF JOIN spot_obs o ON g.aid = o.aid AND g.time >= o.bucket
+),
+grid AS (
+    SELECT id, aid, strike, expiry, mult,
+           unnest(range(inst.first, least(expiry, last + {RES_NS}), {RES_NS})) AS time
+    FROM inst, bounds
+),
+at_last AS (
+    SELECT id, aid, strike, expiry, mult, last AS time
+    FROM inst, bounds WHERE inst.first <= last AND last < expiry
+),
+dense AS (
+    SELECT g.aid, g.time, g.strike, g.mult, f.inv, s.s,
+           f.iv * sqrt((g.expiry - g.time) / {YEAR_NS}) AS sst
+    FROM {{grid}} g
+    ASOF JOIN flows f ON g.id = f.id AND g.time >= f.bucket
+    JOIN spot s ON g.aid = s.aid AND g.time = s.time
+),
+gex AS (
+    SELECT aid, time, strike,
+           exp(-0.5 * pow((ln(s / strike) + 0.5 * sst * sst) / sst, 2)) / ({math.sqrt(2 * math.pi)!r} * s * sst)
+             * inv * mult * s * s * 0.01 AS gex
+    FROM dense
+),
+assets AS (SELECT DISTINCT aid, asset FROM inst)
+"""
+#: Totals over the whole dense grid; the strike chart only needs the last grid time.
+_TOTAL = _GEX.format(grid="grid") + (
+    "SELECT asset, time, SUM(gex) AS gex, SUM(abs(gex)) AS gex_abs FROM gex JOIN assets USING (aid) GROUP BY asset, time"
+)
+_BY_STRIKE = _GEX.format(grid="at_last") + (
+    "SELECT asset, strike, SUM(gex) AS gex, SUM(abs(gex)) AS gex_abs FROM gex JOIN assets USING (aid) "
+    "GROUP BY asset, strike"
+)
+
+
+def connect() -> duckdb.DuckDBPyConnection:
+    """A fresh in-memory database (all cores, duckdb's default memory limit).
+
+    ``asof_loop_join_threshold = 0``: duckdb otherwise plans an ASOF join whose
+    left side it estimates small as a nested loop, which took 1.6 s instead of
+    0.1 s for the strike chart's ~2k rows against 360k flow rows at 1M trades.
+    """
+    con = duckdb.connect(":memory:")
+    con.execute("SET asof_loop_join_threshold = 0")
+    return con
+
+
+def load(path: str, con: duckdb.DuckDBPyConnection) -> str:
+    """The trades as a native duckdb table ``trades`` (the in-memory mode); returns its name."""
+    cols = ", ".join(PEER_COLUMNS)
+    con.execute(f"CREATE OR REPLACE TABLE trades AS SELECT {cols} FROM {_SOURCE_PARQUET.format(path=path)}")
+    return "trades"
+
+
+def run(source: Any, con: duckdb.DuckDBPyConnection | None = None) -> tuple[pa.Table, pa.Table, int]:
+    """End to end from a dataset path, or (``con`` given) from the table ``source`` loaded in ``con``."""
+    if con is None:
+        con, src = connect(), _SOURCE_PARQUET.format(path=source)
+    else:
+        src = str(source)
+    con.execute(_SPARSE.format(source=src))
+    con.execute(_INSTRUMENTS)
+    con.execute(_FLOWS)
+    total = con.sql(_TOTAL).to_arrow_table()
+    by_strike = con.sql(_BY_STRIKE).to_arrow_table()
+    ((last,),) = con.sql("SELECT max(bucket) FROM flows").fetchall()
+    return total, by_strike, int(last)
+
+
+def output(native: tuple[pa.Table, pa.Table, int]) -> PeerOutput:
+    total, by_strike, last = native
+    t = total.to_pandas()
+    t["asset"] = t["asset"].astype(object)
+    t["time"] = t["time"].astype("int64")
+    b = by_strike.to_pandas()
+    b["asset"] = b["asset"].astype(object)
+    return PeerOutput(total=t, by_strike=b, last=last)

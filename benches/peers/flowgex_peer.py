@@ -1,0 +1,61 @@
+"""flowgex itself, as a user would call it: read the Parquet dataset with
+pyarrow (strings as dictionaries), then one ``flow_gex`` call.
+
+``keep_inventory="last"`` keeps the aggregates complete while holding
+inventory rows for the last step only (what a long backtest wants). The timed
+job includes building the two pandas frames the other peers also produce.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+import flowgex as fg
+
+from .common import COLUMNS, PeerOutput
+
+__all__ = ["read", "compute", "run", "output"]
+
+
+def read(path: str) -> pa.Table:
+    """The canonical trades table of a hive-partitioned dataset (partition columns left out)."""
+    return pq.read_table(path, columns=COLUMNS, read_dictionary=["instrument", "side"])
+
+
+def compute(table: Any, *, threads: int | None = None, engine: str = "rust") -> tuple[pd.DataFrame, pd.DataFrame]:
+    """(totals, by strike at the last grid time), as flowgex returns them."""
+    keep = "last" if engine == "rust" else "all"
+    res = fg.flow_gex(table, keep_inventory=keep, threads=threads, engine=engine)  # type: ignore[arg-type]
+    return res.total(), res.by_strike(at="last")
+
+
+def run(source: Any, *, threads: int | None = None, engine: str = "rust") -> tuple[pd.DataFrame, pd.DataFrame]:
+    """From a dataset path (end to end) or a pyarrow Table already loaded (in memory)."""
+    return compute(read(source) if isinstance(source, str) else source, threads=threads, engine=engine)
+
+
+def output(native: tuple[pd.DataFrame, pd.DataFrame]) -> PeerOutput:
+    """flowgex's frames in the common shape (no Σ|GEX|: the peers supply the scale)."""
+    total, strikes = native
+    last = int(strikes["time"].iloc[0].value) if len(strikes) else int(total["time"].max().value)
+    return PeerOutput(
+        total=pd.DataFrame(
+            {
+                "asset": total["asset"].to_numpy(dtype=object),
+                "time": total["time"].to_numpy(dtype="datetime64[ns]").view("int64"),
+                "gex": total["gex"].to_numpy(),
+            }
+        ),
+        by_strike=pd.DataFrame(
+            {
+                "asset": strikes["asset"].to_numpy(dtype=object),
+                "strike": strikes["strike"].to_numpy(),
+                "gex": strikes["gex"].to_numpy(),
+            }
+        ),
+        last=last,
+    )

@@ -1,0 +1,132 @@
+"""The job in polars, lazily: one query plan, collected once.
+
+Why it looks like this: ``scan_parquet`` (hive) with only the needed columns;
+trades reduce to (instrument, bucket) rows with a ``group_by`` whose "latest"
+values are ``sort_by("timestamp").last()`` (correct whatever the row order);
+inventory is a window ``cum_sum().over("instrument")``; the dense grid is
+``int_ranges`` exploded; flows and spot are attached with ``join_asof``
+(backward, by instrument / by asset). Names are parsed on the unique
+instruments only. ``collect_all`` shares the common sub-plan between the two
+answers.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import pandas as pd
+import polars as pl
+
+from .common import EXPIRY_OFFSET_NS, MULTIPLIERS, PEER_COLUMNS, RES_NS, YEAR_NS, PeerOutput
+
+__all__ = ["scan", "load", "plan", "run", "output"]
+
+
+def scan(path: str) -> pl.LazyFrame:
+    """The trades, names as categoricals: grouping by a categorical is ~2x faster than by a string."""
+    return (
+        pl.scan_parquet(f"{path}/**/*.parquet", hive_partitioning=True)
+        .select(PEER_COLUMNS)
+        .with_columns(pl.col("instrument").cast(pl.Categorical), pl.col("side").cast(pl.Categorical))
+    )
+
+
+def load(path: str) -> pl.DataFrame:
+    """The trades in memory (the in-memory mode)."""
+    return scan(path).collect()
+
+
+def _instruments(names: pl.LazyFrame) -> pl.LazyFrame:
+    parts = pl.col("instrument").cast(pl.String).str.to_uppercase().str.split("-")
+    asset = parts.list.get(0).str.split("_").list.get(0)
+    expiry = parts.list.get(1).str.to_date("%d%b%y").cast(pl.Datetime("ns")).cast(pl.Int64) + EXPIRY_OFFSET_NS
+    return names.with_columns(
+        asset=asset,
+        expiry=expiry,
+        strike=parts.list.get(2).str.replace("D", ".", literal=True).cast(pl.Float64),
+        mult=asset.replace_strict(MULTIPLIERS, return_dtype=pl.Float64),
+    )
+
+
+def plan(trades: pl.LazyFrame) -> tuple[pl.LazyFrame, pl.LazyFrame, pl.LazyFrame]:
+    """(totals, by strike at the last grid time, the last grid time) as lazy frames."""
+    ts = pl.col("timestamp").dt.cast_time_unit("ns").cast(pl.Int64)
+    sparse = (
+        trades.with_columns(
+            bucket=(ts // RES_NS + 1) * RES_NS,
+            ts=ts,
+            flow=pl.when(pl.col("side") == "buy").then(pl.col("amount")).otherwise(-pl.col("amount")),
+        )
+        .group_by("instrument", "bucket")
+        .agg(
+            pl.col("flow").sum(),
+            pl.col("iv").sort_by("ts").last(),
+            pl.col("index_price").sort_by("ts").last().alias("px"),
+            pl.col("ts").max(),
+        )
+        .sort("instrument", "bucket")
+        .with_columns(inv=-pl.col("flow").cum_sum().over("instrument"))
+    )
+    inst = _instruments(sparse.group_by("instrument").agg(first=pl.col("bucket").min()))
+    bounds = sparse.select(first=pl.col("bucket").min(), last=pl.col("bucket").max())
+    last = bounds.select("last")
+    # Each asset's latest index price at every grid time: a small (asset x grid time) table.
+    observed = (
+        sparse.join(inst.select("instrument", "asset"), on="instrument")
+        .group_by("asset", "bucket")
+        .agg(pl.col("px").sort_by("ts").last().alias("spot"))
+        .sort("bucket")
+    )
+    spot = (
+        inst.select(pl.col("asset").unique())
+        .join(bounds, how="cross")
+        .with_columns(time=pl.int_ranges("first", pl.col("last") + RES_NS, RES_NS))
+        .explode("time")
+        .sort("time")
+        .join_asof(observed, left_on="time", right_on="bucket", by="asset", check_sortedness=False)
+        .select("asset", "time", "spot")
+    )
+    # The dense grid comes out of int_ranges sorted by time within each instrument, which is
+    # all join_asof needs with `by` (the flows are sorted by bucket within each instrument too).
+    dense = (
+        inst.join(last, how="cross")
+        .with_columns(time=pl.int_ranges("first", pl.min_horizontal("expiry", pl.col("last") + RES_NS), RES_NS))
+        .explode("time")
+        .drop_nulls("time")
+        .join_asof(
+            sparse.select("instrument", "bucket", "inv", "iv"),
+            left_on="time",
+            right_on="bucket",
+            by="instrument",
+            strategy="backward",
+            check_sortedness=False,
+        )
+        .join(spot, on=["asset", "time"])
+    )
+    s, k, inv = pl.col("spot"), pl.col("strike"), pl.col("inv")
+    sig_sqrt_t = pl.col("iv") * ((pl.col("expiry") - pl.col("time")) / YEAR_NS).sqrt()
+    d1 = ((s / k).log() + 0.5 * sig_sqrt_t**2) / sig_sqrt_t
+    gamma = (-0.5 * d1 * d1).exp() / (math.sqrt(2 * math.pi) * s * sig_sqrt_t)
+    gex = dense.select("asset", "time", "strike", "last", gex=gamma * inv * pl.col("mult") * s * s * 0.01)
+    sums = [pl.col("gex").sum(), pl.col("gex").abs().sum().alias("gex_abs")]
+    total = gex.group_by("asset", "time").agg(sums)
+    by_strike = gex.filter(pl.col("time") == pl.col("last")).group_by("asset", "strike").agg(sums)
+    return total, by_strike, last
+
+
+def run(source: Any) -> list[pl.DataFrame]:
+    """From a dataset path (end to end) or a polars DataFrame already loaded (in memory)."""
+    trades = scan(source) if isinstance(source, str) else source.lazy()
+    return pl.collect_all(list(plan(trades)))
+
+
+def output(native: list[pl.DataFrame]) -> PeerOutput:
+    total, by_strike, last = native
+    t = total.to_pandas()
+    return PeerOutput(
+        total=pd.DataFrame({"asset": t["asset"].astype(object), "time": t["time"], "gex": t["gex"],
+                            "gex_abs": t["gex_abs"]}),
+        by_strike=by_strike.to_pandas().astype({"asset": object}),
+        last=int(last["last"][0]),
+    )
