@@ -30,6 +30,15 @@ def test_rust_equals_reference(m):
     assert_close(fast, ref)
 
 
+@given(markets(bad=True), st.sampled_from(["all", "last"]), st.sampled_from(["all", "last"]))
+def test_retention_options_agree_with_the_reference(m, inventory, aggregates):
+    kw = _opts(m, keep_inventory=inventory, keep_aggregates=aggregates)
+    lean = fg.flow_gex(m.trades, m.chain, m.spot, **kw)
+    assert_close(lean, fg.flow_gex(m.trades, m.chain, m.spot, engine="reference", **kw))
+    full = fg.flow_gex(m.trades, m.chain, m.spot, **_opts(m))
+    pd.testing.assert_frame_equal(lean.total(), full.total())
+
+
 @given(
     markets(),
     st.sampled_from(["usd_per_1pct", "usd_per_point", "underlying"]),

@@ -8,25 +8,58 @@ and in total. The engine is Rust; this package is its Python face.
 
 from __future__ import annotations
 
+from typing import Any
+
 from . import errors
 from ._core import __version__
+from .analytics import (
+    Comparison,
+    Levels,
+    anchor_initial,
+    censored_share,
+    censoring,
+    compare,
+    filter_expiries,
+    levels,
+    levels_series,
+    profile,
+)
 from .classic import classic_gex
 from .diagnostics import Diagnostics
 from .engine import Engine, flow_gex
 from .errors import (
     BadRowsError,
+    FetchError,
     FlowgexError,
     InstrumentError,
     MissingSpotError,
     MissingVolError,
     MultiplierError,
     OptionError,
+    ReadError,
     SchemaError,
     SnapshotError,
 )
 from .gamma import black76_gamma
 from .instruments import Instrument, parse_instrument
+from .io import (
+    CboeChain,
+    FetchSummary,
+    ReplaySummary,
+    excluded_counts,
+    fetch_deribit_trades,
+    read_arrow,
+    read_cboe_quotedata,
+    read_deribit_tickers,
+    read_deribit_trades,
+    read_parquet,
+    read_replay,
+    read_tardis_chain,
+    read_tardis_trades,
+    replay,
+)
 from .result import Book, GexResult
+from .simulate import SimulatedMarket, simulate, simulate_chunks
 
 __all__ = [
     "__version__",
@@ -39,6 +72,24 @@ __all__ = [
     "Book",
     "Diagnostics",
     "classic_gex",
+    "profile",
+    "levels",
+    "Levels",
+    "levels_series",
+    "filter_expiries",
+    "compare",
+    "Comparison",
+    "censoring",
+    "anchor_initial",
+    "censored_share",
+    "simulate",
+    "simulate_chunks",
+    "SimulatedMarket",
+    "plot_strikes",
+    "plot_heatmap",
+    "plot_profile",
+    "read_cboe_quotedata",
+    "CboeChain",
     "errors",
     "FlowgexError",
     "InstrumentError",
@@ -49,4 +100,29 @@ __all__ = [
     "MissingVolError",
     "MissingSpotError",
     "SnapshotError",
+    "ReadError",
+    "FetchError",
+    "read_tardis_trades",
+    "read_tardis_chain",
+    "read_deribit_trades",
+    "read_deribit_tickers",
+    "read_parquet",
+    "read_arrow",
+    "excluded_counts",
+    "replay",
+    "read_replay",
+    "ReplaySummary",
+    "fetch_deribit_trades",
+    "FetchSummary",
 ]
+
+#: Charts load matplotlib on first use only: the engine does not need it.
+_LAZY = {"plot_strikes": ".plot", "plot_heatmap": ".plot", "plot_profile": ".plot"}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        import importlib
+
+        return getattr(importlib.import_module(_LAZY[name], __name__), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

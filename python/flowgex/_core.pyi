@@ -33,6 +33,7 @@ class CoreEngine:
         rate: float,
         keep: str,
         threads: int | None,
+        keep_aggregates: str = "all",
     ) -> CoreEngine: ...
     def seed(self, table: dict[str, Any]) -> None: ...
     def update(

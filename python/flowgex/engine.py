@@ -126,6 +126,7 @@ class Engine:
         r: float = 0.0,
         missing_spot: Literal["error", "skip"] = "error",
         keep_inventory: Literal["all", "last"] = "all",
+        keep_aggregates: Literal["all", "last"] = "all",
     ) -> None:
         opts = EngineOptions.parse(
             resolution=resolution,
@@ -139,6 +140,7 @@ class Engine:
             threads=threads,
             r=r,
             keep_inventory=keep_inventory,
+            keep_aggregates=keep_aggregates,
         )
         self._init(opts, _new_core(opts))
         if initial is not None:
@@ -295,6 +297,7 @@ def _new_core(opts: EngineOptions) -> Any:
         missing_spot=opts.missing_spot,
         rate=opts.r,
         keep=opts.keep_inventory,
+        keep_aggregates=opts.keep_aggregates,
         threads=opts.threads,
     )
 
@@ -317,6 +320,7 @@ def flow_gex(
     r: float = 0.0,
     missing_spot: Literal["error", "skip"] = "error",
     keep_inventory: Literal["all", "last"] = "all",
+    keep_aggregates: Literal["all", "last"] = "all",
 ) -> GexResult:
     """Taker-flow GEX: dealer inventory = −cumulative taker flow, times Black-76 gamma.
 
@@ -346,7 +350,10 @@ def flow_gex(
         Rate in Γ = e^{−rT}φ(d₁)/(Sσ√T).
     keep_inventory:
         ``"all"`` keeps inventory rows for every step; ``"last"`` only for the last
-        (aggregates are always complete) — for long backtests.
+        (aggregates stay complete) — for long backtests.
+    keep_aggregates:
+        ``"all"`` keeps by-strike and by-expiry rows for every step; ``"last"`` only
+        for the last (totals are kept for every step) — for long backtests.
     """
     opts = dict(
         resolution=resolution,
@@ -361,6 +368,7 @@ def flow_gex(
         r=r,
         missing_spot=missing_spot,
         keep_inventory=keep_inventory,
+        keep_aggregates=keep_aggregates,
     )
     if engine == "reference":
         from .reference import flow_gex_reference

@@ -21,6 +21,8 @@ __all__ = [
     "MissingVolError",
     "MissingSpotError",
     "SnapshotError",
+    "ReadError",
+    "FetchError",
 ]
 
 
@@ -73,3 +75,15 @@ class MissingSpotError(MissingDataError):
 
 class SnapshotError(FlowgexError, ValueError):
     """A snapshot that cannot be restored (foreign, corrupt or from another format version)."""
+
+
+class ReadError(FlowgexError, ValueError):
+    """A file that cannot be read as the data it claims to be: empty, truncated
+    (a cut gzip stream or CSV line), not JSON, or a venue error response. The
+    message names the file (and the line when known)."""
+
+
+class FetchError(FlowgexError, RuntimeError):
+    """A download that failed after its retries (network, rate limits, server
+    errors) or that the venue refused. What was fetched so far is kept: run
+    again to resume."""

@@ -16,7 +16,9 @@ __all__ = ["BUILTIN_MULTIPLIERS", "contract_multiplier"]
 BUILTIN_MULTIPLIERS: Mapping[str, float] = {"BTC": 1.0, "ETH": 1.0, "SOL": 10.0, "XRP": 1000.0}
 
 
-def contract_multiplier(asset: str, quote: str | None = None, overrides: Mapping[str, float] | None = None) -> float | None:
+def contract_multiplier(
+    asset: str, quote: str | None = None, overrides: Mapping[str, float] | None = None
+) -> float | None:
     """The multiplier for ``asset`` (and ``quote``), or None when unknown."""
     user = {str(k).upper(): float(v) for k, v in (overrides or {}).items()}
     asset = asset.upper()

@@ -68,6 +68,7 @@ class EngineOptions:
     threads: int | None
     r: float
     keep_inventory: str
+    keep_aggregates: str = "all"
 
     @classmethod
     def parse(
@@ -84,6 +85,7 @@ class EngineOptions:
         threads: int | None = None,
         r: float = 0.0,
         keep_inventory: Literal["all", "last"] = "all",
+        keep_aggregates: Literal["all", "last"] = "all",
     ) -> EngineOptions:
         res = _resolution_ns(resolution)
         start_ns = None if start is None else to_ns(start, name="start")
@@ -137,6 +139,7 @@ class EngineOptions:
             threads=threads,
             r=rate,
             keep_inventory=_choice("keep_inventory", keep_inventory, ("all", "last")),
+            keep_aggregates=_choice("keep_aggregates", keep_aggregates, ("all", "last")),
         )
 
     def to_json(self) -> dict[str, Any]:

@@ -463,6 +463,15 @@ def flow_gex_reference(
         for k, v in counts.items():
             out[f"steps.{k}"].append(v)
 
+    # Retention: long replays may keep inventory / strike and expiry rows for the last step only.
+    final = out["steps.time"][-1] if out["steps.time"] else None
+    for table, keep in (("inventory", opts.keep_inventory), ("by_strike", opts.keep_aggregates),
+                        ("by_expiry", opts.keep_aggregates)):
+        if keep == "last":
+            idx = [n for n, t in enumerate(out[f"{table}.time"]) if t == final]
+            for k in [k for k in out if k.startswith(table + ".")]:
+                out[k] = [out[k][n] for n in idx]
+
     # Remaining trades (after the last reported step) still make their instruments known.
     traded |= {e["id"] for e in tr}
     for key in ref.keys:

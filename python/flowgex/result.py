@@ -9,6 +9,7 @@ computed in Rust during the replay and are never rebuilt from the inventory.
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -247,3 +248,36 @@ class GexResult:
             is_call=self._inst["is_call"][inst],
             gex=c["gex"][s],
         )
+
+    # -- analytics (implemented in flowgex.analytics) ----------------------
+    def filter(
+        self,
+        *,
+        max_days: float | None = None,
+        exclude_next: bool = False,
+        expiry: Any = None,
+    ) -> GexResult:
+        """The same result restricted to some expiries, judged at each grid time.
+
+        ``max_days`` keeps options expiring within that many days of the grid
+        time, ``exclude_next`` drops each asset's nearest live expiry,
+        ``expiry`` keeps one expiry date (UTC). Filters combine (all must hold).
+        Every table, profile, level and chart of the filtered result follows.
+        """
+        from .analytics.expiries import filter_expiries
+
+        return filter_expiries(self, max_days=max_days, exclude_next=exclude_next, expiry=expiry)
+
+    def levels_series(
+        self, asset: str, *, band: float = 0.02, width: float = 0.2, points: int = 401, threads: int | None = None
+    ) -> pd.DataFrame:
+        """Spot, total and near-spot GEX, flip and regime of ``asset`` at every grid time (backtests)."""
+        from .analytics.series import levels_series
+
+        return levels_series(self, asset, band=band, width=width, points=points, threads=threads)
+
+    def _derive(self, tables: Mapping[str, Mapping[str, np.ndarray]]) -> GexResult:
+        """A result sharing this one's registry and metadata, with some tables replaced."""
+        out = copy.copy(self)
+        out._t = {**self._t, **{name: dict(cols) for name, cols in tables.items()}}
+        return out

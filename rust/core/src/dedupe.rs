@@ -20,9 +20,14 @@ pub fn dedupe_trade_ids(
     open: &FxHashSet<u128>,
 ) {
     let n = reason.len();
-    let rows: Box<dyn Iterator<Item = usize>> = match order {
-        Some(o) => Box::new(o.iter().map(|&r| r as usize)),
-        None => Box::new(0..n),
+    // Rows in time order without dynamic dispatch per row.
+    let by_index;
+    let rows: &[u32] = match order {
+        Some(o) => o,
+        None => {
+            by_index = (0..n as u32).collect::<Vec<u32>>();
+            &by_index
+        }
     };
     let dup = Reason::DuplicateTradeId.byte();
     match *ids {
@@ -42,7 +47,8 @@ pub fn dedupe_trade_ids(
             let span = (hi as i128 - lo as i128 + 1) as u128;
             let mut seen = Seen::new(lo, span, count);
             let check_open = !open.is_empty();
-            for i in rows {
+            for &r in rows {
+                let i = r as usize;
                 if !(reason[i] == 0 && valid.is_none_or(|v| v[i])) {
                     continue;
                 }
@@ -55,7 +61,8 @@ pub fn dedupe_trade_ids(
         }
         TradeIds::Str { .. } => {
             let mut seen: FxHashSet<u128> = FxHashSet::with_capacity_and_hasher(n, FxBuildHasher);
-            for i in rows {
+            for &r in rows {
+                let i = r as usize;
                 if reason[i] != 0 {
                     continue;
                 }

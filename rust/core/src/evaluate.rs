@@ -12,11 +12,10 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::{fmt_time, CoreError, Result};
 use crate::exposure::{gex, Unit};
-use crate::greeks::{black76_gamma, CHUNK};
+use crate::greeks::{gamma_block, CHUNK};
 use crate::grid::year_fraction;
-use crate::instrument::Kind;
 use crate::output::{
-    ExpiryRows, InventoryRows, Keep, Output, SourceCounts, StepStats, StrikeRows, TotalRows,
+    ExpiryRows, InventoryRows, Output, Retention, SourceCounts, StepStats, StrikeRows, TotalRows,
 };
 use crate::registry::Registry;
 use crate::state::EngineState;
@@ -74,6 +73,19 @@ impl StepBatch {
     pub fn rows(&self) -> usize {
         self.inst.len()
     }
+
+    /// Room for `rows` more rows (amortised: vectors at least double).
+    fn reserve(&mut self, rows: usize) {
+        if self.inst.capacity() - self.inst.len() < rows {
+            let extra = rows.max(self.inst.len()).min(FLUSH_ROWS);
+            self.inst.reserve(extra);
+            self.inventory.reserve(extra);
+            self.spot.reserve(extra);
+            self.vol.reserve(extra);
+            self.tau.reserve(extra);
+            self.expiry_order.reserve(extra);
+        }
+    }
 }
 
 /// Rows gathered before a block is flushed; bounds memory for long replays.
@@ -98,8 +110,9 @@ pub fn gather_step(
         return Ok(());
     }
     let mut counts = SourceCounts::default();
+    batch.reserve(st.live.len());
     for &id in &st.live {
-        let info = reg.info(id);
+        let info = &reg.consts[id as usize];
         let is = &st.inst[id as usize];
         let asset = &st.assets[info.asset as usize];
         let spot = if let Some(o) = is.chain_underlying {
@@ -116,7 +129,7 @@ pub fn gather_step(
             match cfg.missing_spot {
                 MissingSpot::Error => {
                     return Err(CoreError::MissingSpot {
-                        instrument: info.name.clone(),
+                        instrument: reg.info(id).name.clone(),
                         time: fmt_time(t),
                     })
                 }
@@ -134,7 +147,7 @@ pub fn gather_step(
             match cfg.missing_vol {
                 MissingVol::Error => {
                     return Err(CoreError::MissingVol {
-                        instrument: info.name.clone(),
+                        instrument: reg.info(id).name.clone(),
                         time: fmt_time(t),
                     })
                 }
@@ -146,7 +159,7 @@ pub fn gather_step(
         batch.inventory.push(is.inventory);
         batch.spot.push(spot);
         batch.vol.push(vol);
-        batch.tau.push(year_fraction(info.inst.expiry_ns, t));
+        batch.tau.push(year_fraction(info.expiry_ns, t));
     }
     batch.expiry_order.extend_from_slice(&st.live_by_expiry);
     assets.sort_by(|&a, &b| reg.assets[a as usize].cmp(&reg.assets[b as usize]));
@@ -171,14 +184,43 @@ struct StepAgg {
     total: TotalRows,
 }
 
+impl StepAgg {
+    /// At most one strike or expiry row per live row, one total per active asset.
+    fn with_capacity(rows: usize, assets: usize) -> StepAgg {
+        let (r, a) = (rows, assets);
+        StepAgg {
+            strike: StrikeRows {
+                time: Vec::with_capacity(r),
+                asset: Vec::with_capacity(r),
+                strike: Vec::with_capacity(r),
+                call_gex: Vec::with_capacity(r),
+                put_gex: Vec::with_capacity(r),
+                gex: Vec::with_capacity(r),
+            },
+            expiry: ExpiryRows {
+                time: Vec::with_capacity(r),
+                asset: Vec::with_capacity(r),
+                expiry: Vec::with_capacity(r),
+                gex: Vec::with_capacity(r),
+            },
+            total: TotalRows {
+                time: Vec::with_capacity(a),
+                asset: Vec::with_capacity(a),
+                spot: Vec::with_capacity(a),
+                gex: Vec::with_capacity(a),
+            },
+        }
+    }
+}
+
 /// Computes gamma and GEX for every gathered row and aggregates every step,
-/// appending to `out`. With `Keep::Last` only the last step's inventory rows
-/// (and those at or after `retain_from`) are kept.
+/// appending to `out`. Under `Keep::Last` rows before min(last step,
+/// `retain_from`) are dropped, and their strike/expiry aggregates are never built.
 pub fn flush(
     batch: &mut StepBatch,
     reg: &Registry,
     cfg: &EvalConfig,
-    keep: Keep,
+    keep: Retention,
     retain_from: i64,
     out: &mut Output,
 ) {
@@ -190,33 +232,46 @@ pub fn flush(
     let n = b.inst.len();
     let mut gamma = vec![0.0f64; n];
     let mut gexv = vec![0.0f64; n];
+    let consts = &reg.consts;
     gamma
         .par_chunks_mut(CHUNK)
         .zip(gexv.par_chunks_mut(CHUNK))
         .enumerate()
         .for_each(|(c, (g, x))| {
             let lo = c * CHUNK;
-            for j in 0..g.len() {
-                let i = lo + j;
-                let info = reg.info(b.inst[i]);
-                let gm = match &b.gamma_override {
-                    Some(over) => over[i],
-                    None => {
-                        black76_gamma(b.spot[i], info.inst.strike, b.tau[i], b.vol[i], cfg.rate)
-                    }
-                };
-                g[j] = gm;
-                x[j] = gex(
-                    gm,
-                    b.inventory[i],
-                    info.multiplier.unwrap_or(0.0),
-                    b.spot[i],
-                    cfg.unit,
-                );
+            let hi = lo + g.len();
+            match &b.gamma_override {
+                Some(over) => g.copy_from_slice(&over[lo..hi]),
+                None => {
+                    let k: Vec<f64> = b.inst[lo..hi]
+                        .iter()
+                        .map(|&id| consts[id as usize].strike)
+                        .collect();
+                    gamma_block(
+                        g,
+                        &b.spot[lo..hi],
+                        &k,
+                        &b.tau[lo..hi],
+                        &b.vol[lo..hi],
+                        cfg.rate,
+                    );
+                }
+            }
+            let (inv, spot, inst) = (&b.inventory[lo..hi], &b.spot[lo..hi], &b.inst[lo..hi]);
+            let m = |j: usize| consts[inst[j] as usize].multiplier;
+            // One loop per unit, so the unit is not matched per row.
+            match cfg.unit {
+                Unit::UsdPer1Pct => (0..g.len())
+                    .for_each(|j| x[j] = gex(g[j], inv[j], m(j), spot[j], Unit::UsdPer1Pct)),
+                Unit::UsdPerPoint => (0..g.len())
+                    .for_each(|j| x[j] = gex(g[j], inv[j], m(j), spot[j], Unit::UsdPerPoint)),
+                Unit::Underlying => (0..g.len())
+                    .for_each(|j| x[j] = gex(g[j], inv[j], m(j), spot[j], Unit::Underlying)),
             }
         });
 
     let steps = b.step_time.len();
+    let last = b.step_time[steps - 1];
     let aggs: Vec<StepAgg> = (0..steps)
         .into_par_iter()
         .with_min_len(64)
@@ -231,6 +286,7 @@ pub fn flush(
                 &b.expiry_order[lo..b.row_end[s]],
                 &b.total_asset[tlo..b.total_end[s]],
                 &b.total_spot[tlo..b.total_end[s]],
+                keep.aggregates_needed(b.step_time[s], last, retain_from),
             )
         })
         .collect();
@@ -259,13 +315,11 @@ pub fn flush(
         gamma,
         gex: gexv,
     });
-    if keep == Keep::Last {
-        let last = *b.step_time.last().expect("non-empty");
-        out.inventory.drop_before(last.min(retain_from));
-    }
+    keep.trim(out, retain_from);
 }
 
 /// Aggregates one step whose rows are in canonical order (asset, strike, expiry, kind, quote).
+#[allow(clippy::too_many_arguments)]
 fn aggregate_step(
     reg: &Registry,
     t: i64,
@@ -274,43 +328,50 @@ fn aggregate_step(
     expiry_order: &[u32],
     total_asset: &[u16],
     total_spot: &[f64],
+    strikes_and_expiries: bool,
 ) -> StepAgg {
-    let mut agg = StepAgg::default();
+    let c = &reg.consts;
+    let n = inst.len();
+    let mut agg =
+        StepAgg::with_capacity(if strikes_and_expiries { n } else { 0 }, total_asset.len());
     // By strike: canonical order makes (asset, strike) groups contiguous.
-    let mut i = 0;
-    while i < inst.len() {
-        let first = &reg.info(inst[i]).inst;
-        let (asset, strike) = (reg.info(inst[i]).asset, first.strike);
+    let mut i = if strikes_and_expiries { 0 } else { n };
+    while i < n {
+        let first = c[inst[i] as usize];
         let (mut call, mut put) = (0.0, 0.0);
-        while i < inst.len()
-            && reg.info(inst[i]).asset == asset
-            && reg.info(inst[i]).inst.strike == strike
-        {
-            match reg.info(inst[i]).inst.kind {
-                Kind::Call => call += gexv[i],
-                Kind::Put => put += gexv[i],
+        while i < n {
+            let ci = c[inst[i] as usize];
+            if ci.asset != first.asset || ci.strike != first.strike {
+                break;
+            }
+            if ci.is_call {
+                call += gexv[i];
+            } else {
+                put += gexv[i];
             }
             i += 1;
         }
         let s = &mut agg.strike;
         s.time.push(t);
-        s.asset.push(asset);
-        s.strike.push(strike);
+        s.asset.push(first.asset);
+        s.strike.push(first.strike);
         s.call_gex.push(call);
         s.put_gex.push(put);
         s.gex.push(call + put);
     }
     // By expiry: walk the (asset, expiry) permutation.
-    let mut j = 0;
+    let mut j = if strikes_and_expiries {
+        0
+    } else {
+        expiry_order.len()
+    };
     while j < expiry_order.len() {
-        let p = expiry_order[j] as usize;
-        let info = reg.info(inst[p]);
-        let (asset, expiry) = (info.asset, info.inst.expiry_ns);
+        let first = c[inst[expiry_order[j] as usize] as usize];
         let mut sum = 0.0;
         while j < expiry_order.len() {
             let q = expiry_order[j] as usize;
-            let other = reg.info(inst[q]);
-            if other.asset != asset || other.inst.expiry_ns != expiry {
+            let cq = c[inst[q] as usize];
+            if cq.asset != first.asset || cq.expiry_ns != first.expiry_ns {
                 break;
             }
             sum += gexv[q];
@@ -318,22 +379,24 @@ fn aggregate_step(
         }
         let e = &mut agg.expiry;
         e.time.push(t);
-        e.asset.push(asset);
-        e.expiry.push(expiry);
+        e.asset.push(first.asset);
+        e.expiry.push(first.expiry_ns);
         e.gex.push(sum);
     }
-    // Totals: every active asset, in name order; canonical order groups rows by asset.
+    // Totals: active assets in name order; the canonical order groups rows by asset in the same order.
+    let mut i = 0;
     for (k, &asset) in total_asset.iter().enumerate() {
-        let sum = inst
-            .iter()
-            .zip(gexv)
-            .filter(|(&id, _)| reg.info(id).asset == asset)
-            .fold(0.0, |acc, (_, &g)| acc + g);
+        let mut sum = 0.0;
+        while i < n && c[inst[i] as usize].asset == asset {
+            sum += gexv[i];
+            i += 1;
+        }
         let tr = &mut agg.total;
         tr.time.push(t);
         tr.asset.push(asset);
         tr.spot.push(total_spot[k]);
         tr.gex.push(sum);
     }
+    debug_assert_eq!(i, n, "every live row belongs to an active asset");
     agg
 }

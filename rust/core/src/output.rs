@@ -84,6 +84,40 @@ pub enum Keep {
     Last,
 }
 
+/// What a long replay keeps: inventory rows and strike/expiry aggregates for
+/// every step, or only for the last one (totals are always kept for every step).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Retention {
+    pub inventory: Keep,
+    pub aggregates: Keep,
+}
+
+impl Retention {
+    pub const ALL: Retention = Retention {
+        inventory: Keep::All,
+        aggregates: Keep::All,
+    };
+
+    /// Whether step `t` needs its strike/expiry aggregates, given the batch's last
+    /// step and the earliest step that may still be reported (`retain_from`).
+    pub fn aggregates_needed(&self, t: i64, last: i64, retain_from: i64) -> bool {
+        self.aggregates == Keep::All || t >= last.min(retain_from)
+    }
+
+    /// Drops rows superseded by later steps, keeping those at or after min(last step, `retain_from`).
+    pub fn trim(&self, out: &mut Output, retain_from: i64) {
+        let Some(last) = out.last_time() else { return };
+        let from = last.min(retain_from);
+        if self.inventory == Keep::Last {
+            out.inventory.drop_before(from);
+        }
+        if self.aggregates == Keep::Last {
+            out.by_strike.drop_before(from);
+            out.by_expiry.drop_before(from);
+        }
+    }
+}
+
 /// All result tables for a range of grid steps.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct Output {
@@ -105,6 +139,10 @@ macro_rules! columns {
             /// Index of the first row with time >= `t`.
             fn split_before(&self, t: i64) -> usize { self.time.partition_point(|&x| x < t) }
             pub fn append(&mut self, mut other: Self) {
+                if self.time.is_empty() {
+                    *self = other; // move, don't copy
+                    return;
+                }
                 self.time.append(&mut other.time);
                 $( self.$col.append(&mut other.$col); )*
             }

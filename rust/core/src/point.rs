@@ -8,7 +8,7 @@ use crate::error::{CoreError, Result};
 use crate::evaluate::{flush, EvalConfig, MissingSpot, MissingVol, StepBatch};
 use crate::exposure::Unit;
 use crate::grid::year_fraction;
-use crate::output::{Keep, Output, SourceCounts};
+use crate::output::{Output, Retention, SourceCounts};
 use crate::registry::{InstrumentDict, Registry};
 
 /// One row per option (already the latest row at or before `time`).
@@ -135,6 +135,6 @@ pub fn evaluate_point(
         missing_spot: MissingSpot::Skip,
     };
     let mut out = Output::default();
-    flush(&mut batch, &reg, &cfg, Keep::All, i64::MAX, &mut out);
+    flush(&mut batch, &reg, &cfg, Retention::ALL, i64::MAX, &mut out);
     Ok((reg, out, expired))
 }

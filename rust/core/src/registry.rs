@@ -50,12 +50,26 @@ pub struct InstrumentInfo {
     pub multiplier: Option<f64>,
 }
 
+/// The numbers the hot loops need about an instrument, packed for cache locality.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct InstConst {
+    pub strike: f64,
+    pub expiry_ns: i64,
+    /// 0.0 until the multiplier is resolved (only live instruments are evaluated).
+    pub multiplier: f64,
+    pub asset: u16,
+    pub is_call: bool,
+}
+
 type InstKey = (u16, Option<String>, i64, u64, Kind);
 
 #[derive(Clone, Debug, Default, Serialize, Deserialize)]
 pub struct Registry {
     pub instruments: Vec<InstrumentInfo>,
     pub assets: Vec<String>,
+    /// `consts[id]` mirrors `instruments[id]` for the hot loops.
+    #[serde(skip)]
+    pub consts: Vec<InstConst>,
     #[serde(skip)]
     key_index: FxHashMap<InstKey, u32>,
     #[serde(skip)]
@@ -68,6 +82,7 @@ pub struct Registry {
 impl Registry {
     /// Rebuilds the lookup maps after deserialisation.
     pub fn rebuild_indexes(&mut self) {
+        self.consts = self.instruments.iter().map(Self::packed).collect();
         self.asset_index = self
             .assets
             .iter()
@@ -81,6 +96,16 @@ impl Registry {
             .map(|(i, info)| (Self::key(info.asset, &info.inst), i as u32))
             .collect();
         self.name_cache.clear();
+    }
+
+    fn packed(info: &InstrumentInfo) -> InstConst {
+        InstConst {
+            strike: info.inst.strike,
+            expiry_ns: info.inst.expiry_ns,
+            multiplier: info.multiplier.unwrap_or(0.0),
+            asset: info.asset,
+            is_call: info.inst.kind == Kind::Call,
+        }
     }
 
     fn key(asset: u16, inst: &Instrument) -> InstKey {
@@ -117,12 +142,14 @@ impl Registry {
         }
         let id = self.instruments.len() as u32;
         let name = inst.name();
-        self.instruments.push(InstrumentInfo {
+        let info = InstrumentInfo {
             inst,
             asset,
             name,
             multiplier: None,
-        });
+        };
+        self.consts.push(Self::packed(&info));
+        self.instruments.push(info);
         self.key_index.insert(key, id);
         id
     }
@@ -174,6 +201,7 @@ impl Registry {
                 instrument: info.name.clone(),
             })?;
         info.multiplier = Some(m);
+        self.consts[id as usize].multiplier = m;
         Ok(m)
     }
 

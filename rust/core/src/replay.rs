@@ -16,7 +16,7 @@ use crate::error::{CoreError, Result};
 use crate::evaluate::{flush, EvalConfig, MissingSpot, MissingVol, StepBatch};
 use crate::exposure::Unit;
 use crate::grid::{ceil_to_grid, floor_to_grid};
-use crate::output::{Keep, Output};
+use crate::output::{Output, Retention};
 use crate::registry::{InstrumentDict, Registry};
 use crate::state::{Counters, EngineState};
 use crate::stream;
@@ -38,7 +38,8 @@ pub struct Config {
     pub missing_spot: MissingSpot,
     /// Continuously compounded rate r in Γ = e^{−rT} φ(d₁)/(Sσ√T).
     pub rate: f64,
-    pub keep: Keep,
+    /// What to keep for every step (see [`Retention`]).
+    pub keep: Retention,
 }
 
 impl Config {
@@ -52,7 +53,7 @@ impl Config {
             missing_vol: MissingVol::Error,
             missing_spot: MissingSpot::Error,
             rate: 0.0,
-            keep: Keep::All,
+            keep: Retention::ALL,
         }
     }
 
@@ -216,6 +217,7 @@ impl Engine {
             st.counters.traded_instruments += 1;
             st.insert_live(&self.reg, id);
         }
+        st.reindex_expiry(&self.reg);
         self.state = st;
         Ok(())
     }
@@ -281,11 +283,8 @@ impl Engine {
         }
         self.state = st;
         self.out.append(fresh);
-        if self.cfg.keep == Keep::Last {
-            if let Some(last) = self.out.inventory.time.last().copied() {
-                self.out.inventory.drop_before(last.min(self.retain_from()));
-            }
-        }
+        let from = self.retain_from();
+        self.cfg.keep.trim(&mut self.out, from);
         Ok(UpdateReport {
             applied: true,
             rejects: v.rejects,
@@ -356,11 +355,7 @@ impl Engine {
             &mut fresh,
         );
         out.append(fresh);
-        if self.cfg.keep == Keep::Last {
-            if let Some(t) = out.last_time() {
-                out.inventory.drop_before(t);
-            }
-        }
+        self.cfg.keep.trim(out, i64::MAX);
         Ok(())
     }
 

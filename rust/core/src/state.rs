@@ -135,39 +135,48 @@ impl EngineState {
         }
     }
 
-    /// Inserts `id` into the live set at its canonical position.
+    /// Inserts `id` into the live set at its canonical position; call
+    /// [`EngineState::reindex_expiry`] after a batch of insertions.
     pub fn insert_live(&mut self, reg: &Registry, id: u32) {
         let inst = &reg.info(id).inst;
         let pos = self
             .live
             .partition_point(|&o| reg.info(o).inst.canonical_cmp(inst) == Ordering::Less);
         self.live.insert(pos, id);
-        self.reindex_expiry(reg);
     }
 
     /// Removes the live instruments expired at `t` (DESIGN rule 4).
     pub fn roll_off(&mut self, reg: &Registry, t: i64) {
         let before = self.live.len();
-        self.live.retain(|&id| reg.info(id).inst.expiry_ns > t);
+        self.live
+            .retain(|&id| reg.consts[id as usize].expiry_ns > t);
         if self.live.len() != before {
             self.reindex_expiry(reg);
         }
     }
 
-    fn reindex_expiry(&mut self, reg: &Registry) {
-        let live = &self.live;
-        let mut pos: Vec<u32> = (0..live.len() as u32).collect();
-        pos.sort_by(|&a, &b| {
-            let (ia, ib) = (
-                &reg.info(live[a as usize]).inst,
-                &reg.info(live[b as usize]).inst,
-            );
-            ia.asset
-                .cmp(&ib.asset)
-                .then(ia.expiry_ns.cmp(&ib.expiry_ns))
-                .then(a.cmp(&b))
-        });
-        self.live_by_expiry = pos;
+    /// Recomputes the (asset, expiry, canonical position) permutation of the live set.
+    pub fn reindex_expiry(&mut self, reg: &Registry) {
+        // Live rows are in canonical order, which groups them by asset name already:
+        // rank assets by first appearance, then sort by (rank, expiry, position).
+        let mut rank = vec![u32::MAX; reg.assets.len()];
+        let mut next = 0;
+        let mut keys: Vec<(u32, i64, u32)> = self
+            .live
+            .iter()
+            .enumerate()
+            .map(|(p, &id)| {
+                let c = reg.consts[id as usize];
+                let a = c.asset as usize;
+                if rank[a] == u32::MAX {
+                    rank[a] = next;
+                    next += 1;
+                }
+                (rank[a], c.expiry_ns, p as u32)
+            })
+            .collect();
+        keys.sort_unstable();
+        self.live_by_expiry = keys.into_iter().map(|(_, _, p)| p).collect();
     }
 }
 

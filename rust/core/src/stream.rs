@@ -208,6 +208,7 @@ pub fn close_bucket(st: &mut EngineState, reg: &Registry, label: i64) {
         st.pending = pending;
     }
     let touched = std::mem::take(&mut st.touched);
+    let mut joined = false;
     for &id in &touched {
         let i = id as usize;
         st.inst[i].inventory += -st.flow[i];
@@ -218,8 +219,12 @@ pub fn close_bucket(st: &mut EngineState, reg: &Registry, label: i64) {
             st.counters.traded_instruments += 1;
             if reg.info(id).inst.expiry_ns > label {
                 st.insert_live(reg, id);
+                joined = true;
             }
         }
+    }
+    if joined {
+        st.reindex_expiry(reg);
     }
     st.touched = touched;
     st.touched.clear();

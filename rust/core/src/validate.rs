@@ -15,7 +15,6 @@ use serde::{Deserialize, Serialize};
 
 use crate::batch::{ChainBatch, SpotBatch, TradeBatch, NULL_TS};
 use crate::dedupe::dedupe_trade_ids;
-use crate::grid::bucket_label;
 use crate::registry::Registry;
 
 /// Why a row was rejected. The discriminants are stable (they cross into Python).
@@ -195,6 +194,12 @@ impl<'a> Cursor<'a> {
     }
 }
 
+/// Finite and > 0 (NaN fails both comparisons); comparisons only, so it vectorises.
+#[inline(always)]
+fn positive(x: f64) -> bool {
+    (x > 0.0) & (x < f64::INFINITY)
+}
+
 /// Validation of one update: the accepted rows of each table, and the rejects.
 #[derive(Default)]
 pub struct Validated {
@@ -213,24 +218,63 @@ pub struct Validated {
 /// Rows per parallel validation task.
 const ROWS_PER_TASK: usize = 64 * 1024;
 
-#[inline]
-fn positive(x: f64) -> bool {
-    x.is_finite() && x > 0.0
+/// Sets `reason[i] = r` where `bad(i)`. Passes run in reverse precedence, so a
+/// later pass overwrites an earlier one and each row keeps its first failing
+/// check.
+#[inline(always)]
+fn pass(reason: &mut [u8], lo: usize, r: Reason, bad: impl Fn(usize) -> bool) {
+    let b = r.byte();
+    for (j, x) in reason.iter_mut().enumerate() {
+        if bad(lo + j) {
+            *x = b;
+        }
+    }
 }
 
-/// Computes one reason byte per row in parallel with `check(row)`.
-fn reasons(n: usize, check: impl Fn(usize) -> u8 + Sync) -> Vec<u8> {
+/// A pass over one column of the block, as a select-store over equal-length
+/// slices so the compiler can vectorise it.
+#[inline(always)]
+fn pass_col<T: Copy>(reason: &mut [u8], col: &[T], r: Reason, bad: impl Fn(T) -> bool) {
+    let b = r.byte();
+    for (x, &v) in reason.iter_mut().zip(col) {
+        *x = if bad(v) { b } else { *x };
+    }
+}
+
+/// Runs `fill(block, first_row)` over the reason vector in parallel blocks.
+fn reasons(n: usize, fill: impl Fn(&mut [u8], usize) + Sync) -> Vec<u8> {
     let mut reason = vec![0u8; n];
     reason
         .par_chunks_mut(ROWS_PER_TASK)
         .enumerate()
-        .for_each(|(c, block)| {
-            let lo = c * ROWS_PER_TASK;
-            for (j, r) in block.iter_mut().enumerate() {
-                *r = check(lo + j);
-            }
-        });
+        .for_each(|(c, block)| fill(block, c * ROWS_PER_TASK));
     reason
+}
+
+/// The pass for an optional column: rows that hold a value failing `ok`.
+/// The column/validity match happens once per block, not once per row.
+#[inline(always)]
+fn pass_opt(
+    reason: &mut [u8],
+    lo: usize,
+    r: Reason,
+    col: &Option<crate::batch::OptF64>,
+    ok: impl Fn(f64) -> bool,
+) {
+    let Some(col) = col else { return };
+    let values = &col.values[lo..lo + reason.len()];
+    match col.valid {
+        None => pass_col(reason, values, r, |x| !ok(x)),
+        Some(v) => {
+            let v = &v[lo..lo + reason.len()];
+            pass(reason, 0, r, |i| v[i] && !ok(values[i]))
+        }
+    }
+}
+
+/// Rows whose bucket closes before `open_label` are late: label(τ) < L ⟺ τ < L − Δ.
+fn late_before(fr: &Frontier) -> i64 {
+    fr.open_label.map_or(i64::MIN, |l| l - fr.resolution)
 }
 
 /// The time order of the accepted rows, or `None` when the input order already is.
@@ -253,64 +297,44 @@ fn order_of(ts: &[i64], reason: &[u8]) -> Option<Vec<u32>> {
     Some(idx)
 }
 
-/// Global ids (and expiries) of a table's dictionary entries.
+/// Global ids and expiries of a table's dictionary entries, shifted by one so
+/// that code −1 (null) reads entry 0 (`u32::MAX`, never expiring).
 fn resolve(reg: &mut Registry, dict: &crate::registry::InstrumentDict) -> (Vec<u32>, Vec<i64>) {
     let ids: Vec<u32> = reg
         .resolve_dict(dict)
         .into_iter()
         .map(|r| r.unwrap_or(u32::MAX))
         .collect();
-    let expiry = ids
-        .iter()
-        .map(|&id| {
-            if id == u32::MAX {
-                i64::MIN
-            } else {
-                reg.info(id).inst.expiry_ns
-            }
-        })
-        .collect();
-    (ids, expiry)
-}
-
-#[inline]
-fn code_of(code: i32, ids: &[u32]) -> Option<usize> {
-    (code >= 0 && ids[code as usize] != u32::MAX).then_some(code as usize)
+    let mut shifted_expiry = vec![i64::MAX];
+    shifted_expiry.extend(ids.iter().map(|&id| {
+        if id == u32::MAX {
+            i64::MAX
+        } else {
+            reg.info(id).inst.expiry_ns
+        }
+    }));
+    (ids, shifted_expiry)
 }
 
 pub fn trades(reg: &mut Registry, fr: &Frontier, b: &TradeBatch, out: &mut Validated) {
     let (ids, expiry) = resolve(reg, b.dict);
-    let late = |ts: i64| {
-        fr.open_label
-            .is_some_and(|l| bucket_label(ts, fr.resolution) < l)
-    };
-    let mut reason = reasons(b.ts.len(), |i| {
-        let ts = b.ts[i];
-        let code = code_of(b.inst[i], &ids);
-        let r = if ts == NULL_TS {
-            Reason::BadTimestamp
-        } else if code.is_none() {
-            Reason::UnparseableInstrument
-        } else if b.side[i] != 1 && b.side[i] != -1 {
-            Reason::UnknownSide
-        } else if !positive(b.amount[i]) {
-            Reason::BadAmount
-        } else if b
-            .index_price
-            .and_then(|c| c.get(i))
-            .is_some_and(|p| !positive(p))
-        {
-            Reason::BadPrice
-        } else if b.iv.and_then(|c| c.get(i)).is_some_and(|v| !positive(v)) {
-            Reason::BadIv
-        } else if ts >= expiry[code.expect("checked")] {
-            Reason::Expired
-        } else if late(ts) {
-            Reason::Late
-        } else {
-            return 0;
-        };
-        r.byte()
+    let late = late_before(fr);
+    let (ts, inst, side, amount) = (b.ts, b.inst, b.side, b.amount);
+    let mut reason = reasons(ts.len(), |r, lo| {
+        let hi = lo + r.len();
+        let (ts, inst, side, amount) = (&ts[lo..hi], &inst[lo..hi], &side[lo..hi], &amount[lo..hi]);
+        pass_col(r, ts, Reason::Late, |t| t < late);
+        pass(r, 0, Reason::Expired, |i| {
+            ts[i] >= expiry[(inst[i] + 1) as usize]
+        });
+        pass_opt(r, lo, Reason::BadIv, &b.iv, positive);
+        pass_opt(r, lo, Reason::BadPrice, &b.index_price, positive);
+        pass_col(r, amount, Reason::BadAmount, |a| !positive(a));
+        pass_col(r, side, Reason::UnknownSide, |s| (s != 1) & (s != -1));
+        pass(r, 0, Reason::UnparseableInstrument, |i| {
+            inst[i] < 0 || ids[inst[i] as usize] == u32::MAX
+        });
+        pass_col(r, ts, Reason::BadTimestamp, |t| t == NULL_TS);
     });
     let order = order_of(b.ts, &reason);
     if let Some(tid) = &b.trade_id {
@@ -328,36 +352,27 @@ pub fn trades(reg: &mut Registry, fr: &Frontier, b: &TradeBatch, out: &mut Valid
 
 pub fn chain(reg: &mut Registry, fr: &Frontier, b: &ChainBatch, out: &mut Validated) {
     let (ids, expiry) = resolve(reg, b.dict);
-    let late = |ts: i64| {
-        fr.open_label
-            .is_some_and(|l| bucket_label(ts, fr.resolution) < l)
-    };
-    let bad = |c: Option<crate::batch::OptF64>, i: usize, ok: fn(f64) -> bool| {
-        c.and_then(|c| c.get(i)).is_some_and(|x| !ok(x))
-    };
-    let reason = reasons(b.ts.len(), |i| {
-        let ts = b.ts[i];
-        let code = code_of(b.inst[i], &ids);
-        let r = if ts == NULL_TS {
-            Reason::BadTimestamp
-        } else if code.is_none() {
-            Reason::UnparseableInstrument
-        } else if bad(b.underlying_price, i, positive) {
-            Reason::BadPrice
-        } else if bad(b.mark_iv, i, positive) {
-            Reason::BadIv
-        } else if bad(b.open_interest, i, |x| x.is_finite() && x >= 0.0) {
-            Reason::BadOpenInterest
-        } else if bad(b.gamma, i, f64::is_finite) {
-            Reason::BadGamma
-        } else if ts >= expiry[code.expect("checked")] {
-            Reason::Expired
-        } else if late(ts) {
-            Reason::Late
-        } else {
-            return 0;
-        };
-        r.byte()
+    let late = late_before(fr);
+    let (ts, inst) = (b.ts, b.inst);
+    let reason = reasons(ts.len(), |r, lo| {
+        let hi = lo + r.len();
+        let (ts, inst) = (&ts[lo..hi], &inst[lo..hi]);
+        pass(r, 0, Reason::Late, |i| ts[i] < late);
+        pass(r, 0, Reason::Expired, |i| {
+            ts[i] >= expiry[(inst[i] + 1) as usize]
+        });
+        pass_opt(r, lo, Reason::BadGamma, &b.gamma, |x| {
+            x.abs() < f64::INFINITY
+        });
+        pass_opt(r, lo, Reason::BadOpenInterest, &b.open_interest, |x| {
+            (0.0..f64::INFINITY).contains(&x)
+        });
+        pass_opt(r, lo, Reason::BadIv, &b.mark_iv, positive);
+        pass_opt(r, lo, Reason::BadPrice, &b.underlying_price, positive);
+        pass(r, 0, Reason::UnparseableInstrument, |i| {
+            inst[i] < 0 || ids[inst[i] as usize] == u32::MAX
+        });
+        pass(r, 0, Reason::BadTimestamp, |i| ts[i] == NULL_TS);
     });
     let order = order_of(b.ts, &reason);
     out.chain = Accepted {
@@ -382,24 +397,17 @@ pub fn spot(reg: &mut Registry, fr: &Frontier, b: &SpotBatch, out: &mut Validate
             }
         })
         .collect();
-    let late = |ts: i64| {
-        fr.open_label
-            .is_some_and(|l| bucket_label(ts, fr.resolution) < l)
-    };
-    let reason = reasons(b.ts.len(), |i| {
-        let code = b.asset[i];
-        let r = if b.ts[i] == NULL_TS {
-            Reason::BadTimestamp
-        } else if code < 0 || assets[code as usize] == u16::MAX {
-            Reason::BadAsset
-        } else if !positive(b.price[i]) {
-            Reason::BadPrice
-        } else if late(b.ts[i]) {
-            Reason::Late
-        } else {
-            return 0;
-        };
-        r.byte()
+    let late = late_before(fr);
+    let (ts, asset, price) = (b.ts, b.asset, b.price);
+    let reason = reasons(ts.len(), |r, lo| {
+        let hi = lo + r.len();
+        let (ts, asset, price) = (&ts[lo..hi], &asset[lo..hi], &price[lo..hi]);
+        pass(r, 0, Reason::Late, |i| ts[i] < late);
+        pass(r, 0, Reason::BadPrice, |i| !positive(price[i]));
+        pass(r, 0, Reason::BadAsset, |i| {
+            asset[i] < 0 || assets[asset[i] as usize] == u16::MAX
+        });
+        pass(r, 0, Reason::BadTimestamp, |i| ts[i] == NULL_TS);
     });
     let order = order_of(b.ts, &reason);
     out.spot = Accepted {

@@ -8,7 +8,7 @@ use std::sync::{Mutex, MutexGuard};
 use flowgex_core::batch::UpdateBatch;
 use flowgex_core::evaluate::{MissingSpot, MissingVol};
 use flowgex_core::exposure::Unit;
-use flowgex_core::output::Keep;
+use flowgex_core::output::{Keep, Retention};
 use flowgex_core::parallel::install;
 use flowgex_core::validate::Reason;
 use flowgex_core::{Config, Engine, ResultData};
@@ -96,7 +96,7 @@ fn result_to_dict<'py>(
 #[pymethods]
 impl CoreEngine {
     #[new]
-    #[pyo3(signature = (*, resolution_ns, unit, start, end, multipliers, missing_vol, missing_spot, rate, keep, threads))]
+    #[pyo3(signature = (*, resolution_ns, unit, start, end, multipliers, missing_vol, missing_spot, rate, keep, threads, keep_aggregates="all"))]
     #[allow(clippy::too_many_arguments)]
     fn new(
         resolution_ns: i64,
@@ -109,6 +109,7 @@ impl CoreEngine {
         rate: f64,
         keep: &str,
         threads: Option<usize>,
+        keep_aggregates: &str,
     ) -> PyResult<Self> {
         let missing_spot = match missing_spot {
             "error" => MissingSpot::Error,
@@ -119,14 +120,16 @@ impl CoreEngine {
                 )))
             }
         };
-        let keep = match keep {
-            "all" => Keep::All,
-            "last" => Keep::Last,
-            other => {
-                return Err(OptionError::new_err(format!(
-                    "invalid option keep_inventory: expected \"all\" or \"last\", found {other:?}"
-                )))
-            }
+        let parse_keep = |name: &str, v: &str| match v {
+            "all" => Ok(Keep::All),
+            "last" => Ok(Keep::Last),
+            other => Err(OptionError::new_err(format!(
+                "invalid option {name}: expected \"all\" or \"last\", found {other:?}"
+            ))),
+        };
+        let keep = Retention {
+            inventory: parse_keep("keep_inventory", keep)?,
+            aggregates: parse_keep("keep_aggregates", keep_aggregates)?,
         };
         core_result(flowgex_core::parallel::resolve_threads(threads))?;
         let cfg = Config {

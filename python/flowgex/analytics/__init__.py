@@ -1,0 +1,25 @@
+"""What traders act on, computed from a :class:`~flowgex.GexResult`: the spot
+profile and gamma flip, walls and regime, their time series for backtests,
+expiry filters, flow-vs-classic comparison and left-censoring flags."""
+
+from __future__ import annotations
+
+from .censoring import anchor_initial, censored_share, censoring
+from .compare import Comparison, compare
+from .expiries import filter_expiries
+from .levels import Levels, levels
+from .profile import profile
+from .series import levels_series
+
+__all__ = [
+    "profile",
+    "levels",
+    "Levels",
+    "levels_series",
+    "filter_expiries",
+    "compare",
+    "Comparison",
+    "censoring",
+    "anchor_initial",
+    "censored_share",
+]

@@ -1,0 +1,198 @@
+"""What ``flowgex demo`` and ``flowgex run`` share: tables in, results, levels,
+comparison, censoring flags and charts out, with progress bars on the long parts."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+from tqdm import tqdm
+
+from ..analytics import Comparison, Levels, anchor_initial, censored_share, censoring, compare, levels
+from ..analytics.expiries import expiry_day
+from ..classic import classic_gex
+from ..engine import Engine
+from ..errors import OptionError
+from ..plot import plot_heatmap, plot_profile, plot_strikes
+from ..result import GexResult
+from ..schema import canonical_chain, canonical_spot, canonical_trades
+from .inputs import Inputs
+
+__all__ = ["Analysis", "Filters", "compute_flow", "compute_classic", "analyse", "write_charts"]
+
+#: Trades fed to the engine per progress step.
+_SLICE = 250_000
+
+
+@dataclass(frozen=True)
+class Filters:
+    """Expiry filters from the command line (see :meth:`GexResult.filter`)."""
+
+    max_days: float | None = None
+    exclude_next: bool = False
+    expiry: str | None = None
+
+    def active(self) -> bool:
+        return self.max_days is not None or self.exclude_next or self.expiry is not None
+
+    def check(self) -> None:
+        """Fails early on a bad filter value (before any data is read)."""
+        if self.expiry is not None:
+            expiry_day(self.expiry)
+
+    def apply(self, res: GexResult) -> GexResult:
+        if not self.active():
+            return res
+        return res.filter(max_days=self.max_days, exclude_next=self.exclude_next, expiry=self.expiry)
+
+    def describe(self) -> str:
+        parts = []
+        if self.max_days is not None:
+            parts.append(f"expiring within {self.max_days:g} days")
+        if self.exclude_next:
+            parts.append("next expiry excluded")
+        if self.expiry is not None:
+            parts.append(f"expiry {self.expiry} only")
+        return ", ".join(parts) or "all expiries"
+
+
+@dataclass
+class Analysis:
+    flow: GexResult
+    classic: GexResult | None
+    levels: dict[str, Levels]
+    comparisons: dict[str, Comparison]
+    censoring: pd.DataFrame
+    censored_share: dict[str, float]
+    filters: Filters
+    notes: list[str] = field(default_factory=list)
+    charts: dict[str, list[Path]] = field(default_factory=dict)
+
+
+def _time_slices(table: pa.Table | None, bounds: list[int]) -> list[pa.Table | None]:
+    """``table`` cut at the trade-slice boundaries (the last slice takes the rest)."""
+    if table is None:
+        return [None] * len(bounds)
+    ts = table.column("timestamp").cast(pa.int64()).to_numpy()
+    order = np.argsort(ts, kind="stable")
+    table, ts = table.take(pa.array(order)), ts[order]
+    cuts = [0] + [int(np.searchsorted(ts, b, side="left")) for b in bounds[:-1]] + [len(ts)]
+    return [table.slice(cuts[i], cuts[i + 1] - cuts[i]) for i in range(len(bounds))]
+
+
+def compute_flow(
+    inputs: Inputs,
+    *,
+    resolution: str = "10min",
+    quarantine: bool = False,
+    anchor: bool = False,
+    progress: bool = True,
+) -> GexResult:
+    """Flow GEX of the inputs, fed to the engine in time order with a progress bar."""
+    trades = canonical_trades(inputs.trades)
+    trades = trades.take(pc.sort_indices(trades, [("timestamp", "ascending")]))
+    chain = None if inputs.chain is None else canonical_chain(inputs.chain)
+    spot = None if inputs.spot is None else canonical_spot(inputs.spot)
+    initial = None
+    if anchor:
+        if chain is None or "open_interest" not in chain.column_names:
+            raise OptionError("--anchor needs a chain with open_interest (pass --chain)")
+        initial = anchor_initial(trades, chain)
+    eng = Engine(resolution=resolution, errors="quarantine" if quarantine else "raise", initial=initial)
+    n = trades.num_rows
+    starts = list(range(0, max(n, 1), _SLICE))
+    ts = trades.column("timestamp").cast(pa.int64()).to_numpy()
+    bounds = [int(ts[s + _SLICE]) if s + _SLICE < n else 2**62 for s in starts]
+    chains, spots = _time_slices(chain, bounds), _time_slices(spot, bounds)
+    with tqdm(total=n, unit="trade", unit_scale=True, desc="flow GEX", disable=None if progress else True) as bar:
+        for i, s in enumerate(starts):
+            part = trades.slice(s, min(_SLICE, n - s))
+            eng.update(part, chains[i], spots[i])
+            bar.update(part.num_rows)
+    return eng.finish()
+
+
+def compute_classic(chain: pa.Table | None, *, at: pd.Timestamp) -> tuple[GexResult | None, str | None]:
+    """Classic GEX as of ``at``, or (None, why not) when the chain cannot give it."""
+    if chain is None:
+        return None, "no chain given: classic (open-interest) GEX skipped"
+    table = canonical_chain(chain)
+    missing = [c for c in ("open_interest", "mark_iv", "underlying_price") if c not in table.column_names]
+    if missing:
+        return None, f"the chain lacks {missing}: classic (open-interest) GEX skipped"
+    return classic_gex(table, at=at, errors="quarantine"), None
+
+
+def analyse(
+    flow: GexResult,
+    inputs: Inputs,
+    *,
+    assets: Sequence[str] = (),
+    at: Any = None,
+    filters: Filters = Filters(),
+) -> Analysis:
+    """Levels, flow-vs-classic comparison and censoring flags for each asset."""
+    flow_f = filters.apply(flow)
+    names = [a.upper() for a in assets] or flow_f.assets
+    missing = [a for a in names if a not in flow_f.assets]
+    if missing:
+        raise OptionError(f"invalid asset: {missing} not in the data (assets: {flow_f.assets})")
+    lv = {a: levels(flow_f, a, at=at) for a in names}
+    when = max(x.time for x in lv.values()) if lv else flow_f.times[-1]
+    classic, note = compute_classic(inputs.chain, at=when)
+    notes = [note] if note else []
+    comparisons: dict[str, Comparison] = {}
+    if classic is not None:
+        classic = filters.apply(classic)
+        for a in names:
+            if a in classic.assets:
+                comparisons[a] = compare(flow_f, classic, a, at=lv[a].time)
+    flags = censoring(inputs.trades, chain=inputs.chain)
+    share = {a: censored_share(flow_f, flags, asset=a, at=lv[a].time) for a in names}
+    return Analysis(flow_f, classic, lv, comparisons, flags, share, filters, notes)
+
+
+def write_charts(a: Analysis, out: Path, *, progress: bool = True) -> None:
+    """Strike chart, heatmap and profile per asset, as PNGs in ``out``."""
+    out.mkdir(parents=True, exist_ok=True)
+    jobs = [(asset, kind) for asset in a.levels for kind in ("strikes", "heatmap", "profile")]
+    for asset, kind in tqdm(jobs, desc="charts", unit="chart", disable=None if progress else True):
+        path = out / f"{asset.lower()}_{kind}.png"
+        lv = a.levels[asset]
+        if kind == "strikes":
+            plot_strikes(a.flow, asset, at=lv.time, lv=lv, path=path)
+        elif kind == "heatmap":
+            plot_heatmap(a.flow, asset, path=path)
+        else:
+            others = {"classic (open interest)": a.classic} if asset in a.comparisons and a.classic else None
+            plot_profile(a.flow, asset, at=lv.time, others=others, path=path)
+        a.charts.setdefault(asset, []).append(path)
+
+
+def levels_frame(a: Analysis) -> pd.DataFrame:
+    """One row per asset: the levels the command line prints and the report shows (<NA>: none)."""
+    lv = list(a.levels.values())
+
+    def opt(name: str) -> pd.arrays.FloatingArray:
+        return pd.array([getattr(x, name) for x in lv], dtype="Float64")
+
+    return pd.DataFrame(
+        {
+            "asset": [x.asset for x in lv],
+            "time": pd.Series([x.time for x in lv], dtype="datetime64[ns, UTC]"),
+            "spot": [x.spot for x in lv],
+            "flip": opt("flip"),
+            "positive_wall": opt("positive_wall"),
+            "negative_wall": opt("negative_wall"),
+            "abs_gamma_strike": opt("abs_gamma_strike"),
+            "regime": [x.regime for x in lv],
+            "near_spot_gex": [x.near_spot_gex for x in lv],
+            "total_gex": [x.total_gex for x in lv],
+        }
+    )

@@ -1,0 +1,37 @@
+"""Data in: venue readers (Tardis.dev CSV, Deribit API JSON, CBOE quote exports,
+Parquet, Arrow streams), the streaming replay of years of data, and the Deribit
+downloader.
+
+Every reader returns the canonical Arrow tables of DESIGN section 2 and keeps
+every row: bad values are left for the engine to reject with a reason, and
+``source_file``/``source_row`` columns let errors name the file and line.
+"""
+
+from __future__ import annotations
+
+from .cboe import CboeChain, read_cboe_quotedata
+from .deribit import read_deribit_trades
+from .exclude import excluded_counts
+from .fetch import FetchSummary, fetch_deribit_trades
+from .output import read_replay
+from .parquet import read_arrow, read_parquet
+from .replaying import ReplaySummary, replay
+from .tardis import read_tardis_chain, read_tardis_trades
+from .tickers import read_deribit_tickers
+
+__all__ = [
+    "read_tardis_trades",
+    "read_tardis_chain",
+    "read_deribit_trades",
+    "read_deribit_tickers",
+    "read_parquet",
+    "read_arrow",
+    "read_cboe_quotedata",
+    "CboeChain",
+    "excluded_counts",
+    "replay",
+    "read_replay",
+    "ReplaySummary",
+    "fetch_deribit_trades",
+    "FetchSummary",
+]

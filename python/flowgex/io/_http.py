@@ -1,0 +1,115 @@
+"""A Deribit JSON-RPC-over-GET client that rides out rate limits and flaky networks.
+
+Deribit signals rate limiting with HTTP 429 and/or the JSON-RPC error 10028
+``too_many_requests``: wait (``Retry-After`` when given, else exponential
+backoff) and ask again. Timeouts, dropped connections, unreadable bodies and
+5xx answers are retried too, a bounded number of times. Any other error (a bad
+parameter, an unknown currency) is the caller's mistake and fails at once.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable, Mapping
+from typing import Any
+
+import httpx
+
+from ..errors import FetchError
+
+__all__ = ["DeribitClient", "RATE_LIMIT_CODE"]
+
+RATE_LIMIT_CODE = 10028
+
+
+class _Retry(Exception):
+    def __init__(self, why: str, wait: float | None = None) -> None:
+        super().__init__(why)
+        self.wait = wait
+
+
+def _retry_after(response: httpx.Response) -> float | None:
+    value = response.headers.get("retry-after")
+    try:
+        return max(0.0, float(value)) if value is not None else None
+    except ValueError:
+        return None
+
+
+class DeribitClient:
+    """``get(method, params)`` -> (result, raw text), retrying what is worth retrying."""
+
+    def __init__(
+        self,
+        base_url: str,
+        *,
+        timeout: float = 30.0,
+        max_retries: int = 8,
+        backoff: float = 1.0,
+        max_backoff: float = 60.0,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        self.base_url = base_url.rstrip("/")
+        self.max_retries = max_retries
+        self.backoff = backoff
+        self.max_backoff = max_backoff
+        self.sleep = sleep
+        self.requests = 0
+        self.retries = 0
+        self._client = httpx.Client(timeout=httpx.Timeout(timeout), headers={"user-agent": "flowgex"})
+
+    def close(self) -> None:
+        self._client.close()
+
+    def __enter__(self) -> DeribitClient:
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.close()
+
+    def _once(self, url: str, params: Mapping[str, Any]) -> tuple[Any, str]:
+        self.requests += 1
+        try:
+            r = self._client.get(url, params=params)
+        except httpx.TimeoutException as exc:
+            raise _Retry(f"timed out ({type(exc).__name__})") from exc
+        except httpx.TransportError as exc:  # refused, reset, dropped mid-answer
+            raise _Retry(f"connection failed ({type(exc).__name__}: {exc})") from exc
+        if r.status_code == 429:
+            raise _Retry("rate limited (HTTP 429)", _retry_after(r))
+        if r.status_code >= 500:
+            raise _Retry(f"server error (HTTP {r.status_code})")
+        try:
+            body = json.loads(r.text)
+        except json.JSONDecodeError as exc:
+            if r.status_code == 200:
+                raise _Retry("unreadable response body") from exc
+            raise FetchError(f"{url}: HTTP {r.status_code} with a non-JSON body: {r.text[:200]!r}") from exc
+        err = body.get("error") if isinstance(body, dict) else None
+        if err is not None:
+            code = err.get("code") if isinstance(err, dict) else None
+            if code == RATE_LIMIT_CODE:
+                raise _Retry("rate limited (Deribit error 10028 too_many_requests)", _retry_after(r))
+            raise FetchError(f"{url}: Deribit refused the request {dict(params)}: {err}")
+        if r.status_code != 200 or not isinstance(body, dict) or "result" not in body:
+            raise FetchError(f"{url}: unexpected answer (HTTP {r.status_code}): {r.text[:200]!r}")
+        return body["result"], r.text
+
+    def get(self, method: str, params: Mapping[str, Any]) -> tuple[Any, str]:
+        url = f"{self.base_url}/{method}"
+        last = ""
+        for attempt in range(self.max_retries + 1):
+            try:
+                return self._once(url, params)
+            except _Retry as why:
+                last = str(why)
+                if attempt == self.max_retries:
+                    break
+                self.retries += 1
+                wait = why.wait if why.wait is not None else self.backoff * 2**attempt
+                self.sleep(min(wait, self.max_backoff))
+        raise FetchError(
+            f"{url}: gave up after {self.max_retries + 1} attempts ({last}); what was fetched is kept, "
+            f"run again to resume"
+        )
