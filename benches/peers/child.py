@@ -19,6 +19,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import resource
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -33,15 +34,22 @@ MODES = ("parquet", "memory", "slice")
 
 
 def _flowgex(threads: int) -> tuple[Callable[[str], Any], Callable[[Any], Any], Callable[[Any], PeerOutput]]:
-    import pyarrow as pa
-
     from . import flowgex_peer
 
-    if threads == 1:
-        # A one-core row: the Parquet reader and Arrow kernels are held to one thread too.
-        pa.set_cpu_count(1)
-        pa.set_io_thread_count(1)
     return flowgex_peer.read, lambda src: flowgex_peer.run(src, threads=threads), flowgex_peer.output
+
+
+def one_core() -> None:
+    """The flowgex-1 row is a one-core row: the Parquet reader and Arrow kernels get one thread too."""
+    import pyarrow as pa
+
+    pa.set_cpu_count(1)
+    pa.set_io_thread_count(1)
+
+
+def _cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)  # every thread of this process
+    return usage.ru_utime + usage.ru_stime
 
 
 def job(peer: str, data: str) -> tuple[Callable[[str], Any], Callable[[Any], Any], Callable[[Any], PeerOutput]]:
@@ -126,6 +134,8 @@ def main(argv: list[str] | None = None) -> None:
     if a.mode == "slice":
         info = _slice(a.data, a.slice, a.out)
     else:
+        if a.peer == "flowgex-1":
+            one_core()
         load, run, to_output = job(a.peer, a.data)
         source: Any = a.data
         t_load = 0.0
@@ -133,12 +143,12 @@ def main(argv: list[str] | None = None) -> None:
             t0 = time.perf_counter()
             source = load(a.data)
             t_load = time.perf_counter() - t0
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), _cpu()
         native = run(source)
-        seconds = time.perf_counter() - t0
+        seconds, cpu = time.perf_counter() - t0, _cpu() - c0
         out = to_output(native)
         _write(out, a.out)
-        info = {"seconds": seconds, "load_seconds": t_load, "last": out.last}
+        info = {"seconds": seconds, "cpu_seconds": cpu, "load_seconds": t_load, "last": out.last}
     info["pid"] = os.getpid()
     (a.out / "timing.json").write_text(json.dumps(info))
 

@@ -191,7 +191,9 @@ def _day_chunk(asset: Asset, a: int, day_index: int, n: int, state: _State, seed
     for k in uniq.tolist():
         call, rest = k % 2, k // 2
         names.append(
-            _name(asset, expiries[rest // 10_000_000], _strike_text(rest % 10_000_000, asset.tick), "C" if call else "P")
+            _name(
+                asset, expiries[rest // 10_000_000], _strike_text(rest % 10_000_000, asset.tick), "C" if call else "P"
+            )
         )
     instrument = pa.DictionaryArray.from_arrays(pa.array(inverse.astype(np.int32)), pa.array(names, pa.string()))
     ids = a * 10**11 + state.next_id + np.arange(n, dtype=np.int64)

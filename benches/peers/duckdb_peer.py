@@ -8,9 +8,10 @@ instrument (``strptime``) and given integer ids; inventory is
 ``unnest(range(...))`` per instrument, filled by an ASOF JOIN on the flows.
 The spot is forward-filled once on the small (asset x grid time) table by an
 ASOF JOIN and attached with an equi-join. Tuning found on the way (1M trades):
-ASOF on integer ids instead of names halves the join; no nested-loop ASOF (see :func:`connect`); the spot by equi-join on
-the small filled table instead of a second ASOF over the dense grid is 3x
-faster. Gamma is the closed form in SQL.
+ASOF on integer ids instead of names halves the join; no nested-loop ASOF
+(see :func:`connect`); the spot by equi-join on the small filled table instead
+of a second ASOF over the dense grid is 3x faster. Gamma is the closed form in
+SQL.
 """
 
 from __future__ import annotations
@@ -19,7 +20,6 @@ import math
 from typing import Any
 
 import duckdb
-import pandas as pd
 import pyarrow as pa
 
 from .common import EXPIRY_OFFSET_NS, PEER_COLUMNS, RES_NS, YEAR_NS, PeerOutput
@@ -103,7 +103,8 @@ assets AS (SELECT DISTINCT aid, asset FROM inst)
 """
 #: Totals over the whole dense grid; the strike chart only needs the last grid time.
 _TOTAL = _GEX.format(grid="grid") + (
-    "SELECT asset, time, SUM(gex) AS gex, SUM(abs(gex)) AS gex_abs FROM gex JOIN assets USING (aid) GROUP BY asset, time"
+    "SELECT asset, time, SUM(gex) AS gex, SUM(abs(gex)) AS gex_abs FROM gex JOIN assets USING (aid) "
+    "GROUP BY asset, time"
 )
 _BY_STRIKE = _GEX.format(grid="at_last") + (
     "SELECT asset, strike, SUM(gex) AS gex, SUM(abs(gex)) AS gex_abs FROM gex JOIN assets USING (aid) "

@@ -1,9 +1,10 @@
 """flowgex itself, as a user would call it: read the Parquet dataset with
 pyarrow (strings as dictionaries), then one ``flow_gex`` call.
 
-``keep_inventory="last"`` keeps the aggregates complete while holding
-inventory rows for the last step only (what a long backtest wants). The timed
-job includes building the two pandas frames the other peers also produce.
+``keep_inventory="last"`` and ``keep_aggregates="last"`` keep totals for every
+step and inventory and strike rows for the last step only: exactly what the job
+asks for (the other peers compute the strike chart at the last step only too).
+The timed job includes building the two pandas frames.
 """
 
 from __future__ import annotations
@@ -28,8 +29,10 @@ def read(path: str) -> pa.Table:
 
 def compute(table: Any, *, threads: int | None = None, engine: str = "rust") -> tuple[pd.DataFrame, pd.DataFrame]:
     """(totals, by strike at the last grid time), as flowgex returns them."""
-    keep = "last" if engine == "rust" else "all"
-    res = fg.flow_gex(table, keep_inventory=keep, threads=threads, engine=engine)  # type: ignore[arg-type]
+    if engine == "reference":
+        res = fg.flow_gex(table, engine="reference")
+    else:
+        res = fg.flow_gex(table, keep_inventory="last", keep_aggregates="last", threads=threads)
     return res.total(), res.by_strike(at="last")
 
 

@@ -40,7 +40,9 @@ def inputs(n: int, seed: int = 3) -> tuple[np.ndarray, np.ndarray, np.ndarray, n
     return s, k, t, sigma
 
 
-def numpy_gamma(s: np.ndarray, k: np.ndarray, t: np.ndarray, sigma: np.ndarray, out: np.ndarray, tmp: np.ndarray) -> None:
+def numpy_gamma(
+    s: np.ndarray, k: np.ndarray, t: np.ndarray, sigma: np.ndarray, out: np.ndarray, tmp: np.ndarray
+) -> None:
     """Γ = φ(d₁)/(S σ √T) with numpy ufuncs writing into two preallocated buffers (no temporaries)."""
     np.sqrt(t, out=tmp)
     tmp *= sigma  # σ√T
@@ -65,7 +67,19 @@ def build_c(where: Path) -> Callable[..., None] | None:
         return None
     lib = where / "gamma_kernel.so"
     subprocess.run(
-        [gcc, "-O3", "-ffast-math", "-march=native", "-fopenmp", "-shared", "-fPIC", str(SOURCE), "-o", str(lib), "-lm"],
+        [
+            gcc,
+            "-O3",
+            "-ffast-math",
+            "-march=native",
+            "-fopenmp",
+            "-shared",
+            "-fPIC",
+            str(SOURCE),
+            "-o",
+            str(lib),
+            "-lm",
+        ],
         check=True,
     )
     fn = ctypes.CDLL(str(lib)).gamma_loop
@@ -75,11 +89,11 @@ def build_c(where: Path) -> Callable[..., None] | None:
     return fn
 
 
-def _best(fn: Callable[[], Any], repeat: int) -> float:
+def _best(fn: Callable[..., Any], repeat: int, *args: Any, **kwargs: Any) -> float:
     times = []
     for _ in range(repeat):
         t0 = time.perf_counter()
-        fn()
+        fn(*args, **kwargs)
         times.append(time.perf_counter() - t0)
     return min(times)
 
@@ -90,7 +104,10 @@ def compare(n: int = 10_000_000, repeat: int = 5) -> dict[str, Any]:
     want = np.empty(n)
     tmp = np.empty(n)
     rows: dict[str, Any] = {}
-    rows["numpy (in place)"] = {"seconds": _best(lambda: numpy_gamma(s, k, t, sigma, want, tmp), repeat), "rel_err": 0.0}
+    rows["numpy (in place)"] = {
+        "seconds": _best(numpy_gamma, repeat, s, k, t, sigma, want, tmp),
+        "rel_err": 0.0,
+    }
 
     def rel(got: np.ndarray) -> float:
         return float(np.max(np.abs(got - want) / np.abs(want)))
@@ -99,7 +116,7 @@ def compare(n: int = 10_000_000, repeat: int = 5) -> dict[str, Any]:
         got = fg.black76_gamma(s, k, t, sigma, threads=threads)
         err = rel(got)
         assert err <= REL, f"flowgex threads={threads}: max relative error {err:.2e} vs numpy"
-        secs = _best(lambda th=threads: fg.black76_gamma(s, k, t, sigma, threads=th), repeat)
+        secs = _best(fg.black76_gamma, repeat, s, k, t, sigma, threads=threads)
         rows[f"flowgex threads={threads}"] = {"seconds": secs, "rel_err": err}
     with tempfile.TemporaryDirectory(prefix="flowgex-gamma-c-") as tmpdir:
         c = build_c(Path(tmpdir))
@@ -107,7 +124,7 @@ def compare(n: int = 10_000_000, repeat: int = 5) -> dict[str, Any]:
             out = np.empty(n)
             for threads in (1, 2):
                 c(s, k, t, sigma, out, n, threads)
-                secs = _best(lambda th=threads: c(s, k, t, sigma, out, n, th), repeat)
+                secs = _best(c, repeat, s, k, t, sigma, out, n, threads)
                 rows[f"C -O3 -ffast-math -march=native, {threads} thread(s)"] = {"seconds": secs, "rel_err": rel(out)}
     for r in rows.values():
         r["evals_per_s"] = n / r["seconds"]

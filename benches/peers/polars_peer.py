@@ -125,8 +125,9 @@ def output(native: list[pl.DataFrame]) -> PeerOutput:
     total, by_strike, last = native
     t = total.to_pandas()
     return PeerOutput(
-        total=pd.DataFrame({"asset": t["asset"].astype(object), "time": t["time"], "gex": t["gex"],
-                            "gex_abs": t["gex_abs"]}),
+        total=pd.DataFrame(
+            {"asset": t["asset"].astype(object), "time": t["time"], "gex": t["gex"], "gex_abs": t["gex_abs"]}
+        ),
         by_strike=by_strike.to_pandas().astype({"asset": object}),
         last=int(last["last"][0]),
     )

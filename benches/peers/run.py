@@ -125,6 +125,7 @@ def measure(
                     row.status = "DISAGREES: " + "; ".join(problems)[:500]
                     break
             row.runs.append(timing["seconds"])
+            row.extra.setdefault("cpu_seconds", []).append(timing["cpu_seconds"])
             row.extra["load_seconds"] = timing.get("load_seconds", 0.0)
         print(f"  {size:>11,} {mode:8} {peer:10} run {i + 1}: {row.runs[-1] if row.runs else '-'} s", flush=True)
     row.peak_rss_mb = max(rss) if rss else None
@@ -192,17 +193,20 @@ def markdown(rows: list[Row]) -> str:
         base = next((r.seconds for r in group if r.peer == "flowgex-2" and r.seconds), None)
         label = "end to end from Parquet" if mode == "parquet" else "in memory (data already loaded)"
         out.append(f"\n**{size:,} trades, {label}**\n")
-        out.append("| peer | wall (best) | trades/s | peak RSS | × flowgex (2 threads) | runs |")
-        out.append("|---|---|---|---|---|---|")
+        out.append(
+            "| peer | wall (best) | trades/s | CPU (that run) | peak RSS | × flowgex (2 threads) | all runs (s) |"
+        )
+        out.append("|---|---|---|---|---|---|---|")
         for r in group:
             if r.seconds is None:
-                out.append(f"| {r.peer} | {r.status} | – | {r.peak_rss_mb or 0:,.0f} MB | – | – |")
+                out.append(f"| {r.peer} | {r.status} | – | – | {r.peak_rss_mb or 0:,.0f} MB | – | – |")
                 continue
             ratio = f"{r.seconds / base:.1f}×" if base else "–"
             runs = ", ".join(f"{s:.2f}" for s in r.runs)
+            cpu = r.extra["cpu_seconds"][r.runs.index(r.seconds)]
             out.append(
-                f"| {r.peer} | {r.seconds:.2f} s | {_fmt_rate(r.size, r.seconds)} | {r.peak_rss_mb:,.0f} MB "
-                f"| {ratio} | {runs} |"
+                f"| {r.peer} | {r.seconds:.2f} s | {_fmt_rate(r.size, r.seconds)} | {cpu:.2f} s "
+                f"| {r.peak_rss_mb:,.0f} MB | {ratio} | {runs} |"
             )
     for r in rows:
         if r.mode == "slice":

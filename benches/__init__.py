@@ -1,1 +1,0 @@
-"""Benchmarks: pytest-benchmark entries and the peers harness (``python -m benches.peers.run``)."""
