@@ -26,7 +26,7 @@ from benches.peers.dataset import generate, parse_size
 import flowgex as fg
 
 SIZE = parse_size(os.environ.get("FLOWGEX_PEERS_SIZE", "1M"))
-PEERS = ("flowgex-2", "flowgex-1", "duckdb", "polars", "pandas")
+PEERS = ("flowgex-2", "flowgex-1", "duckdb", "duckdb-runs", "polars", "polars-runs", "pandas", "pandas-runs")
 KERNEL_N = 10_000_000
 
 

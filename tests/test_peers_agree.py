@@ -37,7 +37,9 @@ def answer(dataset: str) -> PeerOutput:
 
 
 @pytest.mark.parametrize("mode", ["parquet", "memory"])
-@pytest.mark.parametrize("peer", ["flowgex-1", "duckdb", "polars", "pandas"])
+@pytest.mark.parametrize(
+    "peer", ["flowgex-1", "duckdb", "duckdb-runs", "polars", "polars-runs", "pandas", "pandas-runs"]
+)
 def test_peer_agrees_with_flowgex(dataset: str, answer: PeerOutput, peer: str, mode: str) -> None:
     load, run_peer, to_output = child.job(peer, dataset)
     source = load(dataset) if mode == "memory" else dataset

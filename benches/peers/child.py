@@ -29,7 +29,18 @@ from .common import PeerOutput
 
 __all__ = ["PEERS", "MODES", "job", "main"]
 
-PEERS = ("flowgex-1", "flowgex-2", "pandas", "polars", "duckdb", "reference")
+#: ``-runs``: the dense grid without an asof join (each flow row repeated over the grid times it holds).
+PEERS = (
+    "flowgex-1",
+    "flowgex-2",
+    "pandas",
+    "pandas-runs",
+    "polars",
+    "polars-runs",
+    "duckdb",
+    "duckdb-runs",
+    "reference",
+)
 MODES = ("parquet", "memory", "slice")
 
 
@@ -56,21 +67,23 @@ def job(peer: str, data: str) -> tuple[Callable[[str], Any], Callable[[Any], Any
     """(load for the in-memory mode, run from a path or a loaded object, to the common shape)."""
     if peer.startswith("flowgex-"):
         return _flowgex(int(peer.split("-")[1]))
-    if peer == "pandas":
+    name, _, variant = peer.partition("-")
+    dense_by = variant or "asof"
+    if name == "pandas":
         from . import pandas_peer
 
-        return pandas_peer.read, pandas_peer.run, lambda out: out
-    if peer == "polars":
+        return pandas_peer.read, lambda src: pandas_peer.run(src, dense_by), lambda out: out
+    if name == "polars":
         from . import polars_peer
 
-        return polars_peer.load, polars_peer.run, polars_peer.output
-    if peer == "duckdb":
+        return polars_peer.load, lambda src: polars_peer.run(src, dense_by), polars_peer.output
+    if name == "duckdb":
         from . import duckdb_peer
 
         con = duckdb_peer.connect()
 
         def run(src: Any) -> Any:
-            return duckdb_peer.run(src) if src == data else duckdb_peer.run(src, con)
+            return duckdb_peer.run(src, None if src == data else con, dense_by)
 
         return lambda path: duckdb_peer.load(path, con), run, duckdb_peer.output
     raise SystemExit(f"unknown peer {peer!r}; expected one of {PEERS}")

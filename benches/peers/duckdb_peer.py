@@ -5,7 +5,9 @@ Why it looks like this: trades reduce to one row per (instrument, bucket)
 temporary tables because both answers read them; names are parsed once per
 instrument (``strptime``) and given integer ids; inventory is
 ``SUM(flow) OVER (PARTITION BY instrument ORDER BY bucket)``; the dense grid is
-``unnest(range(...))`` per instrument, filled by an ASOF JOIN on the flows.
+``unnest(range(...))`` per instrument, filled by an ASOF JOIN on the flows (or,
+in the ``runs`` variant, each flow row's ``range`` up to the instrument's next
+traded bucket, from ``lead()`` in the same window: no join).
 The spot is forward-filled once on the small (asset x grid time) table by an
 ASOF JOIN and attached with an equi-join. Tuning found on the way (1M trades):
 ASOF on integer ids instead of names halves the join; no nested-loop ASOF
@@ -60,15 +62,17 @@ SELECT row_number() OVER () AS id, dense_rank() OVER (ORDER BY asset) AS aid, *,
 FROM parsed
 """
 
-#: Dealer inventory: minus the running sum of flow, per instrument, in bucket order.
+#: Dealer inventory: minus the running sum of flow, per instrument, in bucket order
+#: (and, for the runs variant, the instrument's next traded bucket, from the same window).
 _FLOWS = """
 CREATE OR REPLACE TEMP TABLE flows AS
 SELECT i.id, i.aid, s.bucket, s.iv, s.px, s.ts,
-       -SUM(s.flow) OVER (PARTITION BY i.id ORDER BY s.bucket) AS inv
+       -SUM(s.flow) OVER w AS inv{next}
 FROM sparse s JOIN inst i USING (instrument)
+WINDOW w AS (PARTITION BY i.id ORDER BY s.bucket)
 """
 
-_GEX = f"""
+_COMMON = f"""
 WITH bounds AS (SELECT min(bucket) AS first, max(bucket) AS last FROM flows),
 spot_obs AS (SELECT aid, bucket, arg_max(px, ts) AS s FROM flows GROUP BY aid, bucket),
 spot AS (  -- each asset's latest index price at every grid time (a small table)
@@ -77,6 +81,11 @@ spot AS (  -- each asset's latest index price at every grid time (a small table)
           FROM (SELECT DISTINCT aid FROM inst) a, bounds) g
     ASOF JOIN spot_obs o ON g.aid = o.aid AND g.time >= o.bucket
 ),
+assets AS (SELECT DISTINCT aid, asset FROM inst),
+"""
+
+#: The dense grid filled by an ASOF JOIN: every instrument from its first bucket on.
+_ASOF = f"""
 grid AS (
     SELECT id, aid, strike, expiry, mult,
            unnest(range(inst.first, least(expiry, last + {RES_NS}), {RES_NS})) AS time
@@ -93,23 +102,56 @@ dense AS (
     ASOF JOIN flows f ON g.id = f.id AND g.time >= f.bucket
     JOIN spot s ON g.aid = s.aid AND g.time = s.time
 ),
+"""
+
+#: The same grid without a join: each flow row holds from its bucket to the next one.
+_RUNS = f"""
+runs AS (
+    SELECT f.aid, i.strike, i.expiry, i.mult, f.inv, f.iv, f.bucket,
+           least(coalesce(f.next, last + {RES_NS}), i.expiry) AS stop
+    FROM flows f JOIN inst i USING (id), bounds
+),
+grid AS (
+    SELECT aid, strike, expiry, mult, inv, iv, unnest(range(bucket, stop, {RES_NS})) AS time
+    FROM runs WHERE bucket < stop
+),
+at_last AS (
+    SELECT aid, strike, expiry, mult, inv, iv, last AS time
+    FROM runs, bounds WHERE bucket <= last AND last < stop
+),
+dense AS (
+    SELECT g.aid, g.time, g.strike, g.mult, g.inv, s.s,
+           g.iv * sqrt((g.expiry - g.time) / {YEAR_NS}) AS sst
+    FROM {{grid}} g JOIN spot s ON g.aid = s.aid AND g.time = s.time
+),
+"""
+
+_GEX = f"""
 gex AS (
     SELECT aid, time, strike,
            exp(-0.5 * pow((ln(s / strike) + 0.5 * sst * sst) / sst, 2)) / ({math.sqrt(2 * math.pi)!r} * s * sst)
              * inv * mult * s * s * 0.01 AS gex
     FROM dense
-),
-assets AS (SELECT DISTINCT aid, asset FROM inst)
+)
 """
 #: Totals over the whole dense grid; the strike chart only needs the last grid time.
-_TOTAL = _GEX.format(grid="grid") + (
+_TOTAL = (
     "SELECT asset, time, SUM(gex) AS gex, SUM(abs(gex)) AS gex_abs FROM gex JOIN assets USING (aid) "
     "GROUP BY asset, time"
 )
-_BY_STRIKE = _GEX.format(grid="at_last") + (
+_BY_STRIKE = (
     "SELECT asset, strike, SUM(gex) AS gex, SUM(abs(gex)) AS gex_abs FROM gex JOIN assets USING (aid) "
     "GROUP BY asset, strike"
 )
+
+
+def queries(dense_by: str = "asof") -> tuple[str, str, str]:
+    """(flows table, totals query, strike-chart query) for ``dense_by`` "asof" or "runs"."""
+    dense = {"asof": _ASOF, "runs": _RUNS}[dense_by]
+    flows = _FLOWS.format(next=",\n       lead(s.bucket) OVER w AS next" if dense_by == "runs" else "")
+    total = _COMMON + dense.format(grid="grid") + _GEX + _TOTAL
+    by_strike = _COMMON + dense.format(grid="at_last") + _GEX + _BY_STRIKE
+    return flows, total, by_strike
 
 
 def connect() -> duckdb.DuckDBPyConnection:
@@ -131,17 +173,20 @@ def load(path: str, con: duckdb.DuckDBPyConnection) -> str:
     return "trades"
 
 
-def run(source: Any, con: duckdb.DuckDBPyConnection | None = None) -> tuple[pa.Table, pa.Table, int]:
+def run(
+    source: Any, con: duckdb.DuckDBPyConnection | None = None, dense_by: str = "asof"
+) -> tuple[pa.Table, pa.Table, int]:
     """End to end from a dataset path, or (``con`` given) from the table ``source`` loaded in ``con``."""
     if con is None:
         con, src = connect(), _SOURCE_PARQUET.format(path=source)
     else:
         src = str(source)
+    flows, total_sql, strike_sql = queries(dense_by)
     con.execute(_SPARSE.format(source=src))
     con.execute(_INSTRUMENTS)
-    con.execute(_FLOWS)
-    total = con.sql(_TOTAL).to_arrow_table()
-    by_strike = con.sql(_BY_STRIKE).to_arrow_table()
+    con.execute(flows)
+    total = con.sql(total_sql).to_arrow_table()
+    by_strike = con.sql(strike_sql).to_arrow_table()
     ((last,),) = con.sql("SELECT max(bucket) FROM flows").fetchall()
     return total, by_strike, int(last)
 

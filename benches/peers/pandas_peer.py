@@ -4,7 +4,8 @@ Why it looks like this: strings are read as categoricals (``read_dictionary``)
 and every name is parsed once, on the categories; the per-trade work is one
 stable sort by time, one ``groupby`` to (instrument, bucket) and a grouped
 ``cumsum`` for inventory. The dense grid is built with ``np.repeat`` and filled
-from the sparse flows with ``merge_asof`` (backward, by instrument); the spot
+from the sparse flows with ``merge_asof`` (backward, by instrument), or, in the
+``runs`` variant, by repeating each flow row over the grid times it holds; the spot
 is a small (grid time × asset) table forward-filled once and looked up by
 position. Gamma is the closed form on numpy arrays; the aggregates are
 ``groupby`` sums.
@@ -43,8 +44,50 @@ def _instruments(names: pd.Index) -> pd.DataFrame:
     )
 
 
-def compute(df: pd.DataFrame) -> PeerOutput:
-    """GEX totals by (asset, time) and by strike at the last grid time."""
+def _dense_asof(sparse: pd.DataFrame, inst: pd.DataFrame, last: int) -> pd.DataFrame:
+    """Every (instrument, grid time) from its first bucket to its expiry or the last grid time,
+    built with ``np.repeat`` and filled with ``merge_asof`` (backward, by instrument)."""
+    live = sparse.groupby("inst", sort=True)["bucket"].min()
+    ids, starts = live.index.to_numpy(), live.to_numpy()
+    end = np.minimum(inst["expiry"].to_numpy()[ids], last + RES_NS)
+    n = np.maximum(0, -((starts - end) // RES_NS))
+    step_in_run = np.arange(n.sum()) - np.repeat(np.cumsum(n) - n, n)
+    dense = pd.DataFrame({"inst": np.repeat(ids, n), "time": np.repeat(starts, n) + step_in_run * RES_NS})
+    return pd.merge_asof(
+        dense.sort_values("time", kind="stable"),
+        sparse[["inst", "bucket", "inv", "iv"]].sort_values("bucket", kind="stable"),
+        left_on="time",
+        right_on="bucket",
+        by="inst",
+        direction="backward",
+    )
+
+
+def _dense_runs(sparse: pd.DataFrame, inst: pd.DataFrame, last: int) -> pd.DataFrame:
+    """The same grid without a join: each (instrument, bucket) row holds from its bucket until
+    the instrument's next traded bucket (or expiry, or the end), so it is repeated that often."""
+    code = sparse["inst"].to_numpy()
+    start = sparse["bucket"].to_numpy()
+    nxt = sparse.groupby("inst", sort=False)["bucket"].shift(-1).fillna(last + RES_NS).to_numpy(dtype=np.int64)
+    stop = np.minimum(nxt, inst["expiry"].to_numpy()[code])
+    n = np.maximum(0, -((start - stop) // RES_NS))
+    step_in_run = np.arange(n.sum()) - np.repeat(np.cumsum(n) - n, n)
+    return pd.DataFrame(
+        {
+            "inst": np.repeat(code, n),
+            "time": np.repeat(start, n) + step_in_run * RES_NS,
+            "inv": np.repeat(sparse["inv"].to_numpy(), n),
+            "iv": np.repeat(sparse["iv"].to_numpy(), n),
+        }
+    )
+
+
+def compute(df: pd.DataFrame, dense_by: str = "asof") -> PeerOutput:
+    """GEX totals by (asset, time) and by strike at the last grid time.
+
+    ``dense_by="asof"`` fills the dense grid with ``merge_asof``; ``"runs"``
+    repeats each flow row over the grid times it holds (no join).
+    """
     ts = df["timestamp"].to_numpy(dtype="datetime64[ns]").view(np.int64)
     amount = df["amount"].to_numpy()
     trades = pd.DataFrame(
@@ -76,21 +119,7 @@ def compute(df: pd.DataFrame) -> PeerOutput:
     spot = sparse.sort_values("ts", kind="stable").groupby(["bucket", "asset"])["px"].last().unstack("asset")
     spot = spot.reindex(index=np.arange(first, last + RES_NS, RES_NS), columns=range(len(assets))).ffill()
 
-    # Dense grid: each instrument from its first bucket to its expiry (or the last grid time).
-    live = sparse.groupby("inst", sort=True)["bucket"].min()
-    ids, starts = live.index.to_numpy(), live.to_numpy()
-    end = np.minimum(inst["expiry"].to_numpy()[ids], last + RES_NS)
-    n = np.maximum(0, -((starts - end) // RES_NS))
-    step_in_run = np.arange(n.sum()) - np.repeat(np.cumsum(n) - n, n)
-    dense = pd.DataFrame({"inst": np.repeat(ids, n), "time": np.repeat(starts, n) + step_in_run * RES_NS})
-    dense = pd.merge_asof(
-        dense.sort_values("time", kind="stable"),
-        sparse[["inst", "bucket", "inv", "iv"]].sort_values("bucket", kind="stable"),
-        left_on="time",
-        right_on="bucket",
-        by="inst",
-        direction="backward",
-    )
+    dense = _dense_runs(sparse, inst, last) if dense_by == "runs" else _dense_asof(sparse, inst, last)
 
     # Gamma and GEX, vectorised.
     code = dense["inst"].to_numpy()
@@ -113,6 +142,6 @@ def compute(df: pd.DataFrame) -> PeerOutput:
     return PeerOutput(total=total, by_strike=by_strike, last=last)
 
 
-def run(source: Any) -> PeerOutput:
+def run(source: Any, dense_by: str = "asof") -> PeerOutput:
     """From a dataset path (end to end) or a DataFrame already loaded (in memory)."""
-    return compute(read(source) if isinstance(source, str) else source)
+    return compute(read(source) if isinstance(source, str) else source, dense_by)

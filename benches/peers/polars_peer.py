@@ -4,8 +4,11 @@ Why it looks like this: ``scan_parquet`` (hive) with only the needed columns;
 trades reduce to (instrument, bucket) rows with a ``group_by`` whose "latest"
 values are ``sort_by("timestamp").last()`` (correct whatever the row order);
 inventory is a window ``cum_sum().over("instrument")``; the dense grid is
-``int_ranges`` exploded; flows and spot are attached with ``join_asof``
-(backward, by instrument / by asset). Names are parsed on the unique
+``int_ranges`` exploded and filled with ``join_asof`` (backward, by
+instrument), or in the ``runs`` variant each flow row's ``int_ranges`` up to
+the instrument's next traded bucket, exploded (no join); the spot is
+forward-filled once on the small (asset x grid time) table with ``join_asof``
+and attached with an equi-join. Names are parsed on the unique
 instruments only. ``collect_all`` shares the common sub-plan between the two
 answers.
 """
@@ -49,8 +52,47 @@ def _instruments(names: pl.LazyFrame) -> pl.LazyFrame:
     )
 
 
-def plan(trades: pl.LazyFrame) -> tuple[pl.LazyFrame, pl.LazyFrame, pl.LazyFrame]:
-    """(totals, by strike at the last grid time, the last grid time) as lazy frames."""
+def _dense_asof(sparse: pl.LazyFrame, inst: pl.LazyFrame, last: pl.LazyFrame) -> pl.LazyFrame:
+    """Every (instrument, grid time) from its first bucket to its expiry or the last grid time,
+    filled by ``join_asof``. ``int_ranges`` yields times sorted within each instrument, which is
+    all ``join_asof`` needs with ``by`` (the flows are sorted by bucket within each instrument)."""
+    return (
+        inst.join(last, how="cross")
+        .with_columns(time=pl.int_ranges("first", pl.min_horizontal("expiry", pl.col("last") + RES_NS), RES_NS))
+        .explode("time")
+        .drop_nulls("time")
+        .join_asof(
+            sparse.select("instrument", "bucket", "inv", "iv"),
+            left_on="time",
+            right_on="bucket",
+            by="instrument",
+            strategy="backward",
+            check_sortedness=False,
+        )
+    )
+
+
+def _dense_runs(sparse: pl.LazyFrame, inst: pl.LazyFrame, last: pl.LazyFrame) -> pl.LazyFrame:
+    """The same grid without a join: each (instrument, bucket) row holds until the instrument's
+    next traded bucket (or expiry, or the end): ``int_ranges`` over that run, exploded."""
+    return (
+        # (the shift runs on the sorted flows, before any join reorders rows)
+        sparse.select("instrument", "bucket", "inv", "iv", next=pl.col("bucket").shift(-1).over("instrument"))
+        .join(inst, on="instrument")
+        .join(last, how="cross")
+        .with_columns(stop=pl.min_horizontal(pl.col("next").fill_null(pl.col("last") + RES_NS), "expiry"))
+        .with_columns(time=pl.int_ranges("bucket", "stop", RES_NS))
+        .explode("time")
+        .drop_nulls("time")
+    )
+
+
+def plan(trades: pl.LazyFrame, dense_by: str = "asof") -> tuple[pl.LazyFrame, pl.LazyFrame, pl.LazyFrame]:
+    """(totals, by strike at the last grid time, the last grid time) as lazy frames.
+
+    ``dense_by="asof"`` fills the dense grid with ``join_asof``; ``"runs"``
+    expands each flow row over the grid times it holds (no join).
+    """
     ts = pl.col("timestamp").dt.cast_time_unit("ns").cast(pl.Int64)
     sparse = (
         trades.with_columns(
@@ -87,23 +129,8 @@ def plan(trades: pl.LazyFrame) -> tuple[pl.LazyFrame, pl.LazyFrame, pl.LazyFrame
         .join_asof(observed, left_on="time", right_on="bucket", by="asset", check_sortedness=False)
         .select("asset", "time", "spot")
     )
-    # The dense grid comes out of int_ranges sorted by time within each instrument, which is
-    # all join_asof needs with `by` (the flows are sorted by bucket within each instrument too).
-    dense = (
-        inst.join(last, how="cross")
-        .with_columns(time=pl.int_ranges("first", pl.min_horizontal("expiry", pl.col("last") + RES_NS), RES_NS))
-        .explode("time")
-        .drop_nulls("time")
-        .join_asof(
-            sparse.select("instrument", "bucket", "inv", "iv"),
-            left_on="time",
-            right_on="bucket",
-            by="instrument",
-            strategy="backward",
-            check_sortedness=False,
-        )
-        .join(spot, on=["asset", "time"])
-    )
+    dense = _dense_runs(sparse, inst, last) if dense_by == "runs" else _dense_asof(sparse, inst, last)
+    dense = dense.join(spot, on=["asset", "time"])
     s, k, inv = pl.col("spot"), pl.col("strike"), pl.col("inv")
     sig_sqrt_t = pl.col("iv") * ((pl.col("expiry") - pl.col("time")) / YEAR_NS).sqrt()
     d1 = ((s / k).log() + 0.5 * sig_sqrt_t**2) / sig_sqrt_t
@@ -115,10 +142,10 @@ def plan(trades: pl.LazyFrame) -> tuple[pl.LazyFrame, pl.LazyFrame, pl.LazyFrame
     return total, by_strike, last
 
 
-def run(source: Any) -> list[pl.DataFrame]:
+def run(source: Any, dense_by: str = "asof") -> list[pl.DataFrame]:
     """From a dataset path (end to end) or a polars DataFrame already loaded (in memory)."""
     trades = scan(source) if isinstance(source, str) else source.lazy()
-    return pl.collect_all(list(plan(trades)))
+    return pl.collect_all(list(plan(trades, dense_by)))
 
 
 def output(native: list[pl.DataFrame]) -> PeerOutput:

@@ -38,7 +38,7 @@ from .dataset import DEFAULT_ROOT, generate, parse_size
 __all__ = ["Row", "run_child", "main"]
 
 ROOT = Path(__file__).resolve().parents[2]
-ORDER = ("flowgex-2", "flowgex-1", "duckdb", "polars", "pandas")
+ORDER = ("flowgex-2", "flowgex-1", "duckdb", "duckdb-runs", "polars", "polars-runs", "pandas", "pandas-runs")
 
 
 @dataclass
