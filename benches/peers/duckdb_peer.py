@@ -22,6 +22,7 @@ import math
 from typing import Any
 
 import duckdb
+import numpy as np
 import pyarrow as pa
 
 from .common import EXPIRY_OFFSET_NS, PEER_COLUMNS, RES_NS, YEAR_NS, PeerOutput
@@ -64,9 +65,12 @@ FROM parsed
 
 #: Dealer inventory: minus the running sum of flow, per instrument, in bucket order
 #: (and, for the runs variant, the instrument's next traded bucket, from the same window).
+#: The instrument's constants ride along: joining them back in the runs query hit an
+#: intermittent duckdb 2.0.0 internal error ("dict-surviving cache: global dictionary
+#: column 1 changed identity after being seeded for dictionary caching").
 _FLOWS = """
 CREATE OR REPLACE TEMP TABLE flows AS
-SELECT i.id, i.aid, s.bucket, s.iv, s.px, s.ts,
+SELECT i.id, i.aid, i.strike, i.expiry, i.mult, s.bucket, s.iv, s.px, s.ts,
        -SUM(s.flow) OVER w AS inv{next}
 FROM sparse s JOIN inst i USING (instrument)
 WINDOW w AS (PARTITION BY i.id ORDER BY s.bucket)
@@ -81,7 +85,6 @@ spot AS (  -- each asset's latest index price at every grid time (a small table)
           FROM (SELECT DISTINCT aid FROM inst) a, bounds) g
     ASOF JOIN spot_obs o ON g.aid = o.aid AND g.time >= o.bucket
 ),
-assets AS (SELECT DISTINCT aid, asset FROM inst),
 """
 
 #: The dense grid filled by an ASOF JOIN: every instrument from its first bucket on.
@@ -107,9 +110,9 @@ dense AS (
 #: The same grid without a join: each flow row holds from its bucket to the next one.
 _RUNS = f"""
 runs AS (
-    SELECT f.aid, i.strike, i.expiry, i.mult, f.inv, f.iv, f.bucket,
-           least(coalesce(f.next, last + {RES_NS}), i.expiry) AS stop
-    FROM flows f JOIN inst i USING (id), bounds
+    SELECT aid, strike, expiry, mult, inv, iv, bucket,
+           least(coalesce(next, last + {RES_NS}), expiry) AS stop
+    FROM flows, bounds
 ),
 grid AS (
     SELECT aid, strike, expiry, mult, inv, iv, unnest(range(bucket, stop, {RES_NS})) AS time
@@ -135,14 +138,9 @@ gex AS (
 )
 """
 #: Totals over the whole dense grid; the strike chart only needs the last grid time.
-_TOTAL = (
-    "SELECT asset, time, SUM(gex) AS gex, SUM(abs(gex)) AS gex_abs FROM gex JOIN assets USING (aid) "
-    "GROUP BY asset, time"
-)
-_BY_STRIKE = (
-    "SELECT asset, strike, SUM(gex) AS gex, SUM(abs(gex)) AS gex_abs FROM gex JOIN assets USING (aid) "
-    "GROUP BY asset, strike"
-)
+#: Assets stay integer ids in SQL and get their names on the small result.
+_TOTAL = "SELECT aid, time, SUM(gex) AS gex, SUM(abs(gex)) AS gex_abs FROM gex GROUP BY aid, time"
+_BY_STRIKE = "SELECT aid, strike, SUM(gex) AS gex, SUM(abs(gex)) AS gex_abs FROM gex GROUP BY aid, strike"
 
 
 def queries(dense_by: str = "asof") -> tuple[str, str, str]:
@@ -173,6 +171,13 @@ def load(path: str, con: duckdb.DuckDBPyConnection) -> str:
     return "trades"
 
 
+def _named(table: pa.Table, names: dict[int, str]) -> pa.Table:
+    """``aid`` -> ``asset`` names."""
+    ids = table.column("aid").to_numpy()
+    lookup = np.array([names.get(i, "") for i in range(int(ids.max(initial=0)) + 1)], dtype=object)
+    return table.drop_columns("aid").add_column(0, "asset", pa.array(lookup[ids], pa.string()))
+
+
 def run(
     source: Any, con: duckdb.DuckDBPyConnection | None = None, dense_by: str = "asof"
 ) -> tuple[pa.Table, pa.Table, int]:
@@ -185,8 +190,9 @@ def run(
     con.execute(_SPARSE.format(source=src))
     con.execute(_INSTRUMENTS)
     con.execute(flows)
-    total = con.sql(total_sql).to_arrow_table()
-    by_strike = con.sql(strike_sql).to_arrow_table()
+    names = dict(con.sql("SELECT DISTINCT aid, asset FROM inst").fetchall())
+    total = _named(con.sql(total_sql).to_arrow_table(), names)
+    by_strike = _named(con.sql(strike_sql).to_arrow_table(), names)
     ((last,),) = con.sql("SELECT max(bucket) FROM flows").fetchall()
     return total, by_strike, int(last)
 
