@@ -57,20 +57,23 @@ def option_gex(rows: list[dict], spot: float) -> list[float]:
 def crossings(rows: list[dict], spot: float, xs: np.ndarray) -> list[float]:
     """Sign changes of the curve on ``xs``, each bisected 100 times on the exact curve."""
     ys = [gex_at(rows, spot, x) for x in xs]
+    nonzero = [j for j, y in enumerate(ys) if y != 0]
     roots = []
-    for j in range(len(xs) - 1):
-        a, b, fa, fb = xs[j], xs[j + 1], ys[j], ys[j + 1]
-        if fa == 0 and j > 0 and ys[j - 1] * fb < 0:
-            roots.append(a)
-        elif fa * fb < 0:
-            for _ in range(100):
-                m = (a + b) / 2
-                fm = gex_at(rows, spot, m)
-                if (fm < 0) == (fa < 0):
-                    a, fa = m, fm
-                else:
-                    b = m
-            roots.append((a + b) / 2)
+    for p, q in zip(nonzero, nonzero[1:]):
+        if (ys[p] < 0) == (ys[q] < 0):
+            continue
+        if q > p + 1:  # exact zeros in between: the middle of that run
+            roots.append((xs[p + 1] + xs[q - 1]) / 2)
+            continue
+        a, b, fa = xs[p], xs[q], ys[p]
+        for _ in range(100):
+            m = (a + b) / 2
+            fm = gex_at(rows, spot, m)
+            if (fm < 0) == (fa < 0):
+                a, fa = m, fm
+            else:
+                b = m
+        roots.append((a + b) / 2)
     return roots
 
 

@@ -184,3 +184,23 @@ def test_finish_closes_the_engine():
     eng.finish()
     with pytest.raises(RuntimeError, match="finished"):
         eng.result()
+
+
+def test_drained_streams_keep_complete_diagnostics_and_rejects_can_be_taken():
+    t = market()
+    whole = fg.flow_gex(t)
+    eng = fg.Engine(errors="quarantine")
+    drained_spot = 0
+    for k in range(0, len(t), 60):
+        eng.update(t.iloc[k : k + 60])
+        part = eng.drain()
+        drained_spot += part.diagnostics.spot_source["index_price"]
+    eng.update(t.iloc[[0]].assign(trade_id=-5))  # late
+    taken = eng.take_rejected()
+    assert taken["trades"].column("reason").to_pylist() == ["late"]
+    assert eng.take_rejected() == {}
+    final = eng.finish()
+    assert final.diagnostics.spot_source == whole.diagnostics.spot_source
+    assert final.diagnostics.vol_source == whole.diagnostics.vol_source
+    assert final.diagnostics.rejected == {"late": 1}
+    assert 0 < drained_spot < whole.diagnostics.spot_source["index_price"]

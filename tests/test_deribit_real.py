@@ -94,3 +94,21 @@ def test_classic_spot_override_and_as_of(shared_data):
     early = chain.timestamp.sort_values().iloc[50]
     res_early = fg.classic_gex(chain, at=early)
     assert len(res_early.inventory()) == int((chain.timestamp <= early).sum())
+
+
+def test_classic_centres_on_the_nearest_expiry_underlying(shared_data):
+    # Deribit prices each expiry against its own future: the asset's spot for
+    # totals, profiles and levels is the nearest live expiry's underlying price.
+    df = load(shared_data, FILES[1])
+    chain = chain_of(df)
+    res = fg.classic_gex(chain)
+    at = chain.timestamp.max()
+    expiry = pd.to_datetime([fg.parse_instrument(n).expiry for n in df.instrument_name], utc=True)
+    live = expiry > at
+    nearest = expiry[live].min()
+    rows = chain[live & (expiry == nearest)]
+    want = rows.sort_values("timestamp", kind="stable").underlying_price.iloc[-1]
+    assert res.total().spot.iloc[0] == want
+    assert df.underlying_price.nunique() > 1, "the file holds several forwards"
+    with pytest.raises(fg.OptionError, match="DOGE"):
+        res.book("DOGE")

@@ -90,3 +90,9 @@ def test_integer_sides_and_ids(trades):
 def test_iso_string_timestamps(trades):
     strings = trades.assign(timestamp=trades.timestamp.dt.strftime("%Y-%m-%dT%H:%M:%S.%fZ"))
     assert_identical(fg.flow_gex(strings), fg.flow_gex(trades))
+
+
+def test_empty_tables_of_any_kind(trades):
+    res = fg.flow_gex(trades.iloc[:0].astype({"instrument": "category"}))
+    assert res.by_strike().empty and len(res.times) == 0
+    assert fg.flow_gex(pa.Table.from_pandas(trades.iloc[:0], preserve_index=False)).total().empty

@@ -25,6 +25,8 @@ NULL_TS = np.iinfo(np.int64).min
 
 
 def _combined(col: pa.ChunkedArray) -> pa.Array:
+    if col.num_chunks == 0:  # an empty table may carry no chunks at all
+        return pa.array([], type=col.type)
     return col.combine_chunks() if col.num_chunks != 1 else col.chunk(0)
 
 
@@ -53,7 +55,7 @@ def optional_floats(out: dict[str, Any], key: str, table: pa.Table, column: str)
 def dictionary(col: pa.ChunkedArray) -> tuple[np.ndarray, list[str]]:
     """int32 codes (-1 for null) and the unique strings they index."""
     if pa.types.is_dictionary(col.type):
-        arr = _combined(col.unify_dictionaries()) if col.num_chunks > 1 else col.chunk(0)
+        arr = _combined(col.unify_dictionaries()) if col.num_chunks > 1 else _combined(col)
     else:
         arr = pc.dictionary_encode(_combined(col))
     codes = arr.indices

@@ -103,23 +103,23 @@ def classic_gex(
 
     # Parse each selected option's name once, to learn its asset and kind.
     reasons: dict[int, str] = {}
-    parsed: dict[int, tuple[str, bool]] = {}
+    parsed: dict[int, tuple[str, bool, int]] = {}
     dict_values = enc.get("names") or []
     for row in pick:
         code = int(codes[row])
         if code not in parsed:
             try:
                 if enc.get("names") is not None:
-                    asset, _, _, _, kind = _core.parse_instrument(dict_values[code])
+                    asset, _, expiry, _, kind = _core.parse_instrument(dict_values[code])
                 else:
                     p = enc["parts"]
-                    asset, kind = p["asset"][code].upper(), p["kind"][code].upper()[:1]
+                    asset, kind, expiry = p["asset"][code].upper(), p["kind"][code].upper()[:1], p["expiry"][code]
                     if kind not in ("C", "P"):
                         raise ValueError(kind)
-                parsed[code] = (asset, kind == "C")
+                parsed[code] = (asset, kind == "C", int(expiry))
             except (ValueError, TypeError):
-                parsed[code] = ("", False)
-        asset, _ = parsed[code]
+                parsed[code] = ("", False, 0)
+        asset = parsed[code][0]
         if not asset:
             reasons[row] = "unparseable_instrument"
         elif not (np.isfinite(oi[row]) and oi[row] >= 0):
@@ -156,10 +156,19 @@ def classic_gex(
     else:
         s = np.full(len(good), float(spot))
         spot_source = "spot"
-    # The asset's spot in the totals: the override, else its latest row's underlying price.
+    # The asset's spot in the totals (the centre of profiles and levels): the override,
+    # else the underlying price of its nearest live expiry — on a futures curve the
+    # closest thing to spot a chain carries (latest row on ties).
     asset_spot: dict[str, float] = {}
-    for pos in np.lexsort((good, ts[good])):
-        asset_spot[parsed[int(codes[good[pos]])][0]] = float(s[pos])
+    nearest: dict[str, tuple[int, int, int]] = {}
+    for pos, row in enumerate(good):
+        a, _, expiry = parsed[int(codes[row])]
+        if expiry <= at_ns:
+            continue
+        key = (-expiry, int(ts[row]), int(row))
+        if a not in nearest or key > nearest[a]:
+            nearest[a] = key
+            asset_spot[a] = float(s[pos])
     book = {
         **{k: v for k, v in enc.items() if k in ("names", "parts")},
         "inst": np.ascontiguousarray(codes[good], dtype=np.int32),

@@ -95,7 +95,10 @@ class Diagnostics(Mapping[str, Any]):
         rows = [int(x) for x in core["rows_read"]]
         rej = [[int(x) for x in t] for t in core["rejected"]]
         by_reason = [{REASONS[i]: n for i, n in enumerate(t) if n} for t in rej]
+        # Source counts: the steps held, plus those already drained from a streaming engine.
         s = {k[len("steps.") :]: int(v.sum()) for k, v in core.items() if k.startswith("steps.") and k != "steps.time"}
+        for name, v in core.get("drained_sources", {}).items():
+            s[name] = s.get(name, 0) + int(v)
         return cls(
             trades_read=rows[0],
             trades_used=rows[0] - sum(rej[0]),

@@ -217,7 +217,11 @@ class Engine:
 
     def drain(self) -> GexResult:
         """Removes and returns the completed grid steps held in memory (for streaming
-        results to storage); :meth:`result` then covers only what was not drained."""
+        results to storage); :meth:`result` then covers only what was not drained.
+
+        The drained part's diagnostics hold the source counts of its own steps; the
+        engine remembers them, so the final result's diagnostics still cover every step.
+        """
         core = dict(self._core.drain())
         core["registry"] = self._core.registry()
         core.update(rows_read=[0, 0, 0], rejected=[[0] * len(REASONS)] * 3, expired=0, traded_instruments=0)
@@ -226,9 +230,17 @@ class Engine:
             unit=self._opts.unit,
             r=self._opts.r,
             method="flow",
-            diagnostics=Diagnostics(),
+            diagnostics=Diagnostics.from_core(core),
             resolution_ns=self._opts.resolution_ns,
         )
+
+    def take_rejected(self) -> dict[str, pa.Table]:
+        """Removes and returns the quarantined rows collected so far (by input table),
+        so a long replay can write them out instead of holding them; their counts
+        stay in the diagnostics."""
+        rows = self._rejected_rows()
+        self._rejected = {t: [] for t in TABLES}
+        return rows
 
     def snapshot(self) -> bytes:
         """The whole engine as versioned bytes (options, state, buffered results, rejects)."""

@@ -185,15 +185,17 @@ def _validate_trades(ref: _Ref, rows: list[dict[str, Any]], parts: bool) -> list
             continue
         ref.reject("trades", n, reason)
     ok.sort(key=lambda e: (e["ts"], e["n"]))
+    # Trade ids are per asset (venues number trades per currency).
     seen: set[Any] = set()
     kept = []
     for e in ok:
         tid = e["trade_id"]
         if tid is not None:
-            if tid in seen:
+            key = (ref.keys[e["id"]][0], tid)
+            if key in seen:
                 ref.reject("trades", e["n"], "duplicate_trade_id")
                 continue
-            seen.add(tid)
+            seen.add(key)
         kept.append(e)
     return kept
 

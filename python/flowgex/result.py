@@ -228,6 +228,8 @@ class GexResult:
 
     def book(self, asset: str, at: Any = None) -> Book:
         """The live options of ``asset`` at ``at`` (default: the last grid time), as arrays."""
+        if self._asset_id(asset) is None:
+            raise OptionError(f"invalid option asset: {asset!r} is not in this result (assets: {self.assets})")
         step = self._step("last" if at is None else at)
         c, s = self._rows("inventory", asset, step if step is None else pd.Timestamp(step, tz="UTC"))
         inst = c["inst"][s]

@@ -142,6 +142,8 @@ def _strings(col: pa.ChunkedArray, *, table: str, column: str) -> pa.ChunkedArra
     t = col.type
     if pa.types.is_dictionary(t):
         v = t.value_type
+        if pa.types.is_null(v):  # e.g. an empty pandas Categorical: only nulls
+            return pa.chunked_array([pa.nulls(len(col), pa.string())])
         if not (pa.types.is_string(v) or pa.types.is_large_string(v) or pa.types.is_string_view(v)):
             raise SchemaError(f"{table}.{column}: expected strings, found {t}")
         # Polars categoricals arrive as dictionary<string_view, uint32>: normalise.

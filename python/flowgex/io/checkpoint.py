@@ -13,7 +13,7 @@ import io
 import json
 import struct
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -38,8 +38,6 @@ class Checkpoint:
     mergers: dict[str, dict[str, Any]]
     done: bool
     engine: bytes
-    #: Per-step counters of the steps already drained and written (see replaying.step_counts).
-    steps: dict[str, int] = field(default_factory=dict)
 
 
 def _initial_digest(initial: Any) -> str | None:
@@ -71,7 +69,6 @@ def save(path: Path, cp: Checkpoint) -> None:
             "rows": cp.rows,
             "mergers": cp.mergers,
             "done": cp.done,
-            "steps": cp.steps,
         }
     ).encode()
     write_atomic_bytes(path, _MAGIC + struct.pack("<Q", len(header)) + header + cp.engine)
@@ -94,7 +91,6 @@ def load(path: Path) -> Checkpoint | None:
             mergers=h["mergers"],
             done=bool(h["done"]),
             engine=blob[16 + n :],
-            steps={k: int(v) for k, v in h.get("steps", {}).items()},
         )
     except (ValueError, KeyError, struct.error) as exc:
         raise SnapshotError(

@@ -10,7 +10,6 @@ results of the chunk's grid steps; never the whole history.
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,7 +21,6 @@ from ..diagnostics import Diagnostics
 from ..engine import Engine
 from ..errors import OptionError
 from ..options import EngineOptions
-from ..result import GexResult
 from . import checkpoint as ckpt
 from .exclude import exclude
 from .merge import Merger
@@ -77,39 +75,6 @@ def _checkpoint_path(checkpoint: Any, out: Path, streams: Mapping[str, list[Stre
     if not reopenable:
         raise OptionError("invalid option checkpoint: an in-memory Arrow stream cannot be re-read; use files")
     return Path(checkpoint)
-
-
-_STEP_COUNTS = ("spot_chain", "spot_table", "spot_index", "spot_missing", "vol_chain", "vol_trade", "vol_missing")
-
-
-def step_counts(res: GexResult, into: dict[str, int]) -> None:
-    """Adds the per-step counters (spot and vol sources, missing) of ``res``'s steps to ``into``.
-
-    ``Engine.finish()`` derives these diagnostics from the steps it still holds; steps
-    already drained to disk carry theirs in the drained result, so replay adds them up.
-    """
-    steps = res._t["steps"]
-    for k in _STEP_COUNTS:
-        if k in steps:
-            into[k] = into.get(k, 0) + int(steps[k].sum())
-
-
-def _complete(diag: Diagnostics, drained: Mapping[str, int]) -> Diagnostics:
-    g = drained.get
-    return dataclasses.replace(
-        diag,
-        missing_vol=diag.missing_vol + g("vol_missing", 0),
-        missing_spot=diag.missing_spot + g("spot_missing", 0),
-        spot_source={
-            "chain": diag.spot_source.get("chain", 0) + g("spot_chain", 0),
-            "spot": diag.spot_source.get("spot", 0) + g("spot_table", 0),
-            "index_price": diag.spot_source.get("index_price", 0) + g("spot_index", 0),
-        },
-        vol_source={
-            "chain": diag.vol_source.get("chain", 0) + g("vol_chain", 0),
-            "trade": diag.vol_source.get("trade", 0) + g("vol_trade", 0),
-        },
-    )
 
 
 def _rows_or_none(table: pa.Table | None) -> pa.Table | None:
@@ -191,11 +156,11 @@ def replay(
             raise OptionError(f"{out}: holds another replay's output; pass overwrite=True or use another out")
         eng = Engine(**eng_opts)
         mergers = {k: Merger.start(v) for k, v in streams.items() if v}
-        seq, chunks, rows, drained = 0, 0, {k: 0 for k in KINDS}, {}
+        seq, chunks, rows = 0, 0, {k: 0 for k in KINDS}
     else:
         eng = Engine.restore(state.engine, threads=parsed.threads)
         mergers = {k: _resume_merger(streams[k], state.mergers[k]) for k in state.mergers}
-        seq, chunks, rows, drained = state.seq, state.chunks, dict(state.rows), dict(state.steps)
+        seq, chunks, rows = state.seq, state.chunks, dict(state.rows)
         remove_parts_after(out, seq)
     total = None if any(s.rows is None for s in streams["trades"]) else sum(s.rows or 0 for s in streams["trades"])
     flags = {"block_trades": block_trades, "combo_legs": combo_legs, "liquidations": liquidations}
@@ -218,17 +183,16 @@ def replay(
             chunks += 1
             part = eng.drain()
             write_step_tables(out, part, seq, inventory=inventory)
-            step_counts(part, drained)
             if path is not None:
                 merged = {k: _merger_state(m) for k, m in mergers.items()}
-                ckpt.save(path, ckpt.Checkpoint(fp, seq, chunks, rows, merged, False, eng.snapshot(), drained))
+                ckpt.save(path, ckpt.Checkpoint(fp, seq, chunks, rows, merged, False, eng.snapshot()))
             fed = parts.get("trades")
             bar.update(0 if fed is None else fed.num_rows)
     final = eng.finish()
     write_step_tables(out, final, seq + 1, inventory=inventory)
-    diagnostics = _complete(final.diagnostics, drained)
+    diagnostics = final.diagnostics
     write_final(out, diagnostics)
     if path is not None:
         merged = {k: _merger_state(m) for k, m in mergers.items()}
-        ckpt.save(path, ckpt.Checkpoint(fp, seq + 1, chunks, rows, merged, True, b"", drained))
+        ckpt.save(path, ckpt.Checkpoint(fp, seq + 1, chunks, rows, merged, True, b""))
     return ReplaySummary(out, chunks, rows, diagnostics, resumed=state is not None)

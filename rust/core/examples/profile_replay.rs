@@ -1,13 +1,107 @@
 //! A fixed replay workload for profilers (callgrind counts instructions, so it
-//! is repeatable on a loaded machine):
+//! is repeatable on a loaded machine). With `FLOWGEX_WORKLOAD=dir` it replays a
+//! workload dumped as raw arrays (ts, inst, side, amount, index_price, iv,
+//! trade_id_int `.bin` files and `names.txt`); otherwise a synthetic one:
 //! `cargo build --release --example profile_replay -p flowgex-core &&
 //!  valgrind --tool=callgrind target/release/examples/profile_replay 200000`.
 
 use flowgex_core::batch::{OptF64, TradeBatch, TradeIds, UpdateBatch};
+use flowgex_core::output::{Keep, Retention};
 use flowgex_core::registry::InstrumentDict;
 use flowgex_core::{Config, Engine};
 
+/// Names, ts, inst, side, amount, index_price, iv, trade ids.
+type Workload = (
+    Vec<String>,
+    Vec<i64>,
+    Vec<i32>,
+    Vec<i8>,
+    Vec<f64>,
+    Vec<f64>,
+    Vec<f64>,
+    Vec<i64>,
+);
+
+/// Reads a workload dumped as raw little-endian arrays (see benches/README.md).
+fn load(dir: &str) -> Workload {
+    let read = |name: &str| std::fs::read(format!("{dir}/{name}.bin")).expect("workload file");
+    let f64s = |b: Vec<u8>| {
+        b.chunks_exact(8)
+            .map(|c| f64::from_le_bytes(c.try_into().unwrap()))
+            .collect::<Vec<f64>>()
+    };
+    let i64s = |b: Vec<u8>| {
+        b.chunks_exact(8)
+            .map(|c| i64::from_le_bytes(c.try_into().unwrap()))
+            .collect::<Vec<i64>>()
+    };
+    let names = std::fs::read_to_string(format!("{dir}/names.txt"))
+        .expect("names")
+        .lines()
+        .map(String::from)
+        .collect();
+    let inst = read("inst")
+        .chunks_exact(4)
+        .map(|c| i32::from_le_bytes(c.try_into().unwrap()))
+        .collect();
+    let side = read("side").into_iter().map(|b| b as i8).collect();
+    (
+        names,
+        i64s(read("ts")),
+        inst,
+        side,
+        f64s(read("amount")),
+        f64s(read("index_price")),
+        f64s(read("iv")),
+        i64s(read("trade_id_int")),
+    )
+}
+
 fn main() {
+    if let Ok(dir) = std::env::var("FLOWGEX_WORKLOAD") {
+        let (names, ts, inst, side, amount, px, iv, ids) = load(&dir);
+        let dict = InstrumentDict::Names(names);
+        // A backtest's settings: totals every step, the rest for the last step only.
+        let mut cfg = Config::new(600_000_000_000);
+        cfg.keep = Retention {
+            inventory: Keep::Last,
+            aggregates: Keep::Last,
+        };
+        let mut e = Engine::new(cfg).unwrap();
+        let batch = UpdateBatch {
+            trades: Some(TradeBatch {
+                dict: &dict,
+                ts: &ts,
+                inst: &inst,
+                side: &side,
+                amount: &amount,
+                index_price: Some(OptF64 {
+                    values: &px,
+                    valid: None,
+                }),
+                iv: Some(OptF64 {
+                    values: &iv,
+                    valid: None,
+                }),
+                trade_id: Some(TradeIds::Int {
+                    values: &ids,
+                    valid: None,
+                }),
+            }),
+            chain: None,
+            spot: None,
+        };
+        let t = std::time::Instant::now();
+        e.update(&batch, true).unwrap();
+        let r = e.into_result().unwrap();
+        eprintln!(
+            "{} trades: {:?}, {} inventory rows",
+            ts.len(),
+            t.elapsed(),
+            r.out.inventory.len()
+        );
+        return;
+    }
     let n: usize = std::env::args()
         .nth(1)
         .and_then(|a| a.parse().ok())

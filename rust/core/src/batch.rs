@@ -52,31 +52,6 @@ impl<'a> TradeIds<'a> {
     pub fn is_empty(&self) -> bool {
         self.len() == 0
     }
-
-    /// A 128-bit key for de-duplication; `None` for a null id. Integer and
-    /// string ids live in disjoint halves of the key space.
-    #[inline]
-    pub fn key(&self, i: usize) -> Option<u128> {
-        match *self {
-            TradeIds::Int { values, valid } => {
-                if valid.is_some_and(|v| !v[i]) {
-                    return None;
-                }
-                Some((1u128 << 127) | values[i] as u64 as u128)
-            }
-            TradeIds::Str {
-                offsets,
-                data,
-                valid,
-            } => {
-                if valid.is_some_and(|v| !v[i]) {
-                    return None;
-                }
-                let bytes = &data[offsets[i] as usize..offsets[i + 1] as usize];
-                Some(xxhash_rust::xxh3::xxh3_128(bytes) & !(1u128 << 127))
-            }
-        }
-    }
 }
 
 #[derive(Clone, Debug)]

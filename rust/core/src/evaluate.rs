@@ -58,8 +58,12 @@ pub struct StepBatch {
     pub spot: Vec<f64>,
     pub vol: Vec<f64>,
     pub tau: Vec<f64>,
-    /// Per row: position within its step in (asset, expiry) order.
-    pub expiry_order: Vec<u32>,
+    /// Per row: its (asset, expiry) group within the step.
+    pub group: Vec<u32>,
+    /// The groups of each step (asset, expiry), in output order; `group_end` offsets.
+    pub group_end: Vec<usize>,
+    pub group_asset: Vec<u16>,
+    pub group_expiry: Vec<i64>,
     /// End offset (into the total columns) of each step; assets in name order.
     pub total_end: Vec<usize>,
     pub total_asset: Vec<u16>,
@@ -74,16 +78,28 @@ impl StepBatch {
         self.inst.len()
     }
 
-    /// Room for `rows` more rows (amortised: vectors at least double).
-    fn reserve(&mut self, rows: usize) {
+    /// Room for about `rows` more rows (capped at a flush's worth), so a block
+    /// of steps fills its vectors without reallocating.
+    pub fn reserve_rows(&mut self, rows: usize) {
+        // A block that will fill up takes a whole flush's worth at once: growing by
+        // doubling would copy every vector several times (large allocations are
+        // mapped lazily, so unused capacity costs nothing).
+        let rows = if self.inst.capacity() == 0 {
+            FLUSH_ROWS + 65_536
+        } else {
+            rows.min(FLUSH_ROWS + 65_536)
+        };
         if self.inst.capacity() - self.inst.len() < rows {
-            let extra = rows.max(self.inst.len()).min(FLUSH_ROWS);
-            self.inst.reserve(extra);
-            self.inventory.reserve(extra);
-            self.spot.reserve(extra);
-            self.vol.reserve(extra);
-            self.tau.reserve(extra);
-            self.expiry_order.reserve(extra);
+            self.inst.reserve(rows);
+            self.group.reserve(rows);
+            for v in [
+                &mut self.inventory,
+                &mut self.spot,
+                &mut self.vol,
+                &mut self.tau,
+            ] {
+                v.reserve(rows);
+            }
         }
     }
 }
@@ -100,8 +116,9 @@ pub fn gather_step(
     batch: &mut StepBatch,
 ) -> Result<()> {
     st.roll_off(reg, t);
-    for &id in &st.live {
-        st.assets[reg.info(id).asset as usize].active = true;
+    // Every live option belongs to a group, so the groups name the assets with live options.
+    for g in &st.groups {
+        st.assets[g.asset as usize].active = true;
     }
     let mut assets: Vec<u16> = (0..st.assets.len() as u16)
         .filter(|&a| st.assets[a as usize].active)
@@ -109,59 +126,77 @@ pub fn gather_step(
     if st.live.is_empty() && assets.is_empty() {
         return Ok(());
     }
-    let mut counts = SourceCounts::default();
-    batch.reserve(st.live.len());
-    for &id in &st.live {
-        let info = &reg.consts[id as usize];
-        let is = &st.inst[id as usize];
-        let asset = &st.assets[info.asset as usize];
-        let spot = if let Some(o) = is.chain_underlying {
-            counts.spot_chain += 1;
-            o.value
-        } else if let Some(o) = asset.spot {
-            counts.spot_table += 1;
-            o.value
-        } else if let Some(o) = asset.index {
-            counts.spot_index += 1;
-            o.value
-        } else {
-            counts.spot_missing += 1;
-            match cfg.missing_spot {
-                MissingSpot::Error => {
-                    return Err(CoreError::MissingSpot {
-                        instrument: reg.info(id).name.clone(),
-                        time: fmt_time(t),
-                    })
-                }
-                MissingSpot::Skip => 0.0,
+    // The asset-level spot (spot table, else index price) once per asset, not per row.
+    let asset_spot: Vec<(f64, u8)> = st
+        .assets
+        .iter()
+        .map(|a| match (a.spot, a.index) {
+            (Some(o), _) => (o.value, SRC_TABLE),
+            (None, Some(o)) => (o.value, SRC_INDEX),
+            (None, None) => (0.0, SRC_MISSING),
+        })
+        .collect();
+    let n = st.live.len();
+    batch.reserve_rows(n);
+    let base = batch.inst.len();
+    let mut spot_src = [0u64; 4];
+    let mut vol_src = [0u64; 3];
+    {
+        // Rows are written into spare capacity (no zero-fill first); lengths are set
+        // only after every row is written, so an error leaves the batch unchanged.
+        let inv = &mut batch.inventory.spare_capacity_mut()[..n];
+        let spot = &mut batch.spot.spare_capacity_mut()[..n];
+        let vol = &mut batch.vol.spare_capacity_mut()[..n];
+        let tau = &mut batch.tau.spare_capacity_mut()[..n];
+        for (j, &id) in st.live.iter().enumerate() {
+            let c = &reg.consts[id as usize];
+            let is = &st.inst[id as usize];
+            let (s, ss) = match is.chain_underlying {
+                Some(o) => (o.value, SRC_CHAIN),
+                None => asset_spot[c.asset as usize],
+            };
+            spot_src[ss as usize] += 1;
+            if ss == SRC_MISSING && cfg.missing_spot == MissingSpot::Error {
+                return Err(CoreError::MissingSpot {
+                    instrument: reg.info(id).name.clone(),
+                    time: fmt_time(t),
+                });
             }
-        };
-        let vol = if let Some(o) = is.chain_iv {
-            counts.vol_chain += 1;
-            o.value
-        } else if let Some(o) = is.trade_iv {
-            counts.vol_trade += 1;
-            o.value
-        } else {
-            counts.vol_missing += 1;
-            match cfg.missing_vol {
-                MissingVol::Error => {
-                    return Err(CoreError::MissingVol {
-                        instrument: reg.info(id).name.clone(),
-                        time: fmt_time(t),
-                    })
-                }
-                MissingVol::Skip => 0.0,
-                MissingVol::Fill(v) => v,
-            }
-        };
-        batch.inst.push(id);
-        batch.inventory.push(is.inventory);
-        batch.spot.push(spot);
-        batch.vol.push(vol);
-        batch.tau.push(year_fraction(info.expiry_ns, t));
+            let (v, vs) = match (is.chain_iv, is.trade_iv) {
+                (Some(o), _) => (o.value, 0),
+                (None, Some(o)) => (o.value, 1),
+                (None, None) => match cfg.missing_vol {
+                    MissingVol::Error => {
+                        return Err(CoreError::MissingVol {
+                            instrument: reg.info(id).name.clone(),
+                            time: fmt_time(t),
+                        })
+                    }
+                    MissingVol::Skip => (0.0, 2),
+                    MissingVol::Fill(f) => (f, 2),
+                },
+            };
+            vol_src[vs] += 1;
+            inv[j].write(is.inventory);
+            spot[j].write(s);
+            vol[j].write(v);
+            tau[j].write(year_fraction(c.expiry_ns, t));
+        }
     }
-    batch.expiry_order.extend_from_slice(&st.live_by_expiry);
+    // SAFETY: the loop above initialised rows base..base+n of the four vectors.
+    unsafe {
+        batch.inventory.set_len(base + n);
+        batch.spot.set_len(base + n);
+        batch.vol.set_len(base + n);
+        batch.tau.set_len(base + n);
+    }
+    batch.inst.extend_from_slice(&st.live);
+    batch.group.extend_from_slice(&st.live_group);
+    for g in &st.groups {
+        batch.group_asset.push(g.asset);
+        batch.group_expiry.push(g.expiry_ns);
+    }
+    batch.group_end.push(batch.group_asset.len());
     assets.sort_by(|&a, &b| reg.assets[a as usize].cmp(&reg.assets[b as usize]));
     for a in assets {
         batch.total_asset.push(a);
@@ -172,9 +207,22 @@ pub fn gather_step(
     batch.step_time.push(t);
     batch.row_end.push(batch.inst.len());
     batch.total_end.push(batch.total_asset.len());
-    batch.counts.push(counts);
+    batch.counts.push(SourceCounts {
+        spot_chain: spot_src[SRC_CHAIN as usize],
+        spot_table: spot_src[SRC_TABLE as usize],
+        spot_index: spot_src[SRC_INDEX as usize],
+        spot_missing: spot_src[SRC_MISSING as usize],
+        vol_chain: vol_src[0],
+        vol_trade: vol_src[1],
+        vol_missing: vol_src[2],
+    });
     Ok(())
 }
+
+const SRC_CHAIN: u8 = 0;
+const SRC_TABLE: u8 = 1;
+const SRC_INDEX: u8 = 2;
+const SRC_MISSING: u8 = 3;
 
 /// One step's aggregates.
 #[derive(Default)]
@@ -278,12 +326,17 @@ pub fn flush(
         .map(|s| {
             let lo = if s == 0 { 0 } else { b.row_end[s - 1] };
             let tlo = if s == 0 { 0 } else { b.total_end[s - 1] };
+            let glo = if s == 0 { 0 } else { b.group_end[s - 1] };
             aggregate_step(
                 reg,
                 b.step_time[s],
                 &b.inst[lo..b.row_end[s]],
                 &gexv[lo..b.row_end[s]],
-                &b.expiry_order[lo..b.row_end[s]],
+                &b.group[lo..b.row_end[s]],
+                (
+                    &b.group_asset[glo..b.group_end[s]],
+                    &b.group_expiry[glo..b.group_end[s]],
+                ),
                 &b.total_asset[tlo..b.total_end[s]],
                 &b.total_spot[tlo..b.total_end[s]],
                 keep.aggregates_needed(b.step_time[s], last, retain_from),
@@ -300,20 +353,38 @@ pub fn flush(
         counts: b.counts,
     });
 
-    let mut time = Vec::with_capacity(n);
-    let mut lo = 0;
-    for (s, &end) in b.row_end.iter().enumerate() {
+    // Under keep_inventory="last" only the rows of steps at or after min(last, retain_from) can
+    // be reported: move just those (the head of the batch is dropped, never copied).
+    let first_step = match keep.inventory {
+        crate::output::Keep::All => 0,
+        crate::output::Keep::Last => b.step_time.partition_point(|&t| t < last.min(retain_from)),
+    };
+    let row0 = if first_step == 0 {
+        0
+    } else {
+        b.row_end[first_step - 1]
+    };
+    let tail = |mut v: Vec<f64>| if row0 == 0 { v } else { v.split_off(row0) };
+    let mut time = Vec::with_capacity(n - row0);
+    let mut lo = row0;
+    for s in first_step..steps {
+        let end = b.row_end[s];
         time.extend(std::iter::repeat_n(b.step_time[s], end - lo));
         lo = end;
     }
+    let inst = if row0 == 0 {
+        b.inst
+    } else {
+        b.inst[row0..].to_vec()
+    };
     out.inventory.append(InventoryRows {
         time,
-        inst: b.inst,
-        inventory: b.inventory,
-        spot: b.spot,
-        vol: b.vol,
-        gamma,
-        gex: gexv,
+        inst,
+        inventory: tail(b.inventory),
+        spot: tail(b.spot),
+        vol: tail(b.vol),
+        gamma: tail(gamma),
+        gex: tail(gexv),
     });
     keep.trim(out, retain_from);
 }
@@ -325,7 +396,8 @@ fn aggregate_step(
     t: i64,
     inst: &[u32],
     gexv: &[f64],
-    expiry_order: &[u32],
+    group: &[u32],
+    groups: (&[u16], &[i64]),
     total_asset: &[u16],
     total_spot: &[f64],
     strikes_and_expiries: bool,
@@ -359,29 +431,20 @@ fn aggregate_step(
         s.put_gex.push(put);
         s.gex.push(call + put);
     }
-    // By expiry: walk the (asset, expiry) permutation.
-    let mut j = if strikes_and_expiries {
-        0
-    } else {
-        expiry_order.len()
-    };
-    while j < expiry_order.len() {
-        let first = c[inst[expiry_order[j] as usize] as usize];
-        let mut sum = 0.0;
-        while j < expiry_order.len() {
-            let q = expiry_order[j] as usize;
-            let cq = c[inst[q] as usize];
-            if cq.asset != first.asset || cq.expiry_ns != first.expiry_ns {
-                break;
-            }
-            sum += gexv[q];
-            j += 1;
+    // By expiry: each row adds to its group's slot, in canonical order.
+    if strikes_and_expiries {
+        let (g_asset, g_expiry) = groups;
+        let mut sums = vec![0.0f64; g_asset.len()];
+        for (g, x) in group.iter().zip(gexv) {
+            sums[*g as usize] += x;
         }
         let e = &mut agg.expiry;
-        e.time.push(t);
-        e.asset.push(first.asset);
-        e.expiry.push(first.expiry_ns);
-        e.gex.push(sum);
+        for (k, sum) in sums.into_iter().enumerate() {
+            e.time.push(t);
+            e.asset.push(g_asset[k]);
+            e.expiry.push(g_expiry[k]);
+            e.gex.push(sum);
+        }
     }
     // Totals: active assets in name order; the canonical order groups rows by asset in the same order.
     let mut i = 0;

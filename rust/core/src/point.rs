@@ -96,18 +96,29 @@ pub fn evaluate_point(
         counts.spot_chain += 1;
         counts.vol_chain += 1;
     }
-    let mut order: Vec<u32> = (0..rows.len() as u32).collect();
-    order.sort_by(|&a, &b| {
-        let (ia, ib) = (
-            &reg.info(rows[a as usize].0).inst,
-            &reg.info(rows[b as usize].0).inst,
-        );
-        ia.asset
-            .cmp(&ib.asset)
-            .then(ia.expiry_ns.cmp(&ib.expiry_ns))
-            .then(a.cmp(&b))
-    });
-    batch.expiry_order = order;
+    // (asset, expiry) groups in (asset name, expiry) order, and each row's group.
+    let key = |id: u32| {
+        (
+            reg.assets[reg.info(id).asset as usize].clone(),
+            reg.info(id).inst.expiry_ns,
+        )
+    };
+    let mut keys: Vec<(String, i64)> = rows.iter().map(|&(id, _)| key(id)).collect();
+    keys.sort();
+    keys.dedup();
+    for &(id, _) in &rows {
+        batch
+            .group
+            .push(keys.binary_search(&key(id)).expect("present") as u32);
+    }
+    for (_, expiry) in &keys {
+        batch.group_expiry.push(*expiry);
+    }
+    batch.group_asset = keys
+        .iter()
+        .map(|(a, _)| reg.find_asset(a).expect("interned"))
+        .collect();
+    batch.group_end.push(keys.len());
     let mut assets: Vec<u16> = rows.iter().map(|&(id, _)| reg.info(id).asset).collect();
     assets.sort_by(|&a, &b| reg.assets[a as usize].cmp(&reg.assets[b as usize]));
     assets.dedup();

@@ -104,15 +104,36 @@ pub fn flip_series(
 }
 
 /// All zero crossings of the profile `(xs, ys)`, refined on `f`, in grid order.
+///
+/// A sign change between neighbours is refined on the exact function. A run of
+/// exact zeros between values of opposite sign is one crossing, at the middle
+/// of the run (a single zero: that grid point). Zeros at either end of the grid
+/// show no sign change and give none.
 pub fn crossings(xs: &[f64], ys: &[f64], f: impl Fn(f64) -> f64) -> Vec<f64> {
+    let n = xs.len().min(ys.len());
     let mut roots = Vec::new();
-    for j in 0..xs.len().saturating_sub(1) {
-        let (ya, yb) = (ys[j], ys[j + 1]);
-        if ya == 0.0 && j > 0 && ys[j - 1] * yb < 0.0 {
-            roots.push(xs[j]);
-        } else if ya * yb < 0.0 {
-            roots.push(refine(xs[j], ya, xs[j + 1], yb, &f));
+    let mut prev: Option<usize> = None; // last non-zero point
+    let mut j = 0;
+    while j < n {
+        if ys[j] == 0.0 {
+            let start = j;
+            while j < n && ys[j] == 0.0 {
+                j += 1;
+            }
+            if let Some(p) = prev {
+                if j < n && (ys[p] < 0.0) != (ys[j] < 0.0) {
+                    roots.push(xs[start] + (xs[j - 1] - xs[start]) / 2.0);
+                }
+            }
+            continue;
         }
+        if let Some(p) = prev {
+            if p + 1 == j && (ys[p] < 0.0) != (ys[j] < 0.0) {
+                roots.push(refine(xs[p], ys[p], xs[j], ys[j], &f));
+            }
+        }
+        prev = Some(j);
+        j += 1;
     }
     roots
 }
@@ -236,5 +257,18 @@ mod tests {
         let ys = [-1.0, 0.0, 1.0];
         assert_eq!(crossings(&xs, &ys, |x| x - 2.0), vec![2.0]);
         assert!(crossings(&xs, &[0.0, 0.0, 0.0], |_| 0.0).is_empty());
+        // A plateau of zeros between opposite signs is one crossing at its middle;
+        // zeros at the ends (or between equal signs) are none.
+        let xs = [1.0, 2.0, 3.0, 4.0, 5.0, 6.0];
+        assert_eq!(
+            crossings(&xs, &[-1.0, 0.0, 0.0, 0.0, 1.0, 2.0], |_| 1.0),
+            vec![3.0]
+        );
+        assert_eq!(
+            crossings(&xs, &[-1.0, 0.0, 0.0, 1.0, 2.0, 3.0], |_| 1.0),
+            vec![2.5]
+        );
+        assert!(crossings(&xs, &[0.0, 1.0, 2.0, 3.0, 4.0, 0.0], |_| 1.0).is_empty());
+        assert!(crossings(&xs, &[1.0, 0.0, 0.0, 2.0, 3.0, 4.0], |_| 1.0).is_empty());
     }
 }

@@ -217,7 +217,6 @@ impl Engine {
             st.counters.traded_instruments += 1;
             st.insert_live(&self.reg, id);
         }
-        st.reindex_expiry(&self.reg);
         self.state = st;
         Ok(())
     }
@@ -364,7 +363,14 @@ impl Engine {
     /// [`Engine::result`] holds only what was not drained.
     pub fn drain(&mut self) -> Output {
         match self.final_step() {
-            Some(bound) => self.out.take_through(bound),
+            Some(bound) => {
+                let out = self.out.take_through(bound);
+                self.state
+                    .counters
+                    .drained_sources
+                    .add(&out.source_counts());
+                out
+            }
             None => Output::default(),
         }
     }

@@ -59,6 +59,15 @@ impl AssetState {
     }
 }
 
+/// Live options sharing an asset and an expiry (one by-expiry row per step).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ExpiryGroup {
+    pub asset: u16,
+    pub expiry_ns: i64,
+    /// Live options in the group (groups are dropped when this reaches 0).
+    pub count: u32,
+}
+
 /// A trade of the open bucket, summed into flows when the bucket closes.
 #[derive(Clone, Copy, Debug, Serialize, Deserialize)]
 pub struct PendingTrade {
@@ -91,6 +100,9 @@ pub struct Counters {
     pub expired: u64,
     /// Distinct instruments that have traded or been seeded.
     pub traded_instruments: u64,
+    /// Source counts of the steps already handed out by `Engine::drain`, so
+    /// diagnostics of a drained stream still cover every step.
+    pub drained_sources: crate::output::SourceCounts,
 }
 
 #[derive(Clone, Debug, Default, Serialize, Deserialize)]
@@ -99,8 +111,10 @@ pub struct EngineState {
     pub assets: Vec<AssetState>,
     /// Live instrument ids, in canonical order (asset, strike, expiry, kind, quote).
     pub live: Vec<u32>,
-    /// Positions into `live` sorted by (asset, expiry, then canonical order), for by-expiry sums.
-    pub live_by_expiry: Vec<u32>,
+    /// The (asset, expiry) group of each live position, indexing `groups`.
+    pub live_group: Vec<u32>,
+    /// The live (asset, expiry) groups, in (asset name, expiry) order, with member counts.
+    pub groups: Vec<ExpiryGroup>,
     pub pending: Vec<PendingTrade>,
     /// Label of the open (not yet complete) bucket.
     pub open_label: Option<i64>,
@@ -135,48 +149,74 @@ impl EngineState {
         }
     }
 
-    /// Inserts `id` into the live set at its canonical position; call
-    /// [`EngineState::reindex_expiry`] after a batch of insertions.
+    /// Inserts `id` into the live set at its canonical position, and into its
+    /// (asset, expiry) group (kept up to date incrementally: the live set changes
+    /// at almost every step of a real market, so nothing is re-sorted).
     pub fn insert_live(&mut self, reg: &Registry, id: u32) {
         let inst = &reg.info(id).inst;
         let pos = self
             .live
             .partition_point(|&o| reg.info(o).inst.canonical_cmp(inst) == Ordering::Less);
         self.live.insert(pos, id);
+        let c = reg.consts[id as usize];
+        let key = |g: &ExpiryGroup| (reg.assets[g.asset as usize].as_str(), g.expiry_ns);
+        let want = (reg.assets[c.asset as usize].as_str(), c.expiry_ns);
+        let g = match self.groups.binary_search_by(|g| key(g).cmp(&want)) {
+            Ok(g) => g,
+            Err(g) => {
+                self.groups.insert(
+                    g,
+                    ExpiryGroup {
+                        asset: c.asset,
+                        expiry_ns: c.expiry_ns,
+                        count: 0,
+                    },
+                );
+                for x in self.live_group.iter_mut().filter(|x| **x as usize >= g) {
+                    *x += 1;
+                }
+                g
+            }
+        };
+        self.groups[g].count += 1;
+        self.live_group.insert(pos, g as u32);
     }
 
     /// Removes the live instruments expired at `t` (DESIGN rule 4).
     pub fn roll_off(&mut self, reg: &Registry, t: i64) {
-        let before = self.live.len();
-        self.live
-            .retain(|&id| reg.consts[id as usize].expiry_ns > t);
-        if self.live.len() != before {
-            self.reindex_expiry(reg);
-        }
-    }
-
-    /// Recomputes the (asset, expiry, canonical position) permutation of the live set.
-    pub fn reindex_expiry(&mut self, reg: &Registry) {
-        // Live rows are in canonical order, which groups them by asset name already:
-        // rank assets by first appearance, then sort by (rank, expiry, position).
-        let mut rank = vec![u32::MAX; reg.assets.len()];
-        let mut next = 0;
-        let mut keys: Vec<(u32, i64, u32)> = self
+        if self
             .live
             .iter()
-            .enumerate()
-            .map(|(p, &id)| {
-                let c = reg.consts[id as usize];
-                let a = c.asset as usize;
-                if rank[a] == u32::MAX {
-                    rank[a] = next;
-                    next += 1;
-                }
-                (rank[a], c.expiry_ns, p as u32)
-            })
-            .collect();
-        keys.sort_unstable();
-        self.live_by_expiry = keys.into_iter().map(|(_, _, p)| p).collect();
+            .all(|&id| reg.consts[id as usize].expiry_ns > t)
+        {
+            return;
+        }
+        let mut keep = 0;
+        for p in 0..self.live.len() {
+            let (id, g) = (self.live[p], self.live_group[p]);
+            if reg.consts[id as usize].expiry_ns > t {
+                self.live[keep] = id;
+                self.live_group[keep] = g;
+                keep += 1;
+            } else {
+                self.groups[g as usize].count -= 1;
+            }
+        }
+        self.live.truncate(keep);
+        self.live_group.truncate(keep);
+        // Drop emptied groups and renumber the rest.
+        let mut remap = vec![u32::MAX; self.groups.len()];
+        let mut next = 0u32;
+        for (g, grp) in self.groups.iter().enumerate() {
+            if grp.count > 0 {
+                remap[g] = next;
+                next += 1;
+            }
+        }
+        self.groups.retain(|g| g.count > 0);
+        for g in &mut self.live_group {
+            *g = remap[*g as usize];
+        }
     }
 }
 

@@ -10,6 +10,7 @@
 //! trades, so every bucket is summed in the same order as a one-shot run.
 
 use crate::batch::UpdateBatch;
+use crate::dedupe;
 use crate::error::Result;
 use crate::evaluate::{flush, gather_step, StepBatch, FLUSH_ROWS};
 use crate::grid::bucket_label;
@@ -77,7 +78,10 @@ pub fn process(
                         inst: id,
                         signed,
                     });
-                    if let Some(key) = b.trade_id.and_then(|t| t.key(row)) {
+                    if let Some(key) = b
+                        .trade_id
+                        .and_then(|t| dedupe::key(&t, row, reg.consts[id as usize].asset))
+                    {
                         st.open_ids.insert(key);
                     }
                 } else {
@@ -208,7 +212,6 @@ pub fn close_bucket(st: &mut EngineState, reg: &Registry, label: i64) {
         st.pending = pending;
     }
     let touched = std::mem::take(&mut st.touched);
-    let mut joined = false;
     for &id in &touched {
         let i = id as usize;
         st.inst[i].inventory += -st.flow[i];
@@ -219,12 +222,8 @@ pub fn close_bucket(st: &mut EngineState, reg: &Registry, label: i64) {
             st.counters.traded_instruments += 1;
             if reg.info(id).inst.expiry_ns > label {
                 st.insert_live(reg, id);
-                joined = true;
             }
         }
-    }
-    if joined {
-        st.reindex_expiry(reg);
     }
     st.touched = touched;
     st.touched.clear();
@@ -247,6 +246,10 @@ pub fn eval_range(
     }
     let last = cfg.end.map_or(to, |e| e.min(to));
     let ecfg = cfg.eval();
+    if last >= from {
+        let n_steps = ((last - from) / cfg.resolution + 1) as usize;
+        steps.reserve_rows(n_steps.saturating_mul(st.live.len().max(1)));
+    }
     let mut t = from;
     while t <= last {
         gather_step(st, reg, &ecfg, t, steps)?;

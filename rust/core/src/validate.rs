@@ -338,7 +338,13 @@ pub fn trades(reg: &mut Registry, fr: &Frontier, b: &TradeBatch, out: &mut Valid
     });
     let order = order_of(b.ts, &reason);
     if let Some(tid) = &b.trade_id {
-        dedupe_trade_ids(tid, &mut reason, order.as_deref(), fr.open_ids);
+        let asset_of = |i: usize| match inst[i] {
+            c if c >= 0 && ids[c as usize] != u32::MAX => {
+                reg.consts[ids[c as usize] as usize].asset
+            }
+            _ => u16::MAX,
+        };
+        dedupe_trade_ids(tid, asset_of, &mut reason, order.as_deref(), fr.open_ids);
     }
     out.trades = Accepted {
         reason,

@@ -89,6 +89,20 @@ fn result_to_dict<'py>(
     )?;
     d.set_item("expired", c.expired)?;
     d.set_item("traded_instruments", c.traded_instruments)?;
+    let ds = c.drained_sources;
+    let drained = PyDict::new(py);
+    for (k, v) in [
+        ("spot_chain", ds.spot_chain),
+        ("spot_table", ds.spot_table),
+        ("spot_index", ds.spot_index),
+        ("spot_missing", ds.spot_missing),
+        ("vol_chain", ds.vol_chain),
+        ("vol_trade", ds.vol_trade),
+        ("vol_missing", ds.vol_missing),
+    ] {
+        drained.set_item(k, v)?;
+    }
+    d.set_item("drained_sources", drained)?;
     d.set_item("registry", reg)?;
     Ok(d)
 }
