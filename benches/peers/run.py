@@ -241,7 +241,18 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--timeout", type=float, default=1800.0)
     p.add_argument("--root", type=Path, default=DEFAULT_ROOT, help="dataset cache")
     p.add_argument("--json", type=Path, default=None, help="results file (default: under --root)")
+    p.add_argument("--report", type=Path, nargs="+", default=None, help="print the tables of results files; no run")
     a = p.parse_args(argv)
+    if a.report:
+        for path in a.report:
+            saved = json.loads(path.read_text())
+            print(json.dumps(saved["machine"]))
+            print(markdown([Row(**r) for r in saved["rows"]]))
+            if "kernel" in saved:
+                from .kernel import markdown as kernel_markdown
+
+                print(kernel_markdown(saved["kernel"]))
+        return
 
     sizes = [parse_size(s) for s in a.sizes.split(",")]
     repeats = [int(x) for x in a.repeat.split(",")]
@@ -252,6 +263,15 @@ def main(argv: list[str] | None = None) -> None:
     info = machine()
     print(json.dumps(info), flush=True)
     rows: list[Row] = []
+    where = a.json or a.root / "results" / f"peers-{time.strftime('%Y%m%d-%H%M%S')}.json"
+    where.parent.mkdir(parents=True, exist_ok=True)
+    result: dict[str, Any] = {"machine": info, "rows": [], "mem_limit_gb": limit_kb / 2**20}
+
+    def save() -> None:  # after every row: a long run that dies keeps what it measured
+        result["rows"] = [asdict(r) for r in rows]
+        info["load_average_end"] = os.getloadavg()
+        where.write_text(json.dumps(result, indent=1))
+
     for size, repeat in zip(sizes, repeats):
         data = generate(size, root=a.root)
         for mode in a.modes.split(","):
@@ -261,17 +281,15 @@ def main(argv: list[str] | None = None) -> None:
                 if peer == "flowgex-2":
                     ref = answer
                 rows.append(row)
+                save()
     if a.slice:
         rows.append(reference_slice(generate(sizes[0], root=a.root), a.slice, limit_kb, a.timeout))
-    info["load_average_end"] = os.getloadavg()
-    result: dict[str, Any] = {"machine": info, "rows": [asdict(r) for r in rows], "mem_limit_gb": limit_kb / 2**20}
+        save()
     if a.kernel:
         from .kernel import compare
 
         result["kernel"] = compare()
-    where = a.json or a.root / "results" / f"peers-{time.strftime('%Y%m%d-%H%M%S')}.json"
-    where.parent.mkdir(parents=True, exist_ok=True)
-    where.write_text(json.dumps(result, indent=1))
+        save()
     print(markdown(rows))
     if a.kernel:
         from .kernel import markdown as kernel_markdown
