@@ -29,7 +29,7 @@ from .common import EXPIRY_OFFSET_NS, PEER_COLUMNS, RES_NS, YEAR_NS, PeerOutput
 
 __all__ = ["connect", "load", "run", "output"]
 
-_SOURCE_PARQUET = "read_parquet('{path}/*/*/*.parquet', hive_partitioning = true)"
+_SOURCE_PARQUET = "read_parquet('{path}/*/*/*.parquet', hive_partitioning = false)"
 
 _SPARSE = f"""
 CREATE OR REPLACE TEMP TABLE sparse AS

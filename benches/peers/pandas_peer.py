@@ -7,8 +7,8 @@ stable sort by time, one ``groupby`` to (instrument, bucket) and a grouped
 from the sparse flows with ``merge_asof`` (backward, by instrument), or, in the
 ``runs`` variant, by repeating each flow row over the grid times it holds; the spot
 is a small (grid time × asset) table forward-filled once and looked up by
-position. Gamma is the closed form on numpy arrays; the aggregates are
-``groupby`` sums.
+position. Gamma is the closed form on numpy arrays; the totals are bincounts
+on the (asset, grid step) key, the strike chart a ``groupby``.
 """
 
 from __future__ import annotations
@@ -25,8 +25,9 @@ __all__ = ["read", "compute", "run"]
 
 
 def read(path: str) -> pd.DataFrame:
-    """The trades of a hive-partitioned Parquet dataset, strings as categoricals."""
-    return pd.read_parquet(path, columns=PEER_COLUMNS, read_dictionary=["instrument", "side"])
+    """The trades of a hive-partitioned Parquet dataset, strings as categoricals (partition
+    columns are not needed: skipping hive discovery makes pyarrow's read 4x faster)."""
+    return pd.read_parquet(path, columns=PEER_COLUMNS, read_dictionary=["instrument", "side"], partitioning=None)
 
 
 def _instruments(names: pd.Index) -> pd.DataFrame:
@@ -131,10 +132,17 @@ def compute(df: pd.DataFrame, dense_by: str = "asof") -> PeerOutput:
     d1 = (np.log(s / k) + 0.5 * sig_sqrt_t**2) / sig_sqrt_t
     gamma = np.exp(-0.5 * d1 * d1) / (math.sqrt(2 * math.pi) * s * sig_sqrt_t)
     gex = gamma * dense["inv"].to_numpy() * inst["mult"].to_numpy()[code] * s * s * 0.01
-    out = pd.DataFrame({"asset": asset, "time": time, "strike": k, "gex": gex, "gex_abs": np.abs(gex)})
-
-    total = out.groupby(["asset", "time"], sort=True)[["gex", "gex_abs"]].sum().reset_index()
-    at_last = out[out["time"] == last]
+    # Totals: (asset, grid step) is a dense integer key, so the group sums are bincounts
+    # (a groupby on the 2-column key of the dense rows cost 4x more at 10M trades).
+    steps = (last - first) // RES_NS + 1
+    key = asset * steps + (time - first) // RES_NS
+    n_keys = len(assets) * steps
+    live = np.bincount(key, minlength=n_keys) > 0
+    sums = {c: np.bincount(key, weights=w, minlength=n_keys)[live] for c, w in (("gex", gex), ("gex_abs", np.abs(gex)))}
+    cell = np.flatnonzero(live)
+    total = pd.DataFrame({"asset": cell // steps, "time": first + (cell % steps) * RES_NS, **sums})
+    at = time == last
+    at_last = pd.DataFrame({"asset": asset[at], "strike": k[at], "gex": gex[at], "gex_abs": np.abs(gex[at])})
     by_strike = at_last.groupby(["asset", "strike"], sort=True)[["gex", "gex_abs"]].sum().reset_index()
     names = np.array(assets, dtype=object)
     total["asset"] = names[total["asset"].to_numpy()]

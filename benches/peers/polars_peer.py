@@ -1,16 +1,17 @@
-"""The job in polars, lazily: one query plan, collected once.
+"""The job in polars, lazily: two lazy plans (the flows, then both answers).
 
-Why it looks like this: ``scan_parquet`` (hive) with only the needed columns;
-trades reduce to (instrument, bucket) rows with a ``group_by`` whose "latest"
-values are ``sort_by("timestamp").last()`` (correct whatever the row order);
-inventory is a window ``cum_sum().over("instrument")``; the dense grid is
-``int_ranges`` exploded and filled with ``join_asof`` (backward, by
-instrument), or in the ``runs`` variant each flow row's ``int_ranges`` up to
-the instrument's next traded bucket, exploded (no join); the spot is
-forward-filled once on the small (asset x grid time) table with ``join_asof``
-and attached with an equi-join. Names are parsed on the unique
-instruments only. ``collect_all`` shares the common sub-plan between the two
-answers.
+Why it looks like this: ``scan_parquet`` with only the needed columns (no
+partition columns: the asset is in the name); trades reduce to (instrument,
+bucket) rows with a ``group_by`` whose "latest" values are
+``sort_by("timestamp").last()`` (correct whatever the row order); inventory is
+a window ``cum_sum().over("instrument")``; the dense grid is ``int_ranges``
+exploded and filled with ``join_asof`` (backward, by instrument), or in the
+``runs`` variant each flow row's ``int_ranges`` up to the instrument's next
+traded bucket, exploded (no join); the spot is forward-filled once on the small
+(asset x grid time) table with ``join_asof`` and attached with an equi-join.
+Names are parsed on the unique instruments only. The (instrument, bucket) flows
+are collected once and both answers are planned over them (the strike chart on
+the last grid time only).
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ __all__ = ["scan", "load", "plan", "run", "output"]
 def scan(path: str) -> pl.LazyFrame:
     """The trades, names as categoricals: grouping by a categorical is ~2x faster than by a string."""
     return (
-        pl.scan_parquet(f"{path}/**/*.parquet", hive_partitioning=True)
+        pl.scan_parquet(f"{path}/**/*.parquet", hive_partitioning=False)
         .select(PEER_COLUMNS)
         .with_columns(pl.col("instrument").cast(pl.Categorical), pl.col("side").cast(pl.Categorical))
     )
@@ -52,49 +53,48 @@ def _instruments(names: pl.LazyFrame) -> pl.LazyFrame:
     )
 
 
-def _dense_asof(sparse: pl.LazyFrame, inst: pl.LazyFrame, last: pl.LazyFrame) -> pl.LazyFrame:
-    """Every (instrument, grid time) from its first bucket to its expiry or the last grid time,
-    filled by ``join_asof``. ``int_ranges`` yields times sorted within each instrument, which is
-    all ``join_asof`` needs with ``by`` (the flows are sorted by bucket within each instrument)."""
-    return (
-        inst.join(last, how="cross")
-        .with_columns(time=pl.int_ranges("first", pl.min_horizontal("expiry", pl.col("last") + RES_NS), RES_NS))
+def _grid_asof(sparse: pl.LazyFrame, inst: pl.LazyFrame, last: pl.LazyFrame) -> tuple[pl.LazyFrame, pl.LazyFrame]:
+    """(every (instrument, grid time) from its first bucket to its expiry or the last grid time,
+    the same at the last grid time only), filled by ``join_asof``. ``int_ranges`` yields times
+    sorted within each instrument, which is all ``join_asof`` needs with ``by`` (the flows are
+    sorted by bucket within each instrument)."""
+    flows = sparse.select("instrument", "bucket", "inv", "iv")
+    live = inst.join(last, how="cross")
+    dense = (
+        live.with_columns(time=pl.int_ranges("first", pl.min_horizontal("expiry", pl.col("last") + RES_NS), RES_NS))
         .explode("time")
         .drop_nulls("time")
-        .join_asof(
-            sparse.select("instrument", "bucket", "inv", "iv"),
-            left_on="time",
-            right_on="bucket",
-            by="instrument",
-            strategy="backward",
-            check_sortedness=False,
-        )
+    )
+    at_last = live.filter(pl.col("first") <= pl.col("last"), pl.col("last") < pl.col("expiry")).with_columns(
+        time=pl.col("last")
+    )
+    return tuple(  # type: ignore[return-value]
+        g.join_asof(flows, left_on="time", right_on="bucket", by="instrument", check_sortedness=False)
+        for g in (dense, at_last)
     )
 
 
-def _dense_runs(sparse: pl.LazyFrame, inst: pl.LazyFrame, last: pl.LazyFrame) -> pl.LazyFrame:
-    """The same grid without a join: each (instrument, bucket) row holds until the instrument's
-    next traded bucket (or expiry, or the end): ``int_ranges`` over that run, exploded."""
-    return (
+def _grid_runs(sparse: pl.LazyFrame, inst: pl.LazyFrame, last: pl.LazyFrame) -> tuple[pl.LazyFrame, pl.LazyFrame]:
+    """The same without a join: each (instrument, bucket) row holds until the instrument's next
+    traded bucket (or expiry, or the end): ``int_ranges`` over that run, exploded."""
+    runs = (
         # (the shift runs on the sorted flows, before any join reorders rows)
         sparse.select("instrument", "bucket", "inv", "iv", next=pl.col("bucket").shift(-1).over("instrument"))
         .join(inst, on="instrument")
         .join(last, how="cross")
         .with_columns(stop=pl.min_horizontal(pl.col("next").fill_null(pl.col("last") + RES_NS), "expiry"))
-        .with_columns(time=pl.int_ranges("bucket", "stop", RES_NS))
-        .explode("time")
-        .drop_nulls("time")
     )
+    dense = runs.with_columns(time=pl.int_ranges("bucket", "stop", RES_NS)).explode("time").drop_nulls("time")
+    at_last = runs.filter(pl.col("bucket") <= pl.col("last"), pl.col("last") < pl.col("stop")).with_columns(
+        time=pl.col("last")
+    )
+    return dense, at_last
 
 
-def plan(trades: pl.LazyFrame, dense_by: str = "asof") -> tuple[pl.LazyFrame, pl.LazyFrame, pl.LazyFrame]:
-    """(totals, by strike at the last grid time, the last grid time) as lazy frames.
-
-    ``dense_by="asof"`` fills the dense grid with ``join_asof``; ``"runs"``
-    expands each flow row over the grid times it holds (no join).
-    """
+def flows(trades: pl.LazyFrame) -> pl.LazyFrame:
+    """One row per (instrument, bucket): net flow, latest iv and index price, inventory."""
     ts = pl.col("timestamp").dt.cast_time_unit("ns").cast(pl.Int64)
-    sparse = (
+    return (
         trades.with_columns(
             bucket=(ts // RES_NS + 1) * RES_NS,
             ts=ts,
@@ -107,9 +107,16 @@ def plan(trades: pl.LazyFrame, dense_by: str = "asof") -> tuple[pl.LazyFrame, pl
             pl.col("index_price").sort_by("ts").last().alias("px"),
             pl.col("ts").max(),
         )
-        .sort("instrument", "bucket")
+        # Any fixed instrument order will do: the categorical codes sort faster than the names.
+        .sort(pl.col("instrument").to_physical(), "bucket")
         .with_columns(inv=-pl.col("flow").cum_sum().over("instrument"))
     )
+
+
+def plan(sparse: pl.LazyFrame, dense_by: str = "asof") -> tuple[pl.LazyFrame, pl.LazyFrame, pl.LazyFrame]:
+    """(totals, by strike at the last grid time, the last grid time) as lazy frames over the
+    flows; ``dense_by="asof"`` fills the dense grid with ``join_asof``, ``"runs"`` expands each
+    flow row over the grid times it holds (no join)."""
     inst = _instruments(sparse.group_by("instrument").agg(first=pl.col("bucket").min()))
     bounds = sparse.select(first=pl.col("bucket").min(), last=pl.col("bucket").max())
     last = bounds.select("last")
@@ -129,23 +136,31 @@ def plan(trades: pl.LazyFrame, dense_by: str = "asof") -> tuple[pl.LazyFrame, pl
         .join_asof(observed, left_on="time", right_on="bucket", by="asset", check_sortedness=False)
         .select("asset", "time", "spot")
     )
-    dense = _dense_runs(sparse, inst, last) if dense_by == "runs" else _dense_asof(sparse, inst, last)
-    dense = dense.join(spot, on=["asset", "time"])
+    dense, at_last = (_grid_runs if dense_by == "runs" else _grid_asof)(sparse, inst, last)
     s, k, inv = pl.col("spot"), pl.col("strike"), pl.col("inv")
     sig_sqrt_t = pl.col("iv") * ((pl.col("expiry") - pl.col("time")) / YEAR_NS).sqrt()
     d1 = ((s / k).log() + 0.5 * sig_sqrt_t**2) / sig_sqrt_t
     gamma = (-0.5 * d1 * d1).exp() / (math.sqrt(2 * math.pi) * s * sig_sqrt_t)
-    gex = dense.select("asset", "time", "strike", "last", gex=gamma * inv * pl.col("mult") * s * s * 0.01)
     sums = [pl.col("gex").sum(), pl.col("gex").abs().sum().alias("gex_abs")]
-    total = gex.group_by("asset", "time").agg(sums)
-    by_strike = gex.filter(pl.col("time") == pl.col("last")).group_by("asset", "strike").agg(sums)
-    return total, by_strike, last
+    answers = []
+    for grid, key in ((dense, "time"), (at_last, "strike")):
+        gex = grid.join(spot, on=["asset", "time"]).select(
+            "asset", key, gex=gamma * inv * pl.col("mult") * s * s * 0.01
+        )
+        answers.append(gex.group_by("asset", key).agg(sums))
+    return answers[0], answers[1], last
 
 
 def run(source: Any, dense_by: str = "asof") -> list[pl.DataFrame]:
-    """From a dataset path (end to end) or a polars DataFrame already loaded (in memory)."""
+    """From a dataset path (end to end) or a polars DataFrame already loaded (in memory).
+
+    The flows are collected once: ``collect_all`` does not share the common sub-plan
+    in polars 2's streaming engine (it recomputed it per answer: 12 s instead of 7.5 s
+    at 10M trades).
+    """
     trades = scan(source) if isinstance(source, str) else source.lazy()
-    return pl.collect_all(list(plan(trades, dense_by)))
+    sparse = flows(trades).collect().lazy()
+    return pl.collect_all(list(plan(sparse, dense_by)))
 
 
 def output(native: list[pl.DataFrame]) -> PeerOutput:
