@@ -19,8 +19,19 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-__all__ = ["RES_NS", "YEAR_NS", "EXPIRY_OFFSET_NS", "MULTIPLIERS", "COLUMNS", "PEER_COLUMNS", "PeerOutput"]
+__all__ = [
+    "MEM_LIMIT_ENV",
+    "RES_NS",
+    "YEAR_NS",
+    "EXPIRY_OFFSET_NS",
+    "MULTIPLIERS",
+    "COLUMNS",
+    "PEER_COLUMNS",
+    "PeerOutput",
+]
 
+#: The harness's RSS limit for a peer's process, in GB (a peer that can budget memory reads it).
+MEM_LIMIT_ENV = "FLOWGEX_PEERS_MEM_LIMIT_GB"
 #: The grid resolution Δ: 10 minutes in ns.
 RES_NS = 600 * 10**9
 #: T is measured in years of 365 days.

@@ -19,13 +19,16 @@ SQL.
 from __future__ import annotations
 
 import math
+import os
+import tempfile
+from pathlib import Path
 from typing import Any
 
 import duckdb
 import numpy as np
 import pyarrow as pa
 
-from .common import EXPIRY_OFFSET_NS, PEER_COLUMNS, RES_NS, YEAR_NS, PeerOutput
+from .common import EXPIRY_OFFSET_NS, MEM_LIMIT_ENV, PEER_COLUMNS, RES_NS, YEAR_NS, PeerOutput
 
 __all__ = ["connect", "load", "run", "output"]
 
@@ -153,7 +156,7 @@ def queries(dense_by: str = "asof") -> tuple[str, str, str]:
 
 
 def connect() -> duckdb.DuckDBPyConnection:
-    """A fresh in-memory database (all cores, duckdb's default memory limit).
+    """A fresh in-memory database (all cores; memory limit: see below).
 
     ``asof_loop_join_threshold = 0``: duckdb otherwise plans an ASOF join whose
     left side it estimates small as a nested loop, which took 1.6 s instead of
@@ -161,6 +164,13 @@ def connect() -> duckdb.DuckDBPyConnection:
     """
     con = duckdb.connect(":memory:")
     con.execute("SET asof_loop_join_threshold = 0")
+    limit = os.environ.get(MEM_LIMIT_ENV)
+    if limit:
+        # Under the harness's RSS limit duckdb is told its budget, so it can spill
+        # (to a temporary directory, not the working tree) instead of being killed.
+        spill = Path(tempfile.gettempdir()) / f"flowgex-duckdb-spill-{os.getpid()}"
+        con.execute(f"SET memory_limit = '{float(limit) * 0.7:.1f}GB'")
+        con.execute(f"SET temp_directory = '{spill}'")
     return con
 
 

@@ -32,7 +32,7 @@ from typing import Any
 import pandas as pd
 
 from .check import disagreements
-from .common import PeerOutput
+from .common import MEM_LIMIT_ENV, PeerOutput
 from .dataset import DEFAULT_ROOT, generate, parse_size
 
 __all__ = ["Row", "run_child", "main"]
@@ -67,7 +67,11 @@ def _rss_kb(pid: int) -> int:
 
 def run_child(args: list[str], limit_kb: int, timeout: float) -> tuple[int, int, str]:
     """Runs one child; returns (exit status, peak RSS in kB, why it was killed or "")."""
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")])}
+    env = {
+        **os.environ,
+        "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")]),
+        MEM_LIMIT_ENV: f"{limit_kb / 2**20:.2f}",
+    }
     proc = subprocess.Popen([sys.executable, "-m", "benches.peers.child", *args], cwd=ROOT, env=env)
     killed: list[str] = []
     done = threading.Event()
