@@ -42,9 +42,12 @@ def _numpy(col: pa.ChunkedArray, dtype: Any) -> np.ndarray:
 
 
 def timestamps(col: pa.ChunkedArray) -> np.ndarray:
-    ints = pc.cast(col, pa.int64())
-    if ints.null_count:
-        ints = pc.fill_null(ints, NULL_TS)
+    """int64 nanoseconds, NULL_TS for null. Without nulls each chunk is viewed as
+    int64 in place (no cast copy: on a fresh process every new byte costs a
+    kernel page fault, a large share of encoding a big dataset)."""
+    if col.null_count:
+        return _numpy(pc.fill_null(pc.cast(col, pa.int64()), NULL_TS), np.int64)
+    ints = pa.chunked_array([c.view(pa.int64()) for c in col.chunks], type=pa.int64())
     return _numpy(ints, np.int64)
 
 
@@ -64,29 +67,34 @@ def optional_floats(out: dict[str, Any], key: str, table: pa.Table, column: str)
 
 
 def dictionary(col: pa.ChunkedArray) -> tuple[np.ndarray, list[str]]:
-    """int32 codes (-1 for null) and the unique strings they index.
-
-    Dictionary chunks (one per Parquet file) are mapped onto one global
-    dictionary chunk by chunk: each chunk's dictionary is small, so this is a
-    numpy take per chunk rather than a unification of the whole column.
-    """
+    """int32 codes (-1 for null) and the unique strings they index."""
     if not pa.types.is_dictionary(col.type):
         arr = pc.dictionary_encode(_combined(col))
         codes = pc.fill_null(arr.indices, -1) if arr.indices.null_count else arr.indices
         values = [v if v is not None else "" for v in arr.dictionary.to_pylist()]
         return _numpy(pa.chunked_array([codes]), np.int32), values
     index: dict[str, int] = {}
-    parts = []
+    codes = _map_dictionary_chunks(col, lambda v: index.setdefault(v, len(index)), -1, np.int32)
+    return codes, list(index)
+
+
+def _map_dictionary_chunks(col: pa.ChunkedArray, value_of: Any, null: int, dtype: Any) -> np.ndarray:
+    """``value_of(string)`` for every row of a dictionary column, ``null`` for null.
+
+    Dictionary chunks (one per Parquet file) are mapped chunk by chunk: each
+    chunk's dictionary is small, so this is a numpy take per chunk straight
+    into the output (no unification of the whole column, no intermediate codes).
+    """
+    out = np.empty(len(col), dtype=dtype)
+    at = 0
     for chunk in col.chunks:
-        local = np.array(
-            [index.setdefault(v if v is not None else "", len(index)) for v in chunk.dictionary.to_pylist()] + [-1],
-            dtype=np.int32,
-        )
+        words = chunk.dictionary.to_pylist()
+        local = np.array([value_of(v if v is not None else "") for v in words] + [null], dtype=dtype)
         idx = chunk.indices
         raw = (pc.fill_null(idx, -1) if idx.null_count else idx).to_numpy(zero_copy_only=False)
-        parts.append(local[raw])  # -1 (null) picks the trailing -1
-    codes = np.concatenate(parts) if parts else np.zeros(0, np.int32)
-    return np.ascontiguousarray(codes, dtype=np.int32), list(index)
+        np.take(local, raw, out=out[at : at + len(raw)], mode="wrap")  # -1 (null) wraps to the trailing null
+        at += len(raw)
+    return out
 
 
 def _instruments(table: pa.Table, out: dict[str, Any]) -> None:
@@ -121,10 +129,13 @@ def side_codes(col: pa.ChunkedArray) -> np.ndarray:
         ints = pc.cast(col, pa.int64())
         v = _numpy(pc.fill_null(ints, 0) if col.null_count else ints, np.int64)
         return np.where(v == 1, 1, np.where(v == -1, -1, 0)).astype(np.int8)
+    def code(v: str) -> int:
+        return 1 if v.lower() == "buy" else -1 if v.lower() == "sell" else 0
+
+    if pa.types.is_dictionary(col.type):
+        return _map_dictionary_chunks(col, code, 0, np.int8)
     codes, values = dictionary(col)
-    lookup = np.array(
-        [1 if v.lower() == "buy" else -1 if v.lower() == "sell" else 0 for v in values] + [0], dtype=np.int8
-    )
+    lookup = np.array([code(v) for v in values] + [0], dtype=np.int8)
     return np.ascontiguousarray(lookup[codes])  # code -1 (null) picks the trailing 0
 
 

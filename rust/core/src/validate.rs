@@ -290,18 +290,21 @@ fn order_of(ts: &[i64], reason: &[u8]) -> Option<Vec<u32>> {
     if sorted {
         return None;
     }
-    // Inline (time, row) pairs and the standard library's stable sort (driftsort),
-    // which finds natural runs: a Parquet dataset read per asset or per file is a
-    // few sorted runs concatenated, merged in a few sequential passes.
-    let mut pairs: Vec<(i64, u32)> = ts
+    // Row numbers sorted by time with the standard library's stable sort
+    // (driftsort): ties keep row order, and it finds natural runs — a Parquet
+    // dataset read per asset or per file is a few sorted runs concatenated,
+    // merged in a few sequential passes (reading `ts` run by run, so the
+    // indirect key stays cache-friendly). 4 bytes a row plus half that in
+    // scratch: inline (time, row) pairs needed 16 + 8 and, on a fresh
+    // process, the kernel's page zeroing was most of the sort's cost.
+    let mut rows: Vec<u32> = reason
         .iter()
-        .zip(reason)
         .enumerate()
-        .filter(|(_, (_, &r))| r == 0)
-        .map(|(i, (&t, _))| (t, i as u32))
+        .filter(|(_, &r)| r == 0)
+        .map(|(i, _)| i as u32)
         .collect();
-    pairs.sort();
-    Some(pairs.into_iter().map(|(_, i)| i).collect())
+    rows.sort_by_key(|&i| ts[i as usize]);
+    Some(rows)
 }
 
 /// Global ids and expiries of a table's dictionary entries, shifted by one so
