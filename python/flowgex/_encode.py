@@ -129,6 +129,7 @@ def side_codes(col: pa.ChunkedArray) -> np.ndarray:
         ints = pc.cast(col, pa.int64())
         v = _numpy(pc.fill_null(ints, 0) if col.null_count else ints, np.int64)
         return np.where(v == 1, 1, np.where(v == -1, -1, 0)).astype(np.int8)
+
     def code(v: str) -> int:
         return 1 if v.lower() == "buy" else -1 if v.lower() == "sell" else 0
 

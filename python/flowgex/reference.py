@@ -467,8 +467,11 @@ def flow_gex_reference(
 
     # Retention: long replays may keep inventory / strike and expiry rows for the last step only.
     final = out["steps.time"][-1] if out["steps.time"] else None
-    for table, keep in (("inventory", opts.keep_inventory), ("by_strike", opts.keep_aggregates),
-                        ("by_expiry", opts.keep_aggregates)):
+    for table, keep in (
+        ("inventory", opts.keep_inventory),
+        ("by_strike", opts.keep_aggregates),
+        ("by_expiry", opts.keep_aggregates),
+    ):
         if keep == "last":
             idx = [n for n, t in enumerate(out[f"{table}.time"]) if t == final]
             for k in [k for k in out if k.startswith(table + ".")]:
