@@ -71,11 +71,54 @@ pub struct StepBatch {
     pub counts: Vec<SourceCounts>,
     /// Chain gamma overriding the model's at the evaluation spot (classic mode).
     pub gamma_override: Option<Vec<f64>>,
+    /// Scratch for [`flush`]'s gamma and GEX columns, kept across flushes.
+    gamma: Vec<f64>,
+    gexv: Vec<f64>,
 }
 
 impl StepBatch {
     pub fn rows(&self) -> usize {
         self.inst.len()
+    }
+
+    /// Empties the batch but keeps every allocation: a long replay flushes
+    /// hundreds of blocks, and reusing the same pages avoids a kernel page
+    /// fault (and zeroing) for every byte of every block.
+    fn clear(&mut self) {
+        let StepBatch {
+            step_time,
+            row_end,
+            inst,
+            inventory,
+            spot,
+            vol,
+            tau,
+            group,
+            group_end,
+            group_asset,
+            group_expiry,
+            total_end,
+            total_asset,
+            total_spot,
+            counts,
+            gamma_override,
+            gamma: _,
+            gexv: _,
+        } = self;
+        step_time.clear();
+        row_end.clear();
+        inst.clear();
+        group.clear();
+        group_end.clear();
+        group_asset.clear();
+        group_expiry.clear();
+        total_end.clear();
+        total_asset.clear();
+        counts.clear();
+        for v in [inventory, spot, vol, tau, total_spot] {
+            v.clear();
+        }
+        *gamma_override = None;
     }
 
     /// Room for about `rows` more rows (capped at a flush's worth), so a block
@@ -273,13 +316,17 @@ pub fn flush(
     out: &mut Output,
 ) {
     if batch.step_time.is_empty() {
-        *batch = StepBatch::default();
+        batch.clear();
         return;
     }
-    let b = std::mem::take(batch);
+    let mut gamma = std::mem::take(&mut batch.gamma);
+    let mut gexv = std::mem::take(&mut batch.gexv);
+    let b = &*batch;
     let n = b.inst.len();
-    let mut gamma = vec![0.0f64; n];
-    let mut gexv = vec![0.0f64; n];
+    for v in [&mut gamma, &mut gexv] {
+        v.clear();
+        v.resize(n, 0.0);
+    }
     let consts = &reg.consts;
     gamma
         .par_chunks_mut(CHUNK)
@@ -350,7 +397,7 @@ pub fn flush(
     }
     out.stats.append(StepStats {
         time: b.step_time.clone(),
-        counts: b.counts,
+        counts: b.counts.clone(),
     });
 
     // Under keep_inventory="last" only the rows of steps at or after min(last, retain_from) can
@@ -364,7 +411,6 @@ pub fn flush(
     } else {
         b.row_end[first_step - 1]
     };
-    let tail = |mut v: Vec<f64>| if row0 == 0 { v } else { v.split_off(row0) };
     let mut time = Vec::with_capacity(n - row0);
     let mut lo = row0;
     for s in first_step..steps {
@@ -372,20 +418,32 @@ pub fn flush(
         time.extend(std::iter::repeat_n(b.step_time[s], end - lo));
         lo = end;
     }
-    let inst = if row0 == 0 {
-        b.inst
+    if row0 == 0 {
+        // Every row is reported: the columns move to the output (no copy).
+        out.inventory.append(InventoryRows {
+            time,
+            inst: std::mem::take(&mut batch.inst),
+            inventory: std::mem::take(&mut batch.inventory),
+            spot: std::mem::take(&mut batch.spot),
+            vol: std::mem::take(&mut batch.vol),
+            gamma,
+            gex: gexv,
+        });
     } else {
-        b.inst[row0..].to_vec()
-    };
-    out.inventory.append(InventoryRows {
-        time,
-        inst,
-        inventory: tail(b.inventory),
-        spot: tail(b.spot),
-        vol: tail(b.vol),
-        gamma: tail(gamma),
-        gex: tail(gexv),
-    });
+        // Only the tail is reported: copy it and keep the block's pages for the next one.
+        out.inventory.append(InventoryRows {
+            time,
+            inst: b.inst[row0..].to_vec(),
+            inventory: b.inventory[row0..].to_vec(),
+            spot: b.spot[row0..].to_vec(),
+            vol: b.vol[row0..].to_vec(),
+            gamma: gamma[row0..].to_vec(),
+            gex: gexv[row0..].to_vec(),
+        });
+        batch.gamma = gamma;
+        batch.gexv = gexv;
+    }
+    batch.clear();
     keep.trim(out, retain_from);
 }
 
