@@ -92,3 +92,40 @@ def test_serial_and_parallel_are_identical():
     n = 200_000
     args = (rng.uniform(50, 150, n), rng.uniform(50, 150, n), rng.uniform(0, 2, n), rng.uniform(0, 2, n))
     assert np.array_equal(fg.black76_gamma(*args, threads=1), fg.black76_gamma(*args, threads=2))
+
+
+def test_out_receives_the_same_result_in_place():
+    rng = np.random.default_rng(11)
+    S, K = rng.uniform(50, 150, (3, 1000)), rng.uniform(50, 150, 1000)
+    T, v = rng.uniform(0, 2, 1000), rng.uniform(0, 2, (3, 1000))
+    out = np.full((3, 1000), np.nan)
+    got = fg.black76_gamma(S, K, T, v, 0.01, out=out, threads=2)
+    assert got is out
+    assert np.array_equal(out, fg.black76_gamma(S, K, T, v, 0.01))
+    per_row_rates = rng.uniform(0, 0.1, 1000)
+    fg.black76_gamma(S, K, T, v, per_row_rates, out=out)
+    assert np.array_equal(out, fg.black76_gamma(S, K, T, v, per_row_rates))
+
+
+@pytest.mark.parametrize(
+    ("out", "error", "match"),
+    [
+        (np.empty(4, dtype=np.float32), fg.SchemaError, "float64"),
+        (np.empty((4, 2))[:, 0], fg.SchemaError, "contiguous"),
+        (np.empty(5), fg.OptionError, "shape"),
+        ([0.0] * 4, fg.SchemaError, "numpy array"),
+    ],
+)
+def test_out_must_fit(out, error, match):
+    with pytest.raises(error, match=match):
+        fg.black76_gamma(np.full(4, 100.0), 100.0, 1.0, 0.5, out=out)
+
+
+def test_out_must_be_writable_and_apart_from_the_inputs():
+    S = np.full(4, 100.0)
+    with pytest.raises(fg.OptionError, match="overlap"):
+        fg.black76_gamma(S, 100.0, 1.0, 0.5, out=S)
+    frozen = np.empty(4)
+    frozen.flags.writeable = False
+    with pytest.raises(fg.OptionError, match="read-only"):
+        fg.black76_gamma(S, 100.0, 1.0, 0.5, out=frozen)

@@ -33,6 +33,7 @@ __all__ = ["PEERS", "MODES", "job", "main"]
 PEERS = (
     "flowgex-1",
     "flowgex-2",
+    "flowgex-stream",
     "pandas",
     "pandas-runs",
     "polars",
@@ -65,6 +66,10 @@ def _cpu() -> float:
 
 def job(peer: str, data: str) -> tuple[Callable[[str], Any], Callable[[Any], Any], Callable[[Any], PeerOutput]]:
     """(load for the in-memory mode, run from a path or a loaded object, to the common shape)."""
+    if peer == "flowgex-stream":
+        from . import flowgex_peer
+
+        return flowgex_peer.read, lambda src: flowgex_peer.run_streaming(src, threads=2), flowgex_peer.output
     if peer.startswith("flowgex-"):
         return _flowgex(int(peer.split("-")[1]))
     name, _, variant = peer.partition("-")

@@ -38,7 +38,17 @@ from .dataset import DEFAULT_ROOT, generate, parse_size
 __all__ = ["Row", "run_child", "main"]
 
 ROOT = Path(__file__).resolve().parents[2]
-ORDER = ("flowgex-2", "flowgex-1", "duckdb", "duckdb-runs", "polars", "polars-runs", "pandas", "pandas-runs")
+ORDER = (
+    "flowgex-2",
+    "flowgex-1",
+    "flowgex-stream",
+    "duckdb",
+    "duckdb-runs",
+    "polars",
+    "polars-runs",
+    "pandas",
+    "pandas-runs",
+)
 
 
 @dataclass
@@ -281,6 +291,8 @@ def main(argv: list[str] | None = None) -> None:
         for mode in a.modes.split(","):
             ref = None
             for peer in peers:
+                if peer == "flowgex-stream" and mode != "parquet":
+                    continue  # streaming is about reading the dataset piece by piece
                 row, answer = measure(size, data, mode, peer, repeat, ref, limit_kb, a.timeout)
                 if peer == "flowgex-2":
                     ref = answer

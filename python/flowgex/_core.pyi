@@ -61,8 +61,9 @@ def black76_gamma(
     sigma: npt.NDArray[np.float64],
     r: npt.NDArray[np.float64],
     *,
+    out: npt.NDArray[np.float64] | None = None,
     threads: int | None = None,
-) -> npt.NDArray[np.float64]: ...
+) -> npt.NDArray[np.float64] | None: ...
 def parse_instrument(name: str) -> tuple[str, str | None, int, float, str]: ...
 def evaluate_point(
     time: int,

@@ -7,11 +7,21 @@ from typing import Any
 import numpy as np
 
 from . import _core
+from .errors import OptionError, SchemaError
 
 __all__ = ["black76_gamma"]
 
 
-def black76_gamma(S: Any, K: Any, T: Any, sigma: Any, r: Any = 0.0, *, threads: int | None = None) -> np.ndarray:
+def black76_gamma(
+    S: Any,
+    K: Any,
+    T: Any,
+    sigma: Any,
+    r: Any = 0.0,
+    *,
+    out: np.ndarray | None = None,
+    threads: int | None = None,
+) -> np.ndarray:
     """Γ = e^{−rT} φ(d₁)/(S σ √T), d₁ = (ln(S/K) + σ²T/2)/(σ√T); same for calls and puts.
 
     All arguments broadcast like numpy operands; the result is an ndarray of
@@ -19,10 +29,29 @@ def black76_gamma(S: Any, K: Any, T: Any, sigma: Any, r: Any = 0.0, *, threads: 
     input is not finite) the gamma is 0.0: never NaN, never negative. For
     Black-Scholes spot gamma with rates r and q, call this with the forward
     F = S·e^{(r−q)T} and multiply by e^{2(r−q)T}.
+
+    ``out``, as in numpy ufuncs: a C-contiguous float64 array of the broadcast
+    shape, not overlapping the inputs, that receives the result (and is
+    returned). Callers recomputing often reuse one buffer: a fresh result array
+    costs a kernel page fault per 4 KiB written, a large share of the kernel's
+    time on big inputs.
     """
     arrays = [np.asarray(x, dtype=np.float64) for x in (S, K, T, sigma)]
     rate = np.asarray(r, dtype=np.float64)
     shape = np.broadcast_shapes(*(a.shape for a in arrays), rate.shape)
     flat = [np.ascontiguousarray(np.broadcast_to(a, shape)).reshape(-1) for a in arrays]
     rates = rate.reshape(1) if rate.ndim == 0 else np.ascontiguousarray(np.broadcast_to(rate, shape)).reshape(-1)
-    return _core.black76_gamma(*flat, rates, threads=threads).reshape(shape)
+    if out is None:
+        result = _core.black76_gamma(*flat, rates, threads=threads)
+        assert result is not None
+        return result.reshape(shape)
+    if not isinstance(out, np.ndarray) or out.dtype != np.float64 or not out.flags.c_contiguous:
+        raise SchemaError("black76_gamma: out must be a C-contiguous float64 numpy array")
+    if out.shape != shape:
+        raise OptionError(f"black76_gamma: out has shape {out.shape}, the inputs broadcast to {shape}")
+    if not out.flags.writeable:
+        raise OptionError("black76_gamma: out is read-only")
+    if any(np.may_share_memory(out, a) for a in (*flat, rates)):
+        raise OptionError("black76_gamma: out must not overlap the inputs")
+    _core.black76_gamma(*flat, rates, out=out.reshape(-1), threads=threads)
+    return out

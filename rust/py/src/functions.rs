@@ -7,7 +7,7 @@ use flowgex_core::instrument::{parse_name, Kind};
 use flowgex_core::parallel::install;
 use flowgex_core::point::{evaluate_point as core_point, PointBook};
 use flowgex_core::profile::{flip_series, Book};
-use numpy::{IntoPyArray, PyArray1, PyReadonlyArray1};
+use numpy::{IntoPyArray, PyArray1, PyReadonlyArray1, PyReadwriteArray1};
 use pyo3::prelude::*;
 use pyo3::types::PyDict;
 
@@ -15,8 +15,10 @@ use crate::arrays::{arr, instrument_dict, opt_arr, output_to_dict, registry_to_d
 use crate::errors::{core_result, SchemaError};
 
 /// Black-76 gamma of equally long, contiguous float64 arrays (broadcasting is done in Python).
+/// With `out`, the result is written there (no allocation) and `None` is returned.
 #[pyfunction]
-#[pyo3(signature = (s, k, t, sigma, r, *, threads=None))]
+#[pyo3(signature = (s, k, t, sigma, r, *, out=None, threads=None))]
+#[allow(clippy::too_many_arguments)]
 pub fn black76_gamma<'py>(
     py: Python<'py>,
     s: PyReadonlyArray1<'py, f64>,
@@ -24,8 +26,9 @@ pub fn black76_gamma<'py>(
     t: PyReadonlyArray1<'py, f64>,
     sigma: PyReadonlyArray1<'py, f64>,
     r: PyReadonlyArray1<'py, f64>,
+    out: Option<PyReadwriteArray1<'py, f64>>,
     threads: Option<usize>,
-) -> PyResult<Bound<'py, PyArray1<f64>>> {
+) -> PyResult<Option<Bound<'py, PyArray1<f64>>>> {
     let (s, k, t, v, r) = (
         slice(&s, "S")?,
         slice(&k, "K")?,
@@ -39,20 +42,40 @@ pub fn black76_gamma<'py>(
             "black76_gamma: arrays must have equal lengths after broadcasting",
         ));
     }
-    let out = core_result(py.detach(|| {
-        install(threads, || {
-            let mut out = vec![0.0; n];
-            if r.len() == 1 {
-                gamma_into(&mut out, s, k, t, v, r[0]);
-            } else {
-                for i in 0..n {
-                    out[i] = flowgex_core::greeks::black76_gamma(s[i], k[i], t[i], v[i], r[i]);
-                }
+    let fill = |o: &mut [f64]| {
+        if r.len() == 1 {
+            gamma_into(o, s, k, t, v, r[0]);
+        } else {
+            for i in 0..n {
+                o[i] = flowgex_core::greeks::black76_gamma(s[i], k[i], t[i], v[i], r[i]);
             }
-            out
-        })
-    }))?;
-    Ok(out.into_pyarray(py))
+        }
+    };
+    match out {
+        Some(mut target) => {
+            let o = target.as_slice_mut().map_err(|_| {
+                SchemaError::new_err("black76_gamma: out must be a C-contiguous float64 array")
+            })?;
+            if o.len() != n {
+                return Err(SchemaError::new_err(format!(
+                    "black76_gamma: out has {} elements, the inputs broadcast to {n}",
+                    o.len()
+                )));
+            }
+            core_result(py.detach(|| install(threads, || fill(o))))?;
+            Ok(None)
+        }
+        None => {
+            let result = core_result(py.detach(|| {
+                install(threads, || {
+                    let mut o = vec![0.0; n];
+                    fill(&mut o);
+                    o
+                })
+            }))?;
+            Ok(Some(result.into_pyarray(py)))
+        }
+    }
 }
 
 /// Parses a Deribit name into (asset, quote, expiry_ns, strike, kind).
