@@ -46,6 +46,15 @@ def test_peer_agrees_with_flowgex(dataset: str, answer: PeerOutput, peer: str, m
     assert_agree(answer, to_output(run_peer(source)), peer)
 
 
+def test_streaming_peer_is_bit_identical_to_one_call(dataset: str) -> None:
+    groups = flowgex_peer.date_groups(dataset)
+    assert len(groups) == 2 and all(len(g) == 4 for g in groups)  # two dates x four assets, in date order
+    streamed = flowgex_peer.run_streaming(dataset, threads=2)
+    whole = flowgex_peer.run(dataset, threads=2)
+    for a, b in zip(streamed, whole):
+        pd.testing.assert_frame_equal(a, b, check_exact=True)
+
+
 def test_answer_has_the_full_grid(dataset: str, answer: PeerOutput) -> None:
     manifest = json.loads((Path(dataset) / "_manifest.json").read_text())
     assert manifest["trades"] == N and manifest["days"] == 2
