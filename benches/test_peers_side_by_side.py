@@ -28,7 +28,7 @@ import flowgex as fg
 
 SIZE = parse_size(os.environ.get("FLOWGEX_PEERS_SIZE", "1M"))
 #: (peer, mode) rows as the runner measures them: streaming is a Parquet-only row.
-ROWS = [(peer, mode) for mode in ("parquet", "memory") for peer in ORDER if not (peer == "flowgex-stream" and mode != "parquet")]
+ROWS = [(p, m) for m in ("parquet", "memory") for p in ORDER if not (p == "flowgex-stream" and m != "parquet")]
 KERNEL_N = 10_000_000
 
 
