@@ -138,7 +138,7 @@ def _variant(name: str) -> tuple[pd.DataFrame, pd.DataFrame | None, dict]:
     opts = {
         "paxg_quarantine": OPTS,
         "paxg_raise": {"missing_vol": 0.6, "threads": 1},
-        "keep_last": {**OPTS, "keep_inventory": "last"},
+        "keep_last": {**OPTS, "keep_inventory": "last", "keep_aggregates": "last"},
         "units": {**OPTS, "unit": "usd_per_point", "r": 0.05, "resolution": "7min"},
         "no_good_trades": {**OPTS, "end": "2024-12-02", "initial": {"BTC-27DEC24-100000-C": 1.0}},
     }.get(name, OPTS)
@@ -205,8 +205,8 @@ def test_seed_start_end_and_keep_last(client):
         "missing_spot": "skip",  # the seeds are live before any price arrives
     }
     for keep in ("all", "last"):
-        one = fg.flow_gex(m.trades, m.chain, keep_inventory=keep, **opts)
-        got = fgd.flow_gex(m.trades, m.chain, client=client, keep_inventory=keep, **opts)
+        one = fg.flow_gex(m.trades, m.chain, keep_inventory=keep, keep_aggregates=keep, **opts)
+        got = fgd.flow_gex(m.trades, m.chain, client=client, keep_inventory=keep, keep_aggregates=keep, **opts)
         assert_identical(got, one)
         assert_close(got, one)
 

@@ -40,6 +40,7 @@ def flow_gex(
     r: float = 0.0,
     missing_spot: Literal["error", "skip"] = "error",
     keep_inventory: Literal["all", "last"] = "all",
+    keep_aggregates: Literal["all", "last"] = "all",
 ) -> GexResult:
     """:func:`flowgex.flow_gex` on a Dask cluster: the same options, the same :class:`~flowgex.GexResult`.
 
@@ -74,6 +75,7 @@ def flow_gex(
         r=r,
         missing_spot=missing_spot,
         keep_inventory=keep_inventory,
+        keep_aggregates=keep_aggregates,
     )
     return rep.run(trades, chain, spot)
 

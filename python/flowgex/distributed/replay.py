@@ -82,6 +82,7 @@ class Replay:
         r: float = 0.0,
         missing_spot: Literal["error", "skip"] = "error",
         keep_inventory: Literal["all", "last"] = "all",
+        keep_aggregates: Literal["all", "last"] = "all",
     ) -> None:
         # The options and the seed are checked exactly as one machine checks them.
         probe = Engine(
@@ -97,6 +98,7 @@ class Replay:
             r=r,
             missing_spot=missing_spot,
             keep_inventory=keep_inventory,
+            keep_aggregates=keep_aggregates,
         )
         if partition_by not in ("asset", "instrument"):
             raise OptionError(f"invalid option partition_by: expected 'asset' or 'instrument', found {partition_by!r}")
