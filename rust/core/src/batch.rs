@@ -171,3 +171,36 @@ fn check_codes(table: &str, codes: &[i32], dict_len: usize) -> Result<()> {
         None => Ok(()),
     }
 }
+
+/// Hints the CPU to fetch `xs[i]` into cache (a no-op off x86-64 or out of bounds).
+#[inline(always)]
+pub fn prefetch<T>(xs: &[T], i: usize) {
+    #[cfg(target_arch = "x86_64")]
+    if let Some(x) = xs.get(i) {
+        // SAFETY: prefetching is a hint; the address is that of a live element.
+        unsafe {
+            std::arch::x86_64::_mm_prefetch::<{ std::arch::x86_64::_MM_HINT_T0 }>(
+                x as *const T as *const i8,
+            )
+        };
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    let _ = (xs, i);
+}
+
+impl TradeBatch<'_> {
+    /// Prefetches the columns of row `i` that the replay loop reads.
+    #[inline(always)]
+    pub fn prefetch_row(&self, i: usize) {
+        prefetch(self.ts, i);
+        prefetch(self.inst, i);
+        prefetch(self.side, i);
+        prefetch(self.amount, i);
+        if let Some(c) = &self.iv {
+            prefetch(c.values, i);
+        }
+        if let Some(c) = &self.index_price {
+            prefetch(c.values, i);
+        }
+    }
+}

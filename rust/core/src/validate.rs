@@ -192,6 +192,13 @@ impl<'a> Cursor<'a> {
     pub fn advance(&mut self) {
         self.pos += 1;
     }
+
+    /// The row `d` positions ahead in time order (accepted or not), for prefetching.
+    #[inline]
+    pub fn ahead(&self, d: usize) -> Option<usize> {
+        let p = self.pos + d;
+        (p < self.len).then(|| self.row_at(p))
+    }
 }
 
 /// Finite and > 0 (NaN fails both comparisons); comparisons only, so it vectorises.
