@@ -172,16 +172,21 @@ fn check_codes(table: &str, codes: &[i32], dict_len: usize) -> Result<()> {
     }
 }
 
-/// Hints the CPU to fetch `xs[i]` into cache (a no-op off x86-64 or out of bounds).
+/// Hints the CPU to fetch `xs[i]` into cache (a no-op off x86-64 or out of
+/// bounds). An element wider than a word may straddle two cache lines, so its
+/// last byte is fetched too.
 #[inline(always)]
 pub fn prefetch<T>(xs: &[T], i: usize) {
     #[cfg(target_arch = "x86_64")]
     if let Some(x) = xs.get(i) {
-        // SAFETY: prefetching is a hint; the address is that of a live element.
+        use std::arch::x86_64::{_mm_prefetch, _MM_HINT_T0};
+        let p = x as *const T as *const i8;
+        // SAFETY: prefetching is a hint; both addresses lie inside a live element.
         unsafe {
-            std::arch::x86_64::_mm_prefetch::<{ std::arch::x86_64::_MM_HINT_T0 }>(
-                x as *const T as *const i8,
-            )
+            _mm_prefetch::<_MM_HINT_T0>(p);
+            if std::mem::size_of::<T>() > 8 {
+                _mm_prefetch::<_MM_HINT_T0>(p.add(std::mem::size_of::<T>() - 1));
+            }
         };
     }
     #[cfg(not(target_arch = "x86_64"))]

@@ -101,7 +101,7 @@ pub fn process(
                 }
                 if let Some(px) = b.index_price.and_then(|c| c.get(row)) {
                     observe(
-                        &mut st.assets[reg.info(id).asset as usize].index,
+                        &mut st.assets[reg.consts[id as usize].asset as usize].index,
                         ts,
                         seq,
                         px,
@@ -131,7 +131,7 @@ pub fn process(
                 if let Some(u) = b.underlying_price.and_then(|c| c.get(row)) {
                     observe(&mut s.chain_underlying, ts, seq, u);
                     observe(
-                        &mut st.assets[reg.info(id).asset as usize].chain_underlying,
+                        &mut st.assets[reg.consts[id as usize].asset as usize].chain_underlying,
                         ts,
                         seq,
                         u,
@@ -229,7 +229,7 @@ pub fn close_bucket(st: &mut EngineState, reg: &Registry, label: i64) {
         if !st.inst[i].traded {
             st.inst[i].traded = true;
             st.counters.traded_instruments += 1;
-            if reg.info(id).inst.expiry_ns > label {
+            if reg.consts[i].expiry_ns > label {
                 st.insert_live(reg, id);
             }
         }
