@@ -304,12 +304,16 @@ fn order_of(ts: &[i64], reason: &[u8]) -> Option<Vec<u32>> {
     // cache-friendly. 4 bytes a row plus as much scratch: inline (time, row)
     // pairs needed 16 + 8, and on a fresh process the kernel's page zeroing
     // was most of the sort's cost.
-    let mut rows: Vec<u32> = reason
-        .iter()
-        .enumerate()
-        .filter(|(_, &r)| r == 0)
-        .map(|(i, _)| i as u32)
-        .collect();
+    // Sized for every row up front: a filter gives no length hint, and growing
+    // by doubling would copy (and fault in) the vector several times over.
+    let mut rows: Vec<u32> = Vec::with_capacity(reason.len());
+    rows.extend(
+        reason
+            .iter()
+            .enumerate()
+            .filter(|(_, &r)| r == 0)
+            .map(|(i, _)| i as u32),
+    );
     rows.par_sort_by_key(|&i| ts[i as usize]);
     Some(rows)
 }
