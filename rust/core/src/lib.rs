@@ -30,6 +30,7 @@ pub mod point;
 pub mod profile;
 pub mod registry;
 pub mod replay;
+pub mod shard;
 pub mod snapshot;
 pub mod state;
 pub mod stream;

@@ -166,6 +166,15 @@ macro_rules! columns {
                 self.time.truncate(n);
                 $( self.$col.truncate(n); )*
             }
+            /// Rows `(part, row)` of `parts`, in the order given.
+            #[allow(dead_code)] // not for StepStats: its counts are summed per step
+            fn pick(parts: &[&Self], picks: &[(u32, u32)]) -> Self {
+                let at = |&(p, r): &(u32, u32)| (p as usize, r as usize);
+                Self {
+                    time: picks.iter().map(|x| { let (p, r) = at(x); parts[p].time[r] }).collect(),
+                    $( $col: picks.iter().map(|x| { let (p, r) = at(x); parts[p].$col[r] }).collect(), )*
+                }
+            }
             /// A copy of the rows with time <= `t`.
             pub fn clone_through(&self, t: i64) -> Self {
                 let n = self.split_after(t);
@@ -232,6 +241,38 @@ impl Output {
         self.stats.truncate_after(t);
     }
 
+    /// One output from per-asset outputs given in asset-name order: each step's
+    /// rows part by part (the canonical order is asset first), each step's
+    /// source counts summed.
+    pub fn interleave(parts: Vec<Output>) -> Output {
+        macro_rules! merged {
+            ($table:ident, $ty:ident) => {{
+                let tables: Vec<&$ty> = parts.iter().map(|o| &o.$table).collect();
+                $ty::pick(&tables, &by_time(tables.iter().map(|t| &t.time[..])))
+            }};
+        }
+        let mut out = Output {
+            inventory: merged!(inventory, InventoryRows),
+            by_strike: merged!(by_strike, StrikeRows),
+            by_expiry: merged!(by_expiry, ExpiryRows),
+            total: merged!(total, TotalRows),
+            stats: StepStats::default(),
+        };
+        for (p, r) in by_time(parts.iter().map(|o| &o.stats.time[..])) {
+            let stats = &parts[p as usize].stats;
+            let (t, c) = (stats.time[r as usize], stats.counts[r as usize]);
+            if out.stats.time.last() == Some(&t) {
+                if let Some(last) = out.stats.counts.last_mut() {
+                    last.add(&c);
+                }
+            } else {
+                out.stats.time.push(t);
+                out.stats.counts.push(c);
+            }
+        }
+        out
+    }
+
     /// The last reported step, if any.
     pub fn last_time(&self) -> Option<i64> {
         self.stats.time.last().copied()
@@ -245,6 +286,28 @@ impl Output {
         }
         total
     }
+}
+
+/// `(part, row)` of every row of time-sorted parts: times ascending, and at
+/// each time the parts in order, each part's rows in its own order.
+fn by_time<'a>(times: impl Iterator<Item = &'a [i64]>) -> Vec<(u32, u32)> {
+    let times: Vec<&[i64]> = times.collect();
+    let mut pos = vec![0usize; times.len()];
+    let mut out = Vec::with_capacity(times.iter().map(|t| t.len()).sum());
+    while let Some(t) = times
+        .iter()
+        .zip(&pos)
+        .filter_map(|(ts, &i)| ts.get(i).copied())
+        .min()
+    {
+        for (p, ts) in times.iter().enumerate() {
+            while pos[p] < ts.len() && ts[pos[p]] == t {
+                out.push((p as u32, pos[p] as u32));
+                pos[p] += 1;
+            }
+        }
+    }
+    out
 }
 
 #[cfg(test)]

@@ -18,6 +18,7 @@ use crate::exposure::Unit;
 use crate::grid::{ceil_to_grid, floor_to_grid};
 use crate::output::{Output, Retention};
 use crate::registry::{InstrumentDict, Registry};
+use crate::shard;
 use crate::state::{Counters, EngineState};
 use crate::stream;
 use crate::validate::{self, Frontier, Reject, Validated};
@@ -273,7 +274,13 @@ impl Engine {
         let mut st = self.state.clone();
         st.fit(&self.reg);
         let mut fresh = Output::default();
-        stream::process(&mut st, &self.reg, &self.cfg, batch, &v, &mut fresh)?;
+        match shard::applies(&self.cfg)
+            .then(|| shard::process(&st, &self.reg, &self.cfg, batch, &v))
+            .flatten()
+        {
+            Some((merged, out)) => (st, fresh) = (merged, out),
+            None => stream::process(&mut st, &self.reg, &self.cfg, batch, &v, None, &mut fresh)?,
+        }
         for (table, rows) in v.rows.iter().enumerate() {
             st.counters.rows_read[table] += rows;
         }

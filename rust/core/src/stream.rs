@@ -27,12 +27,17 @@ use crate::validate::Validated;
 const PREFETCH_ROWS: usize = 16;
 
 /// Applies every accepted row of `v`, evaluating the steps that become complete.
+///
+/// With `rows`, only those accepted rows (one asset's, see [`crate::shard`]) are
+/// applied; the update's last bucket is still the whole update's, and the open
+/// bucket moves to it at the end, as it does for a replay of every row.
 pub fn process(
     st: &mut EngineState,
     reg: &Registry,
     cfg: &Config,
     batch: &UpdateBatch,
     v: &Validated,
+    rows: Option<&RowSet>,
     out: &mut Output,
 ) -> Result<()> {
     let res = cfg.resolution;
@@ -40,7 +45,14 @@ pub fn process(
     let trades = batch.trades.as_ref();
     let chain = batch.chain.as_ref();
     let spot = batch.spot.as_ref();
-    let (mut tc, mut cc, mut sc) = (v.trades.cursor(), v.chain.cursor(), v.spot.cursor());
+    let (mut tc, mut cc, mut sc) = match rows {
+        Some(r) => (
+            v.trades.cursor_over(&r.trades),
+            v.chain.cursor_over(&r.chain),
+            v.spot.cursor_over(&r.spot),
+        ),
+        None => (v.trades.cursor(), v.chain.cursor(), v.spot.cursor()),
+    };
     // The update's last bucket keeps its trades pending (a later chunk may add to it).
     let last_label = [
         trades.and_then(|b| v.trades.last_row().map(|r| b.ts[r])),
@@ -158,6 +170,11 @@ pub fn process(
             }
         }
     }
+    // Every row applied: the open bucket is the update's last (a no-op when this
+    // replay saw the row that comes last; a subset of the rows may end earlier).
+    if let Some(e) = last_label {
+        advance(st, reg, cfg, e, &mut steps, out)?;
+    }
     flush(
         &mut steps,
         reg,
@@ -167,6 +184,14 @@ pub fn process(
         out,
     );
     Ok(())
+}
+
+/// Accepted rows of each table, in time order (a subset of an update's rows).
+#[derive(Debug, Default)]
+pub struct RowSet {
+    pub trades: Vec<u32>,
+    pub chain: Vec<u32>,
+    pub spot: Vec<u32>,
 }
 
 /// With `keep_inventory="last"`, inventory rows at or after this time are kept.

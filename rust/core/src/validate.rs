@@ -129,6 +129,16 @@ impl Accepted {
         }
     }
 
+    /// A cursor over `rows`: accepted rows of this table in time order.
+    pub fn cursor_over<'a>(&'a self, rows: &'a [u32]) -> Cursor<'a> {
+        Cursor {
+            order: Some(rows),
+            reason: &self.reason,
+            pos: 0,
+            len: rows.len(),
+        }
+    }
+
     /// The accepted row that comes last in time, if any.
     pub fn last_row(&self) -> Option<usize> {
         let mut c = self.cursor();
