@@ -346,7 +346,9 @@ def flow_gex(
         (aggregates stay complete) — for long backtests.
     keep_aggregates:
         ``"all"`` keeps by-strike and by-expiry rows for every step; ``"last"`` only
-        for the last (totals are kept for every step) — for long backtests.
+        for the last (totals are kept for every step) — for long backtests. With
+        both options ``"last"`` and two or more threads, each asset is replayed on
+        its own thread (bit-identical to one thread).
     """
     opts = dict(
         resolution=resolution,
