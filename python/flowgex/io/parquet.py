@@ -55,7 +55,9 @@ def parquet_dataset(source: Any, *, what: str) -> ds.Dataset:
     # engine takes dictionaries directly (each unique name crosses into Rust once).
     fmt = ds.ParquetFileFormat(read_options=ds.ParquetReadOptions(dictionary_columns=_DICTIONARY_COLUMNS))
     try:
-        return ds.dataset(target, format=fmt, partitioning="hive")
+        # Partition keys as dictionaries: one value per file, not a string per row.
+        hive = ds.HivePartitioning.discover(infer_dictionary=True)
+        return ds.dataset(target, format=fmt, partitioning=hive)
     except (pa.ArrowInvalid, OSError) as exc:
         raise ReadError(f"{what}: cannot open {source} as Parquet ({exc})") from exc
 
