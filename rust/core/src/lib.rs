@@ -21,6 +21,7 @@ pub mod evaluate;
 pub mod exposure;
 pub mod fastmath;
 pub mod gamma_avx2;
+pub mod gamma_avx512;
 pub mod greeks;
 pub mod grid;
 pub mod instrument;

@@ -68,7 +68,7 @@ impl Sweep {
             sw.c.push(c);
         }
         // Pad to whole AVX2 lanes with terms that contribute exactly 0.
-        while sw.a.len() % 4 != 0 {
+        while !sw.a.len().is_multiple_of(4) {
             sw.a.push(0.0);
             sw.b.push(0.0);
             sw.c.push(0.0);
