@@ -1,8 +1,9 @@
-"""flowgex itself, as a user would call it: read the Parquet dataset with
-pyarrow (strings as dictionaries), then one ``flow_gex`` call; or, for a
-dataset too big to hold at once (``flowgex-stream``), the streaming
-:class:`flowgex.Engine` fed one date partition at a time while the next one is
-read.
+"""flowgex itself, as a user would call it: one ``flow_gex`` call on the
+dataset's path (flowgex reads it, encoding batch by batch while Arrow reads
+ahead); in memory, one call on the pyarrow Table read beforehand (strings as
+dictionaries); or, for a dataset too big to hold at once (``flowgex-stream``),
+the streaming :class:`flowgex.Engine` fed one date partition at a time while
+the next one is read.
 
 ``keep_inventory="last"`` and ``keep_aggregates="last"`` keep totals for every
 step and inventory and strike rows for the last step only: exactly what the job
@@ -65,7 +66,7 @@ def run_streaming(path: str, *, threads: int | None = None) -> tuple[pd.DataFram
 
 
 def compute(table: Any, *, threads: int | None = None, engine: str = "rust") -> tuple[pd.DataFrame, pd.DataFrame]:
-    """(totals, by strike at the last grid time), as flowgex returns them."""
+    """(totals, by strike at the last grid time), as flowgex returns them, from a table or a path."""
     if engine == "reference":
         res = fg.flow_gex(table, engine="reference")
     else:
@@ -74,8 +75,8 @@ def compute(table: Any, *, threads: int | None = None, engine: str = "rust") -> 
 
 
 def run(source: Any, *, threads: int | None = None, engine: str = "rust") -> tuple[pd.DataFrame, pd.DataFrame]:
-    """From a dataset path (end to end) or a pyarrow Table already loaded (in memory)."""
-    return compute(read(source) if isinstance(source, str) else source, threads=threads, engine=engine)
+    """From a dataset path (end to end: ``flow_gex`` reads it) or a pyarrow Table already loaded (in memory)."""
+    return compute(source, threads=threads, engine=engine)
 
 
 def output(native: tuple[pd.DataFrame, pd.DataFrame]) -> PeerOutput:
