@@ -34,7 +34,7 @@ BAD = {
     "unparseable_instrument": {"instrument": "BTC-31FEB24-1-C"},
     "unknown_side": {"side": "hold"},
     "bad_amount": {"amount": -2.0},
-    "bad_price": {"index_price": 0.0},
+    "bad_price": {"index_price": -1.0},
     "bad_iv": {"iv": float("inf")},
     "bad_timestamp": {"timestamp": pd.NaT},
     "expired": {"instrument": "BTC-29NOV24-100000-C"},

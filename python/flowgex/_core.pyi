@@ -34,6 +34,8 @@ class CoreEngine:
         keep: str,
         threads: int | None,
         keep_aggregates: str = "all",
+        grid_limit: int | None = None,
+        outlier_gap: int | None = ...,
     ) -> CoreEngine: ...
     def seed(self, table: dict[str, Any]) -> None: ...
     def update(

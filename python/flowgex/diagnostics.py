@@ -20,7 +20,9 @@ __all__ = ["Diagnostics", "REASONS"]
 #: Rejection reasons, in the precedence order the engines apply them.
 REASONS = (
     "bad_timestamp",
+    "outlier_timestamp",
     "unparseable_instrument",
+    "unknown_multiplier",
     "unknown_side",
     "bad_amount",
     "bad_price",

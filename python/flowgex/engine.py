@@ -29,7 +29,7 @@ __all__ = ["Engine", "flow_gex"]
 
 TABLES = ("trades", "chain", "spot")
 _SNAPSHOT_MAGIC = b"FGXPYSNP"
-_SNAPSHOT_VERSION = 1
+_SNAPSHOT_VERSION = 2  # 2: checksummed container, core format 2
 #: The column shown next to each reason in error messages, per table.
 _REASON_COLUMNS = {
     "bad_timestamp": ("timestamp",),
@@ -149,6 +149,8 @@ class Engine:
         missing_spot: Literal["error", "skip"] = "error",
         keep_inventory: Literal["all", "last"] = "all",
         keep_aggregates: Literal["all", "last"] = "all",
+        grid_limit: int | None = None,
+        outlier_gap: Any = "30D",
     ) -> None:
         opts = EngineOptions.parse(
             resolution=resolution,
@@ -163,6 +165,8 @@ class Engine:
             r=r,
             keep_inventory=keep_inventory,
             keep_aggregates=keep_aggregates,
+            grid_limit=grid_limit,
+            outlier_gap=outlier_gap,
         )
         self._init(opts, _new_core(opts))
         if initial is not None:
@@ -288,22 +292,35 @@ class Engine:
     def restore(cls, blob: bytes, *, threads: int | None = None) -> Engine:
         """An engine continuing exactly where the snapshotted one stopped."""
         parts = _blob.unpack(blob, _SNAPSHOT_MAGIC, _SNAPSHOT_VERSION, what="Engine")
+        if len(parts) != 2 + len(TABLES):
+            raise SnapshotError("cannot restore snapshot: corrupt payload (missing sections)")
         try:
             header = json.loads(parts[0])
             opts = EngineOptions.from_json(header["options"])
-        except (ValueError, KeyError, IndexError, TypeError) as exc:
+            excluded = {str(k): int(v) for k, v in header.get("excluded", {}).items()}
+            if threads is not None:
+                opts = EngineOptions.from_json({**opts.to_json(), "threads": threads})
+        except (ValueError, KeyError, IndexError, TypeError, AttributeError, RecursionError) as exc:
             raise SnapshotError(f"cannot restore snapshot: corrupt payload ({exc})") from exc
-        if len(parts) != 2 + len(TABLES):
-            raise SnapshotError("cannot restore snapshot: corrupt payload (missing sections)")
-        if threads is not None:
-            opts = EngineOptions.from_json({**opts.to_json(), "threads": threads})
         eng = cls.__new__(cls)
         eng._init(opts, _core.CoreEngine.restore(parts[1], threads=opts.threads))
-        eng._excluded = {k: int(v) for k, v in header.get("excluded", {}).items()}
+        eng._excluded = excluded
         for name, part in zip(TABLES, parts[2:]):
             if part:
-                eng._rejected[name].append(pa.ipc.open_stream(part).read_all())
+                eng._rejected[name].append(_read_rejected(part, name))
         return eng
+
+
+def _read_rejected(part: bytes, name: str) -> pa.Table:
+    """A section of rejected rows, fully validated (never trusted blindly)."""
+    try:
+        table = pa.ipc.open_stream(part).read_all()
+        table.validate(full=True)
+    except (pa.ArrowException, ValueError, OSError) as exc:
+        raise SnapshotError(f"cannot restore snapshot: corrupt rejected {name} rows ({exc})") from exc
+    if "reason" not in table.column_names:
+        raise SnapshotError(f"cannot restore snapshot: rejected {name} rows have no reason column")
+    return table
 
 
 def _new_core(opts: EngineOptions) -> Any:
@@ -319,6 +336,8 @@ def _new_core(opts: EngineOptions) -> Any:
         keep=opts.keep_inventory,
         keep_aggregates=opts.keep_aggregates,
         threads=opts.threads,
+        grid_limit=opts.grid_limit,
+        outlier_gap=opts.outlier_gap_ns,
     )
 
 
@@ -341,6 +360,8 @@ def flow_gex(
     missing_spot: Literal["error", "skip"] = "error",
     keep_inventory: Literal["all", "last"] = "all",
     keep_aggregates: Literal["all", "last"] = "all",
+    grid_limit: int | None = None,
+    outlier_gap: Any = "30D",
 ) -> GexResult:
     """Taker-flow GEX: dealer inventory = −cumulative taker flow, times Black-76 gamma.
 
@@ -381,6 +402,15 @@ def flow_gex(
         for the last (totals are kept for every step) — for long backtests. With
         both options ``"last"`` and two or more threads, each asset is replayed on
         its own thread (bit-identical to one thread).
+    grid_limit:
+        Most grid cells (steps × live options) a run may evaluate before it is refused
+        with :class:`~flowgex.errors.GridLimitError` (default: 200 million with
+        ``keep_inventory="all"``, 4 billion with ``"last"``). Guards against a stray row
+        in 1970, an ``end`` in 2262 or ``resolution="1ns"`` allocating until the process dies.
+    outlier_gap:
+        Under ``errors="quarantine"``, when a call would exceed ``grid_limit``: rows
+        separated from the bulk of the data by more than this gap (at most 1% of the
+        rows) are set aside as ``outlier_timestamp``. ``None`` turns it off.
     """
     opts = dict(
         resolution=resolution,
@@ -404,6 +434,6 @@ def flow_gex(
         return flow_gex_reference(trades, chain, spot, **opts)
     if engine != "rust":
         raise OptionError(f"invalid option engine: expected 'rust' or 'reference', found {engine!r}")
-    eng = Engine(**opts)
+    eng = Engine(**opts, grid_limit=grid_limit, outlier_gap=outlier_gap)
     eng.update(trades, chain, spot)
     return eng.finish()

@@ -15,6 +15,8 @@ __all__ = [
     "InstrumentError",
     "SchemaError",
     "OptionError",
+    "GridLimitError",
+    "InternalError",
     "MultiplierError",
     "BadRowsError",
     "MissingDataError",
@@ -40,6 +42,16 @@ class SchemaError(FlowgexError, TypeError):
 
 class OptionError(FlowgexError, ValueError):
     """A keyword option outside its domain (unit, resolution, start/end, threads...)."""
+
+
+class GridLimitError(OptionError):
+    """A run whose grid (steps × live options) would exceed ``grid_limit``: the
+    message names the time span and the remedies (start/end, keep_*="last",
+    chunks, quarantine, a larger limit)."""
+
+
+class InternalError(FlowgexError, RuntimeError):
+    """A bug inside flowgex's core, caught at the boundary instead of crashing."""
 
 
 class MultiplierError(FlowgexError, ValueError):

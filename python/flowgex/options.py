@@ -36,15 +36,19 @@ def to_ns(value: Any, *, name: str) -> int:
     return int(ts.as_unit("ns").value)
 
 
-def _resolution_ns(value: Any) -> int:
+def _duration_ns(name: str, value: Any) -> int:
     try:
         td = pd.Timedelta(value)
-    except (ValueError, TypeError) as exc:
-        raise OptionError(f"invalid option resolution: expected a duration such as '10min', found {value!r}") from exc
+    except (ValueError, TypeError, OverflowError) as exc:
+        raise OptionError(f"invalid option {name}: expected a duration such as '10min', found {value!r}") from exc
     ns = int(td.value)
-    if ns <= 0:
-        raise OptionError(f"invalid option resolution: expected a positive duration, found {value!r}")
+    if td is pd.NaT or ns <= 0:
+        raise OptionError(f"invalid option {name}: expected a positive duration, found {value!r}")
     return ns
+
+
+def _resolution_ns(value: Any) -> int:
+    return _duration_ns("resolution", value)
 
 
 def _choice(name: str, value: Any, allowed: tuple[str, ...]) -> str:
@@ -69,6 +73,8 @@ class EngineOptions:
     r: float
     keep_inventory: str
     keep_aggregates: str = "all"
+    grid_limit: int | None = None
+    outlier_gap_ns: int | None = 30 * 86_400 * 10**9
 
     @classmethod
     def parse(
@@ -86,6 +92,8 @@ class EngineOptions:
         r: float = 0.0,
         keep_inventory: Literal["all", "last"] = "all",
         keep_aggregates: Literal["all", "last"] = "all",
+        grid_limit: int | None = None,
+        outlier_gap: Any = "30D",
     ) -> EngineOptions:
         res = _resolution_ns(resolution)
         start_ns = None if start is None else to_ns(start, name="start")
@@ -127,6 +135,11 @@ class EngineOptions:
             raise OptionError(f"invalid option r: expected a number, found {r!r}") from exc
         if not math.isfinite(rate):
             raise OptionError(f"invalid option r: expected a finite rate, found {r!r}")
+        if grid_limit is not None and (
+            isinstance(grid_limit, bool) or not isinstance(grid_limit, int) or not 0 < grid_limit < 2**64
+        ):
+            raise OptionError(f"invalid option grid_limit: expected a positive int or None, found {grid_limit!r}")
+        gap_ns = None if outlier_gap is None else _duration_ns("outlier_gap", outlier_gap)
         return cls(
             resolution_ns=res,
             unit=_choice("unit", unit, UNITS),
@@ -140,6 +153,8 @@ class EngineOptions:
             r=rate,
             keep_inventory=_choice("keep_inventory", keep_inventory, ("all", "last")),
             keep_aggregates=_choice("keep_aggregates", keep_aggregates, ("all", "last")),
+            grid_limit=grid_limit,
+            outlier_gap_ns=gap_ns,
         )
 
     def to_json(self) -> dict[str, Any]:

@@ -26,7 +26,7 @@ from ._keys import Inst
 __all__ = ["ReplayState", "dump", "load"]
 
 _MAGIC = b"FGXDREPL"
-_VERSION = 1
+_VERSION = 2  # bumped with the checksummed container
 
 
 @dataclass

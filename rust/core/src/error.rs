@@ -58,6 +58,20 @@ pub enum CoreError {
     #[error("cannot restore snapshot: {0}")]
     Snapshot(String),
 
+    /// A run whose grid (steps × live options) would exceed `grid_limit`.
+    #[error(
+        "the grid would hold {cells} cells (steps × live options), over grid_limit={limit}: \
+         {cause}. Bound the grid with start=/end=, keep only the last step \
+         (keep_inventory=\"last\", keep_aggregates=\"last\"), feed the data in chunks \
+         (fg.Engine.update / fg.replay), quarantine isolated outlier rows \
+         (errors=\"quarantine\"), or raise grid_limit="
+    )]
+    GridTooLarge { cells: u64, limit: u64, cause: String },
+
+    /// A panic inside the core, caught at the boundary (a bug: please report it).
+    #[error("internal error in flowgex's core: {0}")]
+    Internal(String),
+
     /// The worker pool could not be built.
     #[error("cannot start the flowgex thread pool: {0}")]
     ThreadPool(String),

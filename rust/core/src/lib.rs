@@ -15,6 +15,7 @@
 //! - [`parallel`]: the named rayon pool.
 
 pub mod batch;
+pub mod budget;
 pub mod dedupe;
 pub mod error;
 pub mod evaluate;
@@ -25,6 +26,7 @@ pub mod gamma_avx512;
 pub mod greeks;
 pub mod grid;
 pub mod instrument;
+pub mod limits;
 pub mod output;
 pub mod parallel;
 pub mod point;

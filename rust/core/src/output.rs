@@ -204,6 +204,25 @@ columns!(TotalRows { asset, spot, gex });
 columns!(StepStats { counts });
 
 impl Output {
+    /// The columns of each table line up (checked on snapshot restore).
+    pub fn check_lengths(&self) -> std::result::Result<(), &'static str> {
+        let i = &self.inventory;
+        let k = &self.by_strike;
+        let e = &self.by_expiry;
+        let t = &self.total;
+        let same = |lens: &[usize]| lens.iter().all(|&l| l == lens[0]);
+        let ok = same(&[i.time.len(), i.inst.len(), i.inventory.len(), i.spot.len(), i.vol.len(), i.gamma.len(), i.gex.len()])
+            && same(&[k.time.len(), k.asset.len(), k.strike.len(), k.call_gex.len(), k.put_gex.len(), k.gex.len()])
+            && same(&[e.time.len(), e.asset.len(), e.expiry.len(), e.gex.len()])
+            && same(&[t.time.len(), t.asset.len(), t.spot.len(), t.gex.len()])
+            && same(&[self.stats.time.len(), self.stats.counts.len()]);
+        if ok {
+            Ok(())
+        } else {
+            Err("result columns do not line up")
+        }
+    }
+
     pub fn append(&mut self, other: Output) {
         self.inventory.append(other.inventory);
         self.by_strike.append(other.by_strike);

@@ -81,6 +81,11 @@ pub struct Registry {
 
 impl Registry {
     /// Rebuilds the lookup maps after deserialisation.
+    /// Distinct instrument keys (equals the instrument count unless corrupt).
+    pub fn key_count(&self) -> usize {
+        self.key_index.len()
+    }
+
     pub fn rebuild_indexes(&mut self) {
         self.consts = self.instruments.iter().map(Self::packed).collect();
         self.asset_index = self

@@ -41,6 +41,12 @@ pub struct Config {
     pub rate: f64,
     /// What to keep for every step (see [`Retention`]).
     pub keep: Retention,
+    /// Most grid cells (steps × live options) one update or result may
+    /// evaluate; `None`: the default for `keep` (see [`crate::limits`]).
+    pub grid_limit: Option<u64>,
+    /// Under quarantine, rows more than this far (ns) from the bulk of an
+    /// update over the grid limit are outliers (see [`crate::budget`]); `None`: never.
+    pub outlier_gap: Option<i64>,
 }
 
 impl Config {
@@ -55,7 +61,17 @@ impl Config {
             missing_spot: MissingSpot::Error,
             rate: 0.0,
             keep: Retention::ALL,
+            grid_limit: None,
+            outlier_gap: Some(crate::limits::DEFAULT_OUTLIER_GAP),
         }
+    }
+
+    /// The grid limit in force: the user's, else the default for what is kept.
+    pub fn grid_cells(&self) -> u64 {
+        self.grid_limit.unwrap_or(match self.keep.inventory {
+            crate::output::Keep::All => crate::limits::DEFAULT_GRID_CELLS_KEEP_ALL,
+            crate::output::Keep::Last => crate::limits::DEFAULT_GRID_CELLS_KEEP_LAST,
+        })
     }
 
     fn invalid(name: &str, expected: &str, found: String) -> CoreError {
@@ -79,20 +95,36 @@ impl Config {
             return Err(Self::invalid("r", "a finite rate", self.rate.to_string()));
         }
         if let MissingVol::Fill(v) = self.missing_vol {
-            if !(v.is_finite() && v > 0.0) {
+            if !crate::limits::iv_ok(v) {
                 return Err(Self::invalid(
                     "missing_vol",
-                    "\"error\", \"skip\" or a positive number",
+                    "\"error\", \"skip\" or a number in [1e-4, 1e3]",
                     v.to_string(),
                 ));
             }
         }
         for (k, m) in &self.multipliers {
-            if !(m.is_finite() && *m > 0.0) {
+            if !(*m > 0.0 && *m <= crate::limits::MAX_MULTIPLIER) {
                 return Err(Self::invalid(
                     "multipliers",
-                    "positive finite values",
+                    "values in (0, 1e12]",
                     format!("{k}: {m}"),
+                ));
+            }
+        }
+        if self.outlier_gap.is_some_and(|g| g <= 0) {
+            return Err(Self::invalid("outlier_gap", "a positive duration or None", format!("{:?} ns", self.outlier_gap)));
+        }
+        if self.grid_limit == Some(0) {
+            return Err(Self::invalid("grid_limit", "a positive number of cells", "0".into()));
+        }
+        let ts_max = crate::limits::ts_limit(self.resolution);
+        for (name, t) in [("start", self.start), ("end", self.end)] {
+            if t.is_some_and(|t| t >= ts_max) {
+                return Err(Self::invalid(
+                    name,
+                    "a time the grid can label (before 2262-04-11)",
+                    format!("{} ns", t.unwrap_or_default()),
                 ));
             }
         }
@@ -241,6 +273,7 @@ impl Engine {
                 open_ids: &self.state.open_ids,
                 seq_base: self.state.counters.rows_read,
                 resolution: self.cfg.resolution,
+                multipliers: &self.cfg.multipliers,
             };
             if let Some(t) = &batch.trades {
                 validate::trades(&mut self.reg, &fr, t, &mut v);
@@ -258,6 +291,7 @@ impl Engine {
                 rejects: v.rejects,
             });
         }
+        crate::budget::check_update(&self.state, &self.reg, &self.cfg, batch, &mut v, strict)?;
         // Multipliers of the instruments that trade are needed from now on.
         if let Some(t) = &batch.trades {
             let mut used = vec![false; v.trade_ids.len()];
@@ -287,6 +321,7 @@ impl Engine {
         for r in &v.rejects {
             st.counters.rejected[r.table as usize][r.reason as usize] += 1;
         }
+        st.counters.chain_after_expiry += v.chain_after_expiry;
         self.state = st;
         self.out.append(fresh);
         let from = self.retain_from();

@@ -100,6 +100,8 @@ pub struct Counters {
     pub expired: u64,
     /// Distinct instruments that have traded or been seeded.
     pub traded_instruments: u64,
+    /// Chain rows at or after their option's expiry (ignored, DESIGN section 5).
+    pub chain_after_expiry: u64,
     /// Source counts of the steps already handed out by `Engine::drain`, so
     /// diagnostics of a drained stream still cover every step.
     pub drained_sources: crate::output::SourceCounts,

@@ -108,10 +108,11 @@ pub fn process(
                 } else {
                     st.add_flow(id, signed);
                 }
-                if let Some(iv) = b.iv.and_then(|c| c.get(row)) {
+                // A zero iv or index price is "no observation" (DESIGN section 5).
+                if let Some(iv) = b.iv.and_then(|c| c.get(row)).filter(|&x| x != 0.0) {
                     observe(&mut st.inst[id as usize].trade_iv, ts, seq, iv);
                 }
-                if let Some(px) = b.index_price.and_then(|c| c.get(row)) {
+                if let Some(px) = b.index_price.and_then(|c| c.get(row)).filter(|&x| x != 0.0) {
                     observe(
                         &mut st.assets[reg.consts[id as usize].asset as usize].index,
                         ts,
@@ -279,6 +280,7 @@ pub fn eval_range(
         return Ok(());
     }
     let last = cfg.end.map_or(to, |e| e.min(to));
+    crate::budget::check_range(st, reg, cfg, from, last)?;
     let ecfg = cfg.eval();
     if last >= from {
         let n_steps = ((last - from) / cfg.resolution + 1) as usize;

@@ -15,6 +15,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::batch::{ChainBatch, SpotBatch, TradeBatch, NULL_TS};
 use crate::dedupe::dedupe_trade_ids;
+use crate::limits::{amount_ok, gamma_ok, iv_ok, open_interest_ok, price_ok, ts_limit};
 use crate::registry::Registry;
 
 /// Why a row was rejected. The discriminants are stable (they cross into Python).
@@ -22,24 +23,29 @@ use crate::registry::Registry;
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub enum Reason {
     BadTimestamp = 0,
-    UnparseableInstrument = 1,
-    UnknownSide = 2,
-    BadAmount = 3,
-    BadPrice = 4,
-    BadIv = 5,
-    BadOpenInterest = 6,
-    BadGamma = 7,
-    BadAsset = 8,
-    Expired = 9,
-    Late = 10,
-    DuplicateTradeId = 11,
+    OutlierTimestamp = 1,
+    UnparseableInstrument = 2,
+    UnknownMultiplier = 3,
+    UnknownSide = 4,
+    BadAmount = 5,
+    BadPrice = 6,
+    BadIv = 7,
+    BadOpenInterest = 8,
+    BadGamma = 9,
+    BadAsset = 10,
+    Expired = 11,
+    Late = 12,
+    DuplicateTradeId = 13,
 }
 
 impl Reason {
-    pub const COUNT: usize = 12;
+    pub const COUNT: usize = 14;
+    /// In precedence order: a row gets the first reason it fails.
     pub const ALL: [Reason; Reason::COUNT] = [
         Reason::BadTimestamp,
+        Reason::OutlierTimestamp,
         Reason::UnparseableInstrument,
+        Reason::UnknownMultiplier,
         Reason::UnknownSide,
         Reason::BadAmount,
         Reason::BadPrice,
@@ -56,7 +62,9 @@ impl Reason {
     pub fn name(self) -> &'static str {
         match self {
             Reason::BadTimestamp => "bad_timestamp",
+            Reason::OutlierTimestamp => "outlier_timestamp",
             Reason::UnparseableInstrument => "unparseable_instrument",
+            Reason::UnknownMultiplier => "unknown_multiplier",
             Reason::UnknownSide => "unknown_side",
             Reason::BadAmount => "bad_amount",
             Reason::BadPrice => "bad_price",
@@ -80,6 +88,10 @@ impl Reason {
         Reason::ALL[(b - 1) as usize]
     }
 }
+
+/// The reason byte of a row that is not bad but not used either: a chain row
+/// at or after its option's expiry (counted as `chain_after_expiry`).
+pub const IGNORED: u8 = u8::MAX;
 
 /// The three input tables.
 #[repr(u8)]
@@ -106,6 +118,8 @@ pub struct Frontier<'a> {
     /// Rows consumed so far per table (the base of `seq`).
     pub seq_base: [u64; 3],
     pub resolution: i64,
+    /// The user's multipliers: rows of an asset with none known are bad rows.
+    pub multipliers: &'a [(String, f64)],
 }
 
 /// The accepted rows of one table: a reason byte per row (0 = accepted) and
@@ -158,7 +172,7 @@ impl Accepted {
             self.reason
                 .iter()
                 .enumerate()
-                .filter(|(_, &r)| r != 0)
+                .filter(|(_, &r)| r != 0 && r != IGNORED)
                 .map(|(row, &r)| Reject {
                     table,
                     row,
@@ -211,10 +225,10 @@ impl<'a> Cursor<'a> {
     }
 }
 
-/// Finite and > 0 (NaN fails both comparisons); comparisons only, so it vectorises.
+/// A trade's iv or index price: 0 is "no observation" (DESIGN section 5, amended).
 #[inline(always)]
-fn positive(x: f64) -> bool {
-    (x > 0.0) & (x < f64::INFINITY)
+fn zero_or(x: f64, ok: impl Fn(f64) -> bool) -> bool {
+    (x == 0.0) | ok(x)
 }
 
 /// Validation of one update: the accepted rows of each table, and the rejects.
@@ -230,6 +244,8 @@ pub struct Validated {
     pub spot_assets: Vec<u16>,
     pub rejects: Vec<Reject>,
     pub rows: [u64; 3],
+    /// Chain rows at or after their option's expiry: ignored, counted.
+    pub chain_after_expiry: u64,
 }
 
 /// Rows per parallel validation task.
@@ -328,47 +344,71 @@ fn order_of(ts: &[i64], reason: &[u8]) -> Option<Vec<u32>> {
     Some(rows)
 }
 
-/// Global ids and expiries of a table's dictionary entries, shifted by one so
-/// that code −1 (null) reads entry 0 (`u32::MAX`, never expiring).
-fn resolve(reg: &mut Registry, dict: &crate::registry::InstrumentDict) -> (Vec<u32>, Vec<i64>) {
+/// What validation needs per dictionary entry of a table, shifted by one so
+/// that code −1 (null) reads entry 0: the expiry (`i64::MAX` when unparseable)
+/// and whether a contract multiplier is known.
+struct Resolved {
+    ids: Vec<u32>,
+    expiry: Vec<i64>,
+    priced: Vec<bool>,
+}
+
+impl Resolved {
+    #[inline(always)]
+    fn unparseable(&self, code: i32) -> bool {
+        code < 0 || self.ids[code as usize] == u32::MAX
+    }
+}
+
+fn resolve(
+    reg: &mut Registry,
+    dict: &crate::registry::InstrumentDict,
+    multipliers: &[(String, f64)],
+) -> Resolved {
     let ids: Vec<u32> = reg
         .resolve_dict(dict)
         .into_iter()
         .map(|r| r.unwrap_or(u32::MAX))
         .collect();
-    let mut shifted_expiry = vec![i64::MAX];
-    shifted_expiry.extend(ids.iter().map(|&id| {
+    let mut expiry = vec![i64::MAX];
+    let mut priced = vec![true];
+    for &id in &ids {
         if id == u32::MAX {
-            i64::MAX
+            expiry.push(i64::MAX);
+            priced.push(true);
         } else {
-            reg.info(id).inst.expiry_ns
+            expiry.push(reg.info(id).inst.expiry_ns);
+            priced.push(reg.multiplier(id, multipliers).is_ok());
         }
-    }));
-    (ids, shifted_expiry)
+    }
+    Resolved {
+        ids,
+        expiry,
+        priced,
+    }
 }
 
 pub fn trades(reg: &mut Registry, fr: &Frontier, b: &TradeBatch, out: &mut Validated) {
-    let (ids, expiry) = resolve(reg, b.dict);
+    let rs = resolve(reg, b.dict, fr.multipliers);
     let late = late_before(fr);
+    let ts_max = ts_limit(fr.resolution);
     let (ts, inst, side, amount) = (b.ts, b.inst, b.side, b.amount);
     let mut reason = reasons(ts.len(), |r, lo| {
         let hi = lo + r.len();
         let (ts, inst, side, amount) = (&ts[lo..hi], &inst[lo..hi], &side[lo..hi], &amount[lo..hi]);
         pass_col(r, ts, Reason::Late, |t| t < late);
-        pass(r, 0, Reason::Expired, |i| {
-            ts[i] >= expiry[(inst[i] + 1) as usize]
-        });
-        pass_opt(r, lo, Reason::BadIv, &b.iv, positive);
-        pass_opt(r, lo, Reason::BadPrice, &b.index_price, positive);
-        pass_col(r, amount, Reason::BadAmount, |a| !positive(a));
+        pass(r, 0, Reason::Expired, |i| ts[i] >= rs.expiry[(inst[i] + 1) as usize]);
+        pass_opt(r, lo, Reason::BadIv, &b.iv, |x| zero_or(x, iv_ok));
+        pass_opt(r, lo, Reason::BadPrice, &b.index_price, |x| zero_or(x, price_ok));
+        pass_col(r, amount, Reason::BadAmount, |a| !amount_ok(a));
         pass_col(r, side, Reason::UnknownSide, |s| (s != 1) & (s != -1));
-        pass(r, 0, Reason::UnparseableInstrument, |i| {
-            inst[i] < 0 || ids[inst[i] as usize] == u32::MAX
-        });
-        pass_col(r, ts, Reason::BadTimestamp, |t| t == NULL_TS);
+        pass(r, 0, Reason::UnknownMultiplier, |i| !rs.priced[(inst[i] + 1) as usize]);
+        pass(r, 0, Reason::UnparseableInstrument, |i| rs.unparseable(inst[i]));
+        pass_col(r, ts, Reason::BadTimestamp, |t| (t == NULL_TS) | (t >= ts_max));
     });
     let order = order_of(b.ts, &reason);
     if let Some(tid) = &b.trade_id {
+        let ids = &rs.ids;
         let asset_of = |i: usize| match inst[i] {
             c if c >= 0 && ids[c as usize] != u32::MAX => {
                 reg.consts[ids[c as usize] as usize].asset
@@ -383,42 +423,42 @@ pub fn trades(reg: &mut Registry, fr: &Frontier, b: &TradeBatch, out: &mut Valid
         seq_base: fr.seq_base[Table::Trades as usize],
     };
     out.trades.rejects(Table::Trades, &mut out.rejects);
-    out.trade_ids = ids;
+    out.trade_ids = rs.ids;
     out.rows[Table::Trades as usize] = b.ts.len() as u64;
 }
 
 pub fn chain(reg: &mut Registry, fr: &Frontier, b: &ChainBatch, out: &mut Validated) {
-    let (ids, expiry) = resolve(reg, b.dict);
+    let rs = resolve(reg, b.dict, fr.multipliers);
     let late = late_before(fr);
+    let ts_max = ts_limit(fr.resolution);
     let (ts, inst) = (b.ts, b.inst);
     let reason = reasons(ts.len(), |r, lo| {
         let hi = lo + r.len();
         let (ts, inst) = (&ts[lo..hi], &inst[lo..hi]);
         pass(r, 0, Reason::Late, |i| ts[i] < late);
-        pass(r, 0, Reason::Expired, |i| {
-            ts[i] >= expiry[(inst[i] + 1) as usize]
-        });
-        pass_opt(r, lo, Reason::BadGamma, &b.gamma, |x| {
-            x.abs() < f64::INFINITY
-        });
-        pass_opt(r, lo, Reason::BadOpenInterest, &b.open_interest, |x| {
-            (0.0..f64::INFINITY).contains(&x)
-        });
-        pass_opt(r, lo, Reason::BadIv, &b.mark_iv, positive);
-        pass_opt(r, lo, Reason::BadPrice, &b.underlying_price, positive);
-        pass(r, 0, Reason::UnparseableInstrument, |i| {
-            inst[i] < 0 || ids[inst[i] as usize] == u32::MAX
-        });
-        pass(r, 0, Reason::BadTimestamp, |i| ts[i] == NULL_TS);
+        // A snapshot of an expiring option is not bad input: ignored and counted.
+        for (i, x) in r.iter_mut().enumerate() {
+            if ts[i] >= rs.expiry[(inst[i] + 1) as usize] {
+                *x = IGNORED;
+            }
+        }
+        pass_opt(r, lo, Reason::BadGamma, &b.gamma, gamma_ok);
+        pass_opt(r, lo, Reason::BadOpenInterest, &b.open_interest, open_interest_ok);
+        pass_opt(r, lo, Reason::BadIv, &b.mark_iv, iv_ok);
+        pass_opt(r, lo, Reason::BadPrice, &b.underlying_price, price_ok);
+        pass(r, 0, Reason::UnknownMultiplier, |i| !rs.priced[(inst[i] + 1) as usize]);
+        pass(r, 0, Reason::UnparseableInstrument, |i| rs.unparseable(inst[i]));
+        pass(r, 0, Reason::BadTimestamp, |i| (ts[i] == NULL_TS) | (ts[i] >= ts_max));
     });
     let order = order_of(b.ts, &reason);
+    out.chain_after_expiry = reason.iter().filter(|&&r| r == IGNORED).count() as u64;
     out.chain = Accepted {
         reason,
         order,
         seq_base: fr.seq_base[Table::Chain as usize],
     };
     out.chain.rejects(Table::Chain, &mut out.rejects);
-    out.chain_ids = ids;
+    out.chain_ids = rs.ids;
     out.rows[Table::Chain as usize] = b.ts.len() as u64;
 }
 
@@ -435,16 +475,17 @@ pub fn spot(reg: &mut Registry, fr: &Frontier, b: &SpotBatch, out: &mut Validate
         })
         .collect();
     let late = late_before(fr);
+    let ts_max = ts_limit(fr.resolution);
     let (ts, asset, price) = (b.ts, b.asset, b.price);
     let reason = reasons(ts.len(), |r, lo| {
         let hi = lo + r.len();
         let (ts, asset, price) = (&ts[lo..hi], &asset[lo..hi], &price[lo..hi]);
         pass(r, 0, Reason::Late, |i| ts[i] < late);
-        pass(r, 0, Reason::BadPrice, |i| !positive(price[i]));
+        pass(r, 0, Reason::BadPrice, |i| !price_ok(price[i]));
         pass(r, 0, Reason::BadAsset, |i| {
             asset[i] < 0 || assets[asset[i] as usize] == u16::MAX
         });
-        pass(r, 0, Reason::BadTimestamp, |i| ts[i] == NULL_TS);
+        pass(r, 0, Reason::BadTimestamp, |i| (ts[i] == NULL_TS) | (ts[i] >= ts_max));
     });
     let order = order_of(b.ts, &reason);
     out.spot = Accepted {
@@ -499,7 +540,7 @@ mod tests {
         let side = [1i8, 1, 1, 0, 1, 1, 1, 1, -1, 1];
         let amount = [1.0, 1.0, 1.0, 1.0, -2.0, 1.0, 1.0, 1.0, 3.0, 1.0];
         let px = [1.0, 1.0, 1.0, 1.0, 1.0, f64::NAN, 1.0, 1.0, 1.0, 1.0];
-        let iv = [0.5, 0.5, 0.5, 0.5, 0.5, 0.5, 0.0, 0.5, 0.5, 0.5];
+        let iv = [0.5, 0.5, 0.5, 0.5, 0.5, 0.5, -0.5, 0.5, 0.5, 0.5];
         let ids = [1i64, 2, 3, 4, 5, 6, 7, 8, 9, 9];
         let b = TradeBatch {
             dict: &dict,
@@ -527,6 +568,7 @@ mod tests {
             open_ids: &open,
             seq_base: [0; 3],
             resolution: MIN,
+            multipliers: &[],
         };
         let mut v = Validated::default();
         trades(&mut reg, &fr, &b, &mut v);
@@ -571,6 +613,7 @@ mod tests {
             open_ids: &open,
             seq_base: [100, 0, 0],
             resolution: MIN,
+            multipliers: &[],
         };
         let mut v = Validated::default();
         trades(&mut reg, &fr, &b, &mut v);

@@ -66,7 +66,18 @@ impl CoreEngine {
             let engine = guard
                 .as_mut()
                 .ok_or("this engine was finished; create a new one")?;
-            Ok(install(threads, || f(engine)).and_then(|r| r))
+            // A panic must not unwind into Python or poison the lock: it
+            // becomes an InternalError, and the engine (whose update may have
+            // stopped half way) is retired.
+            match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                install(threads, || f(engine)).and_then(|r| r)
+            })) {
+                Ok(r) => Ok(r),
+                Err(p) => {
+                    *guard = None;
+                    Ok(Err(flowgex_core::CoreError::Internal(panic_message(&p))))
+                }
+            }
         });
         match outcome {
             Ok(r) => core_result(r),
@@ -89,6 +100,7 @@ fn result_to_dict<'py>(
     )?;
     d.set_item("expired", c.expired)?;
     d.set_item("traded_instruments", c.traded_instruments)?;
+    d.set_item("chain_after_expiry", c.chain_after_expiry)?;
     let ds = c.drained_sources;
     let drained = PyDict::new(py);
     for (k, v) in [
@@ -110,7 +122,7 @@ fn result_to_dict<'py>(
 #[pymethods]
 impl CoreEngine {
     #[new]
-    #[pyo3(signature = (*, resolution_ns, unit, start, end, multipliers, missing_vol, missing_spot, rate, keep, threads, keep_aggregates="all"))]
+    #[pyo3(signature = (*, resolution_ns, unit, start, end, multipliers, missing_vol, missing_spot, rate, keep, threads, keep_aggregates="all", grid_limit=None, outlier_gap=Some(flowgex_core::limits::DEFAULT_OUTLIER_GAP)))]
     #[allow(clippy::too_many_arguments)]
     fn new(
         resolution_ns: i64,
@@ -124,6 +136,8 @@ impl CoreEngine {
         keep: &str,
         threads: Option<usize>,
         keep_aggregates: &str,
+        grid_limit: Option<u64>,
+        outlier_gap: Option<i64>,
     ) -> PyResult<Self> {
         let missing_spot = match missing_spot {
             "error" => MissingSpot::Error,
@@ -156,6 +170,8 @@ impl CoreEngine {
             missing_spot,
             rate,
             keep,
+            grid_limit,
+            outlier_gap,
         };
         Ok(CoreEngine {
             inner: Mutex::new(Some(core_result(Engine::new(cfg))?)),
@@ -271,12 +287,28 @@ impl CoreEngine {
     #[staticmethod]
     #[pyo3(signature = (blob, *, threads=None))]
     fn restore(py: Python<'_>, blob: &[u8], threads: Option<usize>) -> PyResult<Self> {
-        let engine = core_result(py.detach(|| Engine::restore(blob)))?;
+        // Any bytes give an engine or a SnapshotError, never a panic.
+        let engine = core_result(py.detach(|| {
+            std::panic::catch_unwind(|| Engine::restore(blob)).unwrap_or_else(|p| {
+                Err(flowgex_core::CoreError::Snapshot(format!(
+                    "corrupt payload ({})",
+                    panic_message(&p)
+                )))
+            })
+        }))?;
         Ok(CoreEngine {
             inner: Mutex::new(Some(engine)),
             threads,
         })
     }
+}
+
+/// The text of a caught panic.
+pub(crate) fn panic_message(p: &Box<dyn std::any::Any + Send>) -> String {
+    p.downcast_ref::<&str>()
+        .map(|s| s.to_string())
+        .or_else(|| p.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "panic".into())
 }
 
 /// Reason names by code, as used in diagnostics.

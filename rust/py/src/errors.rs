@@ -15,6 +15,8 @@ pyo3::import_exception!(flowgex.errors, SchemaError);
 pyo3::import_exception!(flowgex.errors, MissingVolError);
 pyo3::import_exception!(flowgex.errors, MissingSpotError);
 pyo3::import_exception!(flowgex.errors, SnapshotError);
+pyo3::import_exception!(flowgex.errors, GridLimitError);
+pyo3::import_exception!(flowgex.errors, InternalError);
 
 /// A core error on its way to Python (the orphan rule forbids `From<CoreError> for PyErr`).
 pub struct PyCoreError(CoreError);
@@ -38,6 +40,8 @@ impl From<PyCoreError> for PyErr {
             CoreError::MissingVol { .. } => MissingVolError::new_err(msg),
             CoreError::MissingSpot { .. } => MissingSpotError::new_err(msg),
             CoreError::Snapshot(_) => SnapshotError::new_err(msg),
+            CoreError::GridTooLarge { .. } => GridLimitError::new_err(msg),
+            CoreError::Internal(_) => InternalError::new_err(msg),
             CoreError::ThreadPool(_) => FlowgexError::new_err(msg),
         }
     }
