@@ -17,6 +17,7 @@ daylight saving time.
 from __future__ import annotations
 
 import csv
+import io
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,8 +26,9 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-from ..errors import SchemaError
+from ..errors import ReadError, SchemaError
 from ..schema import TIMESTAMP
+from ._files import read_bytes
 
 __all__ = ["CboeChain", "read_cboe_quotedata", "PM_ROOTS", "CBOE_MULTIPLIER"]
 
@@ -107,8 +109,13 @@ def read_cboe_quotedata(path: str | Path, *, asset: str | None = None) -> CboeCh
     kept as they are: zero IVs and zero open interest included.
     """
     p = Path(path)
-    with p.open(newline="", encoding="utf-8-sig") as f:
-        rows = list(csv.reader(f))
+    if not p.is_file():
+        raise ReadError(f"read_cboe_quotedata: no such file: {p}")
+    text = read_bytes(p).decode("utf-8-sig", errors="replace")
+    try:
+        rows = list(csv.reader(io.StringIO(text, newline="")))
+    except csv.Error as exc:
+        raise ReadError(f"{p}: malformed CSV ({exc})") from exc
     spot, when, h = _header(rows[:20], p)
     cols = _blocks(rows[h], p)
     data = [r for r in rows[h + 1 :] if len(r) == len(rows[h]) and r[0].strip()]
