@@ -131,6 +131,13 @@ def read_cboe_quotedata(path: str | Path, *, asset: str | None = None) -> CboeCh
         rows = list(csv.reader(io.StringIO(text, newline="")))
     except csv.Error as exc:
         raise ReadError(f"{p}: malformed CSV ({exc})") from exc
+    try:
+        return _chain(rows, p, asset)
+    except (OverflowError, pd.errors.OutOfBoundsDatetime) as exc:
+        raise ReadError(f"{p}: a date outside the supported range 1677-09-21 to 2262-04-11 ({exc})") from exc
+
+
+def _chain(rows: list[list[str]], p: Path, asset: str | None) -> CboeChain:
     spot, when, h = _header(rows[:20], p)
     cols = _blocks(rows[h], p)
     data = [r for r in rows[h + 1 :] if len(r) == len(rows[h]) and r[0].strip()]

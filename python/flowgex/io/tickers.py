@@ -106,7 +106,9 @@ def _from_records(recs: list[Record], path: Path | None, multipliers: Any) -> pa
 
 def tickers_csv_file(path: Path, multipliers: Mapping[str, float] | None = None) -> pa.Table:
     """A CSV dump of ticker (or book summary) results, one row per option."""
-    data = read_bytes(path)
+    # Invalid UTF-8 (a flipped bit, another encoding) becomes U+FFFD: the bad cell is then a
+    # bad value the engine counts, and a bad header a clear missing-column error.
+    data = read_bytes(path).decode("utf-8", errors="replace").encode("utf-8")
     try:
         raw = pacsv.read_csv(
             pa.py_buffer(data),
