@@ -13,8 +13,8 @@ effect) and 14,773 with it.
 from __future__ import annotations
 
 import csv
-import gzip
 import datetime as dt
+import gzip
 import math
 
 import numpy as np

@@ -61,7 +61,8 @@ def test_deeply_nested_json_is_a_read_error(reader, tmp_path):
 
 def test_a_lone_surrogate_in_a_name_is_a_counted_bad_row(tmp_path):
     path = tmp_path / "t.json"
-    path.write_text(json.dumps([{**TRADE, "instrument_name": "BTC-\ud800", "trade_id": "1"}, {**TRADE, "trade_id": "2"}]))
+    rows = [{**TRADE, "instrument_name": "BTC-\ud800", "trade_id": "1"}, {**TRADE, "trade_id": "2"}]
+    path.write_text(json.dumps(rows))
     t = fg.read_deribit_trades(path)
     assert t.column("instrument").to_pylist() == ["BTC-\\ud800", NAME]  # escaped, visible, not lost
     res = fg.flow_gex(t, spot=SPOT, missing_vol=0.5, errors="quarantine")

@@ -202,8 +202,13 @@ def test_user_trades_are_turned_to_the_taker_side(shared_data):
 
 def test_unknown_multiplier_keeps_the_row_and_known_usdc_families_convert(tmp_path):
     recs = [
-        {"timestamp": 1733011200000, "instrument_name": name, "mark_iv": 80.0, "underlying_price": 1.0,
-         "open_interest": oi}  # fmt: skip
+        {
+            "timestamp": 1733011200000,
+            "instrument_name": name,
+            "mark_iv": 80.0,
+            "underlying_price": 1.0,
+            "open_interest": oi,
+        }  # fmt: skip
         for name, oi in [
             ("MATIC_USDC-27DEC24-0d5-C", 3000.0),
             ("DOGE_USDC-27DEC24-0d4-C", 5.0),

@@ -38,9 +38,9 @@ import pyarrow.compute as pc
 
 from ..errors import SchemaError
 from ..schema import canonical_trades
+from ._channels import channel_kind, is_control, notification, with_channel_counts
 from ._convert import as_dictionary, contracts, epoch_timestamps, percent, provenance
 from ._files import expand_paths, read_bytes
-from ._channels import channel_kind, is_control, notification, with_channel_counts
 from ._json import (
     Record,
     column,

@@ -147,4 +147,3 @@ def read_deribit_messages(source: Any, *, multipliers: Mapping[str, float] | Non
         found = ", ".join(f"{n} {k}" for k, n in sorted(seen.items()))
         raise SchemaError(f"read_deribit_messages: no trade, ticker, mark price or index message; found {found}")
     return DeribitMessages(tables["trades"], tables["chain"], tables["spot"], dict(seen))
-

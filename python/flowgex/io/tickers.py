@@ -31,10 +31,10 @@ import pyarrow.csv as pacsv
 
 from ..errors import ReadError, SchemaError
 from ..schema import canonical_chain
+from ._channels import with_channel_counts
 from ._convert import as_dictionary, contracts, epoch_timestamps, numbers, percent, provenance
 from ._files import expand_paths, read_bytes
 from ._json import Record, column, float_column, int_column, load_json_file, string_column
-from ._channels import with_channel_counts
 from .deribit import _positioned, deribit_json_inputs
 
 __all__ = ["read_deribit_tickers", "tickers_csv_file"]
