@@ -221,6 +221,11 @@ def read_deribit_trades(
     ``block_trade``, ``combo_leg``, ``liquidation`` and, from files, ``source_file`` and
     ``source_row``. Set ``block_trades``/``combo_legs``/``liquidations`` to False to leave
     those out; the counts are in :func:`flowgex.excluded_counts` of the result.
+
+    Websocket captures (JSON lines, a local timestamp in front allowed) are read for their
+    ``trades.*`` / ``user.trades.*`` notifications; other messages are counted by kind in
+    :func:`flowgex.channel_counts` of the result. ``iv``/``index_price`` 0 become null (no
+    observation); user trades' maker fills (``liquidity == "M"``) are flipped to the taker side.
     """
     tables = []
     seen: Counter[str] = Counter()
