@@ -33,3 +33,21 @@ def shared_data() -> Path:
     if not (SHARED_DATA / "PROVENANCE.md").is_file():
         pytest.fail(f"real test data not found at {SHARED_DATA} (tests/data, or set FLOWGEX_SHARED_DATA)")
     return SHARED_DATA
+
+
+VENDORED = ROOT / "tests" / "data"
+
+
+@pytest.fixture(scope="session")
+def data_file(shared_data):
+    """``data_file("venue_samples/x.jsonl")``: the file in the real-data folder, else the vendored copy
+    (files added to tests/data after the shared folder was made exist only there)."""
+
+    def find(rel: str) -> Path:
+        for root in (shared_data, VENDORED):
+            for p in (root / rel, root / f"{rel}.gz"):
+                if p.is_file():
+                    return p
+        pytest.fail(f"real test data file {rel} not found under {shared_data} or {VENDORED}")
+
+    return find

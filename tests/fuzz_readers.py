@@ -47,9 +47,10 @@ TARDIS_CHAIN = (
 def seeds(data: Path) -> dict[str, list[bytes]]:
     v = data / "venue_samples"
     json_files = sorted(v.glob("*.json")) + sorted(v.glob("*.jsonl"))
+    ndx_file = data / "ndx_cboe_2022" / "ndx_quotedata_2022-02-05.csv"
     ticker_csv = (data / "deribit_ticker_2020" / "btc_options_data_2020-05-14.csv").read_bytes()
     ticker_csv = b"\n".join(ticker_csv.splitlines()[:12]) + b"\n"
-    ndx = gzip.decompress((data / "ndx_cboe_2022" / "ndx_quotedata_2022-02-05.csv.gz").read_bytes())
+    ndx = ndx_file.read_bytes() if ndx_file.is_file() else gzip.decompress(ndx_file.with_suffix(".csv.gz").read_bytes())
     ndx = b"\n".join(ndx.splitlines()[:30]) + b"\n"
     return {
         "json": [p.read_bytes() for p in json_files],

@@ -24,6 +24,11 @@ def samples(shared_data):
     return shared_data / "venue_samples"
 
 
+@pytest.fixture
+def markprice_index(data_file):
+    return data_file("venue_samples/deribit_ws_markprice_index.jsonl")
+
+
 def raw_lines(path):
     return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
 
@@ -58,8 +63,8 @@ def test_a_local_timestamp_in_front_of_each_message_is_skipped(shared_data, tmp_
     assert a.equals(b)
 
 
-def test_markprice_iv_is_already_a_decimal(shared_data):
-    path = samples(shared_data) / "deribit_ws_markprice_index.jsonl"
+def test_markprice_iv_is_already_a_decimal(markprice_index):
+    path = markprice_index
     raw = raw_lines(path)[0]["params"]["data"]
     chain = fg.read_deribit_tickers(path).to_pandas()
     assert chain.instrument.astype(str).tolist() == [r["instrument_name"] for r in raw]
@@ -83,7 +88,7 @@ def ticker_from_dump_row(row: dict[str, str]) -> dict:
 
 
 @pytest.fixture
-def capture(shared_data, tmp_path):
+def capture(shared_data, markprice_index, tmp_path):
     """A mixed capture: real trade notifications, Deribit's documented mark-price and index
     examples, a ticker from the real dump, and messages flowgex does not read."""
     with open(shared_data / "deribit_ticker_2020" / "btc_options_data_2020-05-14.csv", newline="") as f:
@@ -91,7 +96,7 @@ def capture(shared_data, tmp_path):
     ticker = ticker_from_dump_row(row)
     note = {"jsonrpc": "2.0", "method": "subscription"}
     lines = (samples(shared_data) / "deribit_ws_trades.jsonl").read_text().splitlines()
-    lines += (samples(shared_data) / "deribit_ws_markprice_index.jsonl").read_text().splitlines()
+    lines += markprice_index.read_text().splitlines()
     lines += [
         json.dumps({**note, "params": {"channel": f"ticker.{ticker['instrument_name']}.100ms", "data": ticker}}),
         json.dumps({**note, "params": {"channel": "book.BTC-PERPETUAL.100ms", "data": {"bids": [], "asks": []}}}),
