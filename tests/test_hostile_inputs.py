@@ -11,6 +11,8 @@ import pandas as pd
 import pyarrow as pa
 import pytest
 from click.testing import CliRunner
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import flowgex as fg
 from flowgex.cli import main
@@ -127,3 +129,32 @@ def test_cli_bad_files_exit_2_with_one_line(runner, tmp_path, name, content, mes
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("Error: ") and message in lines[0], result.output
     assert "internal error" not in result.output
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.one_of(st.integers(min_value=-(2**64), max_value=2**64), st.none()), max_size=20),
+       st.sampled_from(["s", "ms", "us", "ns"]))  # fmt: skip
+def test_epochs_across_the_whole_int64_range_are_a_timestamp_or_null(values, unit):
+    from flowgex.io._convert import epoch_timestamps
+
+    scale = {"s": 10**9, "ms": 10**6, "us": 10**3, "ns": 1}[unit]
+    text = pa.array([None if v is None else str(v) for v in values], pa.string())
+    got = epoch_timestamps(text, unit).cast(pa.int64()).to_pylist()
+    for v, g in zip(values, got, strict=True):
+        fits = v is not None and abs(v) < 2**62 and abs(v * scale) <= 2**63 - 1
+        assert g == (v * scale if fits else None)  # Python's exact integers are the oracle
+
+
+def test_a_gzip_capture_with_local_timestamps_reads_like_the_plain_one(shared_data, tmp_path):
+    import gzip
+
+    plain = shared_data / "venue_samples" / "deribit_ws_trades.jsonl"
+    lines = [line for line in plain.read_text().splitlines() if line.strip()]
+    packed = tmp_path / "capture.jsonl.gz"
+    packed.write_bytes(
+        gzip.compress("".join(f"2020-03-01T00:00:0{i}.1234567Z {x}\n" for i, x in enumerate(lines)).encode())
+    )
+    a = fg.read_deribit_messages(plain)
+    b = fg.read_deribit_messages(packed)
+    assert a.trades.drop_columns(["source_file"]).equals(b.trades.drop_columns(["source_file"]))
+    assert a.channels == b.channels == {}
