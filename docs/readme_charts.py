@@ -1,9 +1,9 @@
 """Regenerates the chart images shown in the README (run from the repository root).
 
-    python docs/readme_charts.py [path/to/shared/data]
+    python docs/readme_charts.py [path/to/data]   (default: tests/data)
 
 The BTC charts come from the `flowgex demo` market (same defaults); the NDX
-profile from the CBOE file in the shared real data.
+profile from the CBOE file in the vendored real data (tests/data).
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from pathlib import Path
 import flowgex as fg
 
 DOCS = Path(__file__).resolve().parent
-DATA = Path(sys.argv[1]) if len(sys.argv) > 1 else DOCS.parents[1] / "shared" / "data"
+DATA = Path(sys.argv[1]) if len(sys.argv) > 1 else DOCS.parent / "tests" / "data"
 
 
 def main() -> None:
@@ -25,7 +25,8 @@ def main() -> None:
     fg.plot_heatmap(flow, "BTC", path=DOCS / "btc_heatmap.png")
     fg.plot_profile(flow, "BTC", others={"classic (open interest)": classic}, path=DOCS / "btc_profile.png")
 
-    cboe = fg.read_cboe_quotedata(DATA / "ndx_cboe_2022" / "ndx_quotedata_2022-02-05.csv")
+    ndx_file = DATA / "ndx_cboe_2022" / "ndx_quotedata_2022-02-05.csv"
+    cboe = fg.read_cboe_quotedata(ndx_file if ndx_file.is_file() else ndx_file.with_name(ndx_file.name + ".gz"))
     ndx = fg.classic_gex(cboe.chain, multipliers=cboe.multipliers, errors="quarantine")
     fg.plot_profile(
         ndx.filter(exclude_next=True),

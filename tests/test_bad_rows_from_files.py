@@ -36,7 +36,7 @@ DERIBIT_BAD = {
     "bad_amount": {"amount": -2.0},
     "bad_amount_text": {"amount": "two"},
     "bad_amount_zero": {"amount": 0},
-    "bad_price": {"index_price": 0.0},
+    "bad_price": {"index_price": -1.0},  # 0 is "no observation" (DESIGN section 5, second round)
     "bad_iv": {"iv": -5.0},
     "expired": {"instrument_name": "BTC-29NOV24-100000-C"},
     "duplicate_trade_id": "copy",

@@ -4,6 +4,8 @@ equals the engine on tables built directly."""
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pandas as pd
 import pyarrow as pa
@@ -106,12 +108,16 @@ def test_unparseable_values_are_kept_as_bad_rows(tmp_path):
     assert rejected.source_row.tolist() == [4, 6] and rejected.reason.tolist() == ["bad_amount", "bad_timestamp"]
 
 
-def test_unknown_multiplier_names_the_file_and_can_be_given(tmp_path):
-    rows = [{"time": T0, "name": "PAXG_USDC-27DEC24-2600-C", "side": "buy", "amount": 2.0, "id": "1"}]
+def test_unknown_multiplier_keeps_the_row_with_a_nan_amount_and_can_be_given(tmp_path):
+    rows = [
+        {"time": T0, "name": "PAXG_USDC-27DEC24-2600-C", "side": "buy", "amount": 2.0, "id": "1"},
+        {"time": T0, "name": "BTC-27DEC24-100000-C", "side": "buy", "amount": 3.0, "id": "2"},
+    ]
     path = write_tardis_trades(tmp_path / "paxg.csv", rows)
-    with pytest.raises(fg.MultiplierError, match=r"paxg\.csv.*PAXG.*multipliers"):
-        fg.read_tardis_trades(path)
-    assert fg.read_tardis_trades(path, multipliers={"PAXG": 0.5}).column("amount").to_pylist() == [4.0]
+    amount = fg.read_tardis_trades(path).column("amount").to_pylist()  # one odd option never aborts the read
+    assert math.isnan(amount[0]) and amount[1] == 3.0
+    assert fg.read_tardis_trades(path, multipliers={"PAXG": 0.5}).column("amount").to_pylist() == [4.0, 3.0]
+    assert fg.read_tardis_trades(path, multipliers={"PAXG_USDC": 0.25}).column("amount").to_pylist() == [8.0, 3.0]
 
 
 def test_header_only_file_is_zero_rows(tmp_path):

@@ -85,9 +85,13 @@ def as_table(obj: Any, *, name: str) -> pa.Table:
     if isinstance(obj, pa.RecordBatch):
         return pa.Table.from_batches([obj])
     if isinstance(obj, pd.DataFrame):
+        _check_unique([str(c) for c in obj.columns], name=name)
         # from_pandas turns NaN in float columns into nulls ("no value"), which
         # is how the engine tells a missing iv from a bad one.
-        return pa.Table.from_pandas(obj, preserve_index=False)
+        try:
+            return pa.Table.from_pandas(obj, preserve_index=False)
+        except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError, UnicodeEncodeError) as exc:
+            raise SchemaError(f"{name}: {_column_problem(obj, exc)}") from exc
     if isinstance(obj, pa.RecordBatchReader):
         return obj.read_all()
     if hasattr(obj, "__arrow_c_stream__"):
@@ -100,6 +104,26 @@ def as_table(obj: Any, *, name: str) -> pa.Table:
     )
 
 
+def _check_unique(names: list[str], *, name: str) -> None:
+    dup = sorted({c for c in names if names.count(c) > 1})
+    if dup:
+        raise SchemaError(f"{name}: duplicate column name(s) {dup}; each column must appear once")
+
+
+def _column_problem(df: pd.DataFrame, exc: BaseException) -> str:
+    """Which pandas column Arrow could not convert, and why (a stray string among numbers...)."""
+    for col in df.columns:
+        try:
+            pa.array(df[col], from_pandas=True)
+        except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError, UnicodeEncodeError) as col_exc:
+            kinds = sorted({type(v).__name__ for v in df[col].head(10_000)})
+            return (
+                f"column {col!r} cannot be converted to Arrow (mixed value types {kinds}: {col_exc}); "
+                "give it one type, e.g. pandas.to_numeric(df[col], errors='coerce') for numbers"
+            )
+    return f"cannot be converted to Arrow: {exc}"
+
+
 def uses_parts(table: pa.Table) -> bool:
     """True when options are named by asset/expiry/strike/kind instead of ``instrument``."""
     return "instrument" not in table.column_names and all(c in table.column_names for c in PARTS)
@@ -107,6 +131,8 @@ def uses_parts(table: pa.Table) -> bool:
 
 def _timestamps(col: pa.ChunkedArray, *, table: str, column: str) -> pa.ChunkedArray:
     t = col.type
+    if pa.types.is_null(t):  # every value missing: null timestamps, each counted by the engine
+        return pa.chunked_array([pa.nulls(len(col), TIMESTAMP)])
     if pa.types.is_timestamp(t):
         # Arrow stores UTC instants whatever the zone; naive times are taken as UTC.
         try:
@@ -116,9 +142,14 @@ def _timestamps(col: pa.ChunkedArray, *, table: str, column: str) -> pa.ChunkedA
     if pa.types.is_string(t) or pa.types.is_large_string(t) or pa.types.is_dictionary(t):
         try:
             parsed = pd.to_datetime(pd.Series(col.to_pylist(), dtype=object), utc=True, format="ISO8601")
-        except (ValueError, TypeError) as exc:
+        except (ValueError, TypeError, OverflowError) as exc:
             raise SchemaError(f"{table}.{column}: strings are not ISO 8601 timestamps: {exc}") from exc
-        return pa.chunked_array([pa.array(parsed, type=TIMESTAMP)])
+        try:
+            return pa.chunked_array([pa.array(parsed, type=TIMESTAMP)])
+        except (pa.ArrowInvalid, OverflowError) as exc:
+            raise SchemaError(
+                f"{table}.{column}: timestamps out of the ns range (1677-09-21 to 2262-04-11): {exc}"
+            ) from exc
     raise SchemaError(
         f"{table}.{column}: expected a timestamp column, found {t}. Integers are ambiguous "
         f"(s, ms, us or ns?): convert with pandas.to_datetime(x, unit='ms', utc=True)"
@@ -157,6 +188,7 @@ def _strings(col: pa.ChunkedArray, *, table: str, column: str) -> pa.ChunkedArra
 def _canonical(obj: Any, kind: str) -> pa.Table:
     table = as_table(obj, name=kind)
     names = table.column_names
+    _check_unique(names, name=kind)
     missing = [c for c in _REQUIRED[kind] if c not in names]
     if kind in ("trades", "chain", "initial") and "instrument" not in names and not uses_parts(table):
         missing.append("instrument (or asset, expiry, strike, kind)")

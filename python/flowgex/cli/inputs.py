@@ -11,7 +11,9 @@ them. ``auto`` picks by looking at the files; a folder written by
 
 from __future__ import annotations
 
+import csv
 import gzip
+import zlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,6 +22,7 @@ import pyarrow as pa
 import pyarrow.csv as pacsv
 import pyarrow.dataset as pads
 
+from ..errors import FlowgexError
 from ._app import UserError
 
 __all__ = ["Inputs", "load_inputs", "TRADE_READERS", "CHAIN_READERS", "FORMATS", "detect_format"]
@@ -92,10 +95,29 @@ def detect_format(path: Path) -> str:
     raise UserError(f"cannot tell the format of {path}: use --format {'/'.join(FORMATS[1:])}")
 
 
+#: What reading a user's file can raise when the file, not flowgex, is at fault: exit code 2.
+_FILE_ERRORS: tuple[type[BaseException], ...] = (
+    pa.ArrowException, OSError, EOFError, zlib.error, UnicodeError, csv.Error, RecursionError, ValueError,
+    OverflowError,
+)  # fmt: skip
+
+
 def _read(paths: Sequence[Path], fmt: str, readers: dict[str, Reader], what: str) -> pa.Table:
+    """The files read by their format's reader; a file that cannot be read is the user's error
+    (exit 2, one line naming the files), whatever the reader underneath raised."""
     for p in paths:
         if not p.exists():
             raise UserError(f"no such file or folder: {p}")
+    try:
+        return _read_checked(paths, fmt, readers, what)
+    except (UserError, FlowgexError):
+        raise
+    except _FILE_ERRORS as exc:
+        names = ", ".join(str(p) for p in paths[:3]) + (" ..." if len(paths) > 3 else "")
+        raise UserError(f"cannot read the {what} file(s) {names}: {type(exc).__name__}: {exc}") from exc
+
+
+def _read_checked(paths: Sequence[Path], fmt: str, readers: dict[str, Reader], what: str) -> pa.Table:
     kinds = {detect_format(p) for p in paths} if fmt == "auto" else {fmt}
     if len(kinds) != 1:
         raise UserError(f"the {what} files mix formats {sorted(kinds)}: pass one format with --format")

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from .cboe import CboeChain, read_cboe_quotedata
 from .deribit import read_deribit_trades
+from .deribit_ws import DeribitMessages, channel_counts, read_deribit_messages
 from .exclude import excluded_counts
 from .fetch import FetchSummary, fetch_deribit_trades
 from .output import read_replay
@@ -24,6 +25,9 @@ __all__ = [
     "read_tardis_chain",
     "read_deribit_trades",
     "read_deribit_tickers",
+    "read_deribit_messages",
+    "DeribitMessages",
+    "channel_counts",
     "read_parquet",
     "read_arrow",
     "read_cboe_quotedata",

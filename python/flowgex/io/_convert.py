@@ -24,7 +24,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from .. import _core
-from ..errors import FlowgexError, MultiplierError
+from ..errors import FlowgexError
 from ..multipliers import contract_multiplier
 from ..schema import TIMESTAMP
 
@@ -75,11 +75,14 @@ def contracts(
     amount: pa.Array | pa.ChunkedArray,
     multipliers: Mapping[str, float] | None,
     *,
-    where: str,
+    where: str = "",
 ) -> pa.Array:
     """Base-coin amounts -> contracts. Unparseable names keep their amount (the
-    engine rejects the row for its name); an asset with no known multiplier is an
-    error, since any guess would scale its GEX silently."""
+    engine rejects the row for its name); an option whose asset has no known
+    multiplier gets NaN (any guess would scale its GEX silently), so its row is
+    kept and the engine rejects it as ``unknown_multiplier`` instead of one odd
+    option (``MATIC_USDC-…`` in a ticker dump) aborting the whole read. A null
+    amount stays null."""
     inst = as_dictionary(instrument).combine_chunks()
     names = inst.dictionary.to_pylist()
     mult = np.ones(len(names) + 1, dtype=np.float64)
@@ -88,12 +91,7 @@ def contracts(
         if parsed is None:
             continue
         m = contract_multiplier(parsed[0], parsed[1], multipliers)
-        if m is None:
-            raise MultiplierError(
-                f"{where}: no contract multiplier for {parsed[0]} (instrument {name!r}) to turn base-coin "
-                f"amounts into contracts; pass multipliers={{{parsed[0]!r}: m}}"
-            )
-        mult[i] = m
+        mult[i] = math.nan if m is None or not math.isfinite(m) or m <= 0 else m
     codes = inst.indices.fill_null(-1).to_numpy(zero_copy_only=False).astype(np.int64)
     values = np.asarray(pc.cast(amount, pa.float64()).to_numpy(zero_copy_only=False), dtype=np.float64)
     valid = pc.is_valid(amount)
@@ -130,7 +128,8 @@ def _integer(text: str | None) -> int | None:
     if text is None:
         return None
     try:
-        return int(text.strip())
+        value = int(text.strip())
+        return value if abs(value) < 2**62 else None  # e.g. a 20-digit epoch: unreadable, not an overflow
     except ValueError:
         try:
             f = float(text)

@@ -17,6 +17,7 @@ daylight saving time.
 from __future__ import annotations
 
 import csv
+import io
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,8 +26,9 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-from ..errors import SchemaError
+from ..errors import ReadError, SchemaError
 from ..schema import TIMESTAMP
+from ._files import read_bytes
 
 __all__ = ["CboeChain", "read_cboe_quotedata", "PM_ROOTS", "CBOE_MULTIPLIER"]
 
@@ -61,14 +63,17 @@ def _header(lines: list[list[str]], path: Path) -> tuple[float, pd.Timestamp, in
         text = ",".join(row)
         if spot is None and "Last:" in text:
             m = re.search(r"Last:\s*([-\d.,]+)", text)
-            spot = float(m.group(1).replace(",", "")) if m else None
+            spot = _float(m.group(1).replace(",", "")) if m else None
         if when is None and "Date:" in text:
             m = _DATE.search(text)
             if m:
                 day = m.group(1).replace(",", "")
                 clock = m.group(2) or "4:00 PM"
-                when = pd.Timestamp(pd.to_datetime(f"{day} {clock}", format="%B %d %Y %I:%M %p"))
-                when = when.tz_localize(_NY).tz_convert("UTC")
+                try:
+                    when = pd.Timestamp(pd.to_datetime(f"{day} {clock}", format="%B %d %Y %I:%M %p"))
+                    when = when.tz_localize(_NY).tz_convert("UTC")
+                except (ValueError, OverflowError) as exc:
+                    raise ReadError(f"{path}: the quote date {day} {clock} is not a date ({exc})") from exc
         if row and row[0].strip() == "Expiration Date":
             if spot is None or when is None:
                 break
@@ -77,6 +82,18 @@ def _header(lines: list[list[str]], path: Path) -> tuple[float, pd.Timestamp, in
         f"{path}: not a CBOE quote export (expected 'Last: <price>' and 'Date: <Month D YYYY, H:MM PM ET>' "
         "lines before an 'Expiration Date,Calls,...' header)"
     )
+
+
+def _float(text: str) -> float:
+    """A number, NaN when the cell is not one (the engine counts the row), never an exception."""
+    try:
+        return float(text)
+    except (ValueError, TypeError):
+        return float("nan")
+
+
+def _floats(cells: np.ndarray) -> np.ndarray:
+    return np.array([_float(x) for x in cells], dtype=np.float64)
 
 
 def _blocks(header: list[str], path: Path) -> dict[str, dict[str, int]]:
@@ -107,16 +124,31 @@ def read_cboe_quotedata(path: str | Path, *, asset: str | None = None) -> CboeCh
     kept as they are: zero IVs and zero open interest included.
     """
     p = Path(path)
-    with p.open(newline="", encoding="utf-8-sig") as f:
-        rows = list(csv.reader(f))
+    if not p.is_file():
+        raise ReadError(f"read_cboe_quotedata: no such file: {p}")
+    text = read_bytes(p).decode("utf-8-sig", errors="replace")
+    try:
+        rows = list(csv.reader(io.StringIO(text, newline="")))
+    except csv.Error as exc:
+        raise ReadError(f"{p}: malformed CSV ({exc})") from exc
+    try:
+        return _chain(rows, p, asset)
+    except (OverflowError, pd.errors.OutOfBoundsDatetime) as exc:
+        raise ReadError(f"{p}: a date outside the supported range 1677-09-21 to 2262-04-11 ({exc})") from exc
+
+
+def _chain(rows: list[list[str]], p: Path, asset: str | None) -> CboeChain:
     spot, when, h = _header(rows[:20], p)
     cols = _blocks(rows[h], p)
     data = [r for r in rows[h + 1 :] if len(r) == len(rows[h]) and r[0].strip()]
     if not data:
         raise SchemaError(f"{p}: no option rows after the header")
     grid = np.array(data, dtype=object)
-    strike = grid[:, cols["strike"]["Strike"]].astype(np.float64)
-    days = pd.to_datetime(pd.Series(grid[:, 0]).str.strip(), format="%a %b %d %Y")
+    strike = _floats(grid[:, cols["strike"]["Strike"]])
+    try:
+        days = pd.to_datetime(pd.Series(grid[:, 0]).str.strip(), format="%a %b %d %Y")
+    except (ValueError, OverflowError) as exc:
+        raise ReadError(f"{p}: an expiration date that is not 'Fri Feb 18 2022' ({exc})") from exc
     parts: dict[str, list[np.ndarray]] = {k: [] for k in ("expiry", "kind", "iv", "oi", "gamma", "symbol", "pm", "a")}
     for kind in ("C", "P"):
         c = cols[kind]
@@ -127,9 +159,9 @@ def read_cboe_quotedata(path: str | Path, *, asset: str | None = None) -> CboeCh
         local = pd.DatetimeIndex(days.to_numpy() + clock.astype("timedelta64[ns]"))
         parts["expiry"].append(local.tz_localize(_NY).tz_convert("UTC").as_unit("ns").asi8)
         parts["kind"].append(np.full(len(grid), kind, dtype=object))
-        parts["iv"].append(grid[:, c["IV"]].astype(np.float64))
-        parts["oi"].append(grid[:, c["Open Interest"]].astype(np.float64))
-        parts["gamma"].append(grid[:, c["Gamma"]].astype(np.float64))
+        parts["iv"].append(_floats(grid[:, c["IV"]]))
+        parts["oi"].append(_floats(grid[:, c["Open Interest"]]))
+        parts["gamma"].append(_floats(grid[:, c["Gamma"]]))
         parts["symbol"].append(symbol.astype(object))
         parts["pm"].append(pm)
         parts["a"].append(np.array([asset.upper() if asset else PM_ROOTS.get(r, r) for r in roots], dtype=object))
@@ -153,5 +185,5 @@ def read_cboe_quotedata(path: str | Path, *, asset: str | None = None) -> CboeCh
     )
     assets = set(out["a"].tolist())
     if len(assets) != 1:
-        raise SchemaError(f"{p}: options on several indexes {sorted(assets)}; pass asset= to name one")
+        raise SchemaError(f"{p}: options on several indexes {sorted(map(str, assets))}; pass asset= to name one")
     return CboeChain(chain=table, spot=spot, time=when, asset=assets.pop())

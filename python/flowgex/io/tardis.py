@@ -66,6 +66,8 @@ def _header(path: Path) -> list[str]:
 def _open(path: Path, kind: str, block_size: int) -> pacsv.CSVStreamingReader:
     check_nonempty(path)
     header = _header(path)
+    if any("\ufffd" in name for name in header):
+        raise ReadError(f"{path}: the header line is not UTF-8 text: {','.join(header)[:200]!r}")
     missing = [c for c in _REQUIRED[kind] if c not in header]
     if missing:
         expected = TRADES_COLUMNS if kind == "trades" else CHAIN_COLUMNS

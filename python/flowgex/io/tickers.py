@@ -7,20 +7,31 @@ future or synthetic forward the option is priced on), ``open_interest``
 ``creation_timestamp`` instead of ``timestamp`` and no greeks. CSV dumps (e.g.
 ``pandas.DataFrame(results).to_csv()``) keep ``greeks`` as the text of a Python
 dict (``"{'vega': 5.49, 'gamma': 0.00037, ...}"``), read here without ``eval``.
+
+Websocket captures are read too: ``ticker.*`` notifications (a ticker each) and
+``markprice.options.*`` notifications (``instrument_name``, ``mark_price`` and
+``iv``, already a decimal in Deribit's documentation, so it is taken as is:
+https://docs.deribit.com/subscriptions/market-data/markpriceoptionsindex_name).
+Other channels are counted in the table's metadata (``channel_counts``).
+An option whose asset has no known multiplier keeps its row with
+``open_interest`` NaN (the engine rejects it as ``unknown_multiplier``).
 """
 
 from __future__ import annotations
 
 import re
+from collections import Counter
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
 from ..errors import ReadError, SchemaError
 from ..schema import canonical_chain
+from ._channels import with_channel_counts
 from ._convert import as_dictionary, contracts, epoch_timestamps, numbers, percent, provenance
 from ._files import expand_paths, read_bytes
 from ._json import Record, column, float_column, int_column, load_json_file, string_column
@@ -57,7 +68,7 @@ def _chain(cols: dict[str, Any], path: Path | None, rows: pa.Array | None, multi
     where = str(path) if path is not None else "read_deribit_tickers"
     inst = as_dictionary(cols.pop("instrument"))
     out: dict[str, Any] = {"timestamp": cols.pop("timestamp"), "instrument": inst}
-    out["mark_iv"] = percent(cols.pop("mark_iv"))
+    out["mark_iv"] = cols.pop("mark_iv")  # decimal already
     out["underlying_price"] = numbers(cols.pop("underlying_price"))
     out["open_interest"] = contracts(inst, numbers(cols.pop("open_interest")), multipliers, where=where)
     out.update(cols)
@@ -70,10 +81,15 @@ def _chain(cols: dict[str, Any], path: Path | None, rows: pa.Array | None, multi
 def _from_records(recs: list[Record], path: Path | None, multipliers: Any) -> pa.Table:
     ts = [r.get("timestamp", r.get("creation_timestamp")) for r, _ in recs]
     greeks = column(recs, "greeks")
+    decimal = [r.get("_iv_decimal") for r, _ in recs]  # markprice.options: iv is a decimal already
+    mark_iv = percent(float_column(column(recs, "mark_iv")))
+    if any("_iv_decimal" in r for r, _ in recs):
+        is_decimal = pa.array(["_iv_decimal" in r for r, _ in recs], pa.bool_())
+        mark_iv = pc.if_else(is_decimal, float_column(decimal), mark_iv)
     cols: dict[str, Any] = {
         "timestamp": epoch_timestamps(int_column(ts), "ms"),
         "instrument": string_column(column(recs, "instrument_name")),
-        "mark_iv": float_column(column(recs, "mark_iv")),
+        "mark_iv": mark_iv,
         "underlying_price": float_column(column(recs, "underlying_price")),
         "open_interest": float_column(column(recs, "open_interest")),
         "gamma": float_column(_greek(g, "gamma") for g in greeks),
@@ -90,7 +106,9 @@ def _from_records(recs: list[Record], path: Path | None, multipliers: Any) -> pa
 
 def tickers_csv_file(path: Path, multipliers: Mapping[str, float] | None = None) -> pa.Table:
     """A CSV dump of ticker (or book summary) results, one row per option."""
-    data = read_bytes(path)
+    # Invalid UTF-8 (a flipped bit, another encoding) becomes U+FFFD: the bad cell is then a
+    # bad value the engine counts, and a bad header a clear missing-column error.
+    data = read_bytes(path).decode("utf-8", errors="replace").encode("utf-8")
     try:
         raw = pacsv.read_csv(
             pa.py_buffer(data),
@@ -120,7 +138,7 @@ def tickers_csv_file(path: Path, multipliers: Mapping[str, float] | None = None)
     cols: dict[str, Any] = {
         "timestamp": epoch_timestamps(raw.column(ts_name), "ms"),
         "instrument": _text(raw.column("instrument_name")),
-        "mark_iv": raw.column("mark_iv"),
+        "mark_iv": percent(raw.column("mark_iv")),
         "underlying_price": raw.column("underlying_price"),
         "open_interest": col("open_interest"),
         "gamma": gamma,
@@ -153,6 +171,7 @@ def read_deribit_tickers(source: Any, *, multipliers: Mapping[str, float] | None
     from files, ``source_file``/``source_row`` are kept.
     """
     tables = []
+    seen: Counter[str] = Counter()
     paths = None
     if isinstance(source, (str, Path)) or (
         isinstance(source, (list, tuple)) and source and all(isinstance(x, (str, Path)) for x in source)
@@ -165,9 +184,11 @@ def read_deribit_tickers(source: Any, *, multipliers: Mapping[str, float] | None
                 tables.append(tickers_csv_file(p, multipliers))
             else:
                 values = load_json_file(p, read_bytes(p))
-                tables.append(_from_records(_positioned(values, str(p), "tickers", _is_ticker), p, multipliers))
+                recs = _positioned(values, str(p), "tickers", _is_ticker, seen)
+                tables.append(_from_records(recs, p, multipliers))
     else:
         for values, path in deribit_json_inputs(source, what="read_deribit_tickers"):
             where = str(path) if path is not None else "read_deribit_tickers"
-            tables.append(_from_records(_positioned(values, where, "tickers", _is_ticker), path, multipliers))
-    return pa.concat_tables(tables, promote_options="permissive") if len(tables) > 1 else tables[0]
+            tables.append(_from_records(_positioned(values, where, "tickers", _is_ticker, seen), path, multipliers))
+    table = pa.concat_tables(tables, promote_options="permissive") if len(tables) > 1 else tables[0]
+    return with_channel_counts(table, seen)
