@@ -7,7 +7,8 @@ script of faults, one per request: HTTP 429, Deribit error 10028 (as HTTP 400),
 HTTP 500, a response slower than the client's timeout, a connection dropped
 without an answer, a cut JSON body, or a non-retryable Deribit error; and,
 hostile, an answer dripped one byte every ``drip_seconds`` (``drip``: the body,
-``drip_headers``: from the status line on), at most ``drip_bytes`` of it.
+``drip_headers``: from the status line on), at most ``drip_bytes`` of it;
+``nested``: JSON nested 200,000 deep.
 Subclasses override ``page`` to serve wrong pages (see ``test_fetch_hostile``).
 """
 
@@ -123,6 +124,8 @@ class FakeDeribit:
                         self._drip(ok)
                     elif fault == "drip_headers":
                         self._drip(b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\n\r\n" + ok)
+                    elif fault == "nested":  # valid JSON nested beyond any parser's recursion limit
+                        self._send(200, b"[" * 200_000 + b"]" * 200_000)
                     elif fault == "bad_request":
                         self._send(400, b'{"jsonrpc": "2.0", "error": {"code": 11050, "message": "bad_request"}}')
                 except OSError:  # the client gave up on a slow answer

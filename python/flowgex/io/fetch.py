@@ -117,20 +117,19 @@ def _page_trades(result: Any, where: str) -> tuple[list[Any], bool]:
 
 
 def _stamp(trade: Any) -> int | None:
-    """The trade's timestamp in ms if it is a whole number the reader takes as such, else None.
+    """The trade's timestamp in ms if it is a whole number, else None (unreadable).
 
-    Strings, booleans, fractions, non-finite and out-of-int64 values are unreadable:
-    never guessed at, never used to move the cursor."""
+    Strings (even of digits), booleans, fractions and non-finite values are never
+    guessed at, never used to move the cursor; a whole number may still lie
+    outside the day (see ``_classify``)."""
     if not isinstance(trade, dict) or not _is_trade(trade):
         return None
     v = trade.get("timestamp")
     if isinstance(v, bool):
         return None
     if isinstance(v, float) and math.isfinite(v) and v.is_integer():
-        v = int(v)
-    if isinstance(v, int) and -(2**63) <= v * 1_000_000 < 2**63:
-        return v
-    return None
+        return int(v)
+    return v if isinstance(v, int) else None
 
 
 def _trade_id(trade: Any) -> str:
@@ -216,8 +215,9 @@ def _build_day(
                 if key not in bad_seen:
                     bad_seen.add(key)
                     ts = t.get("timestamp") if isinstance(t, dict) else None
+                    tid = t.get("trade_id") if isinstance(t, dict) else None
                     rejected.append({"reason": why, "page": path.name, "position": pos,
-                                     "trade_id": _trade_id(t) if isinstance(t, dict) else None,
+                                     "trade_id": None if tid is None else str(tid),
                                      "timestamp": ts if isinstance(ts, (int, float, str)) else repr(ts)})  # fmt: skip
         if good:
             tables.append(trades_table(good, path, multipliers))
