@@ -161,7 +161,8 @@ def test_a_poisoned_page_loses_no_good_trade(tmp_path):
     for day in ("2025-12-01", "2025-12-02"):
         listed += json.loads((tmp_path / "raw" / "option" / "BTC" / day / "_rejected.json").read_text())["trades"]
     assert {t["trade_id"] for t in listed if t["reason"] == "unreadable"} == unreadable
-    assert sorted(t["trade_id"] for t in listed if t["reason"] == "out_of_range") == ["poison-0", "poison-4", "poison-7"]
+    out_of_range = sorted(t["trade_id"] for t in listed if t["reason"] == "out_of_range")
+    assert out_of_range == ["poison-0", "poison-4", "poison-7"]
     with Poisoned(trades, {}) as server:  # a finished range: no request, the same counts
         again = fetch(server, tmp_path)
         assert server.requests == []
@@ -194,8 +195,11 @@ _OUT_OF_RANGE = st.one_of(st.integers(-(2**80), START - 1), st.integers(START + 
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(
     data=st.lists(
-        st.tuples(st.integers(0, 6), st.integers(0, 30), st.one_of(_UNREADABLE.map(lambda v: ("u", v)),
-                                                                   _OUT_OF_RANGE.map(lambda v: ("o", v)))),
+        st.tuples(
+            st.integers(0, 6),
+            st.integers(0, 30),
+            st.one_of(_UNREADABLE.map(lambda v: ("u", v)), _OUT_OF_RANGE.map(lambda v: ("o", v))),
+        ),
         max_size=6,
     )  # fmt: skip
 )
@@ -215,7 +219,7 @@ def test_random_poison_is_counted_and_every_good_trade_arrives(tmp_path_factory,
     assert sorted(got) == sorted(t["trade_id"] for t in trades)
     # a poisoned trade sent on a request made after the last one never reached us
     sent = {"unreadable": 0, "out_of_range": 0}
-    for k, (request, _, (kind, _)) in enumerate(data):
+    for request, _, (kind, _) in data:
         if request < len(server.requests):
             sent["unreadable" if kind == "u" else "out_of_range"] += 1
     assert s.rejected == sent

@@ -89,4 +89,3 @@ def install(client: httpx.Client, deadline: Deadline) -> None:
             wrapped += 1
     if not wrapped:  # an httpx/httpcore without the hook: fail loudly rather than hang quietly
         raise RuntimeError("flowgex: cannot install the request deadline in this httpx version")
-

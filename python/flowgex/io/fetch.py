@@ -103,7 +103,9 @@ def _load_state(path: Path, day_ms: int) -> dict[str, Any]:
                 raise ValueError("not a state object")
             cursor, pages, done = int(st["cursor"]), int(st["pages"]), bool(st["done"])
         except (ValueError, KeyError, TypeError, RecursionError) as exc:
-            raise FetchError(f"{path}: unreadable download state ({exc}); delete the day's folder to fetch it again")
+            raise FetchError(
+                f"{path}: unreadable download state ({exc}); delete the day's folder to fetch it again"
+            ) from exc
         if not day_ms <= cursor <= day_ms + _DAY_MS or pages < 0:
             raise FetchError(f"{path}: download state outside its day; delete the day's folder to fetch it again")
         return {**st, "cursor": cursor, "pages": pages, "done": done}
@@ -204,7 +206,9 @@ def _build_day(
         try:
             trades, _ = _page_trades(json.loads(read_bytes(path))["result"], str(path))
         except (ValueError, KeyError, TypeError, RecursionError) as exc:
-            raise ReadError(f"{path}: stored page unreadable ({exc}); delete the day's folder to fetch it again")
+            raise ReadError(
+                f"{path}: stored page unreadable ({exc}); delete the day's folder to fetch it again"
+            ) from exc
         good = []
         for pos, t in enumerate(trades, start=1):
             why = _classify(t, day_ms)

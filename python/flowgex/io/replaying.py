@@ -62,7 +62,9 @@ def _resume_merger(streams: list[Stream], state: Mapping[str, Any]) -> Merger:
     return Merger([by_name[n] for n in state["names"]], state["first"], state["consumed"])
 
 
-def _resume_mergers(streams: Mapping[str, list[Stream]], state: ckpt.Checkpoint, path: Path) -> dict[str, Merger]:
+def _resume_mergers(
+    streams: Mapping[str, list[Stream]], state: ckpt.Checkpoint, path: Path | None
+) -> dict[str, Merger]:
     """The mergers where the checkpoint left them; a state that does not fit the inputs is a SnapshotError."""
     try:
         mergers = {k: _resume_merger(streams[k], state.mergers[k]) for k in state.mergers}
