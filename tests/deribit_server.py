@@ -5,7 +5,11 @@ trades exactly as Deribit pages it (ascending, ``start_timestamp`` and
 ``end_timestamp`` inclusive, ``count`` per page, ``has_more``), and plays a
 script of faults, one per request: HTTP 429, Deribit error 10028 (as HTTP 400),
 HTTP 500, a response slower than the client's timeout, a connection dropped
-without an answer, a cut JSON body, or a non-retryable Deribit error.
+without an answer, a cut JSON body, or a non-retryable Deribit error; and,
+hostile, an answer dripped one byte every ``drip_seconds`` (``drip``: the body,
+``drip_headers``: from the status line on), at most ``drip_bytes`` of it;
+``nested``: JSON nested 200,000 deep.
+Subclasses override ``page`` to serve wrong pages (see ``test_fetch_hostile``).
 """
 
 from __future__ import annotations
@@ -26,6 +30,8 @@ class FakeDeribit:
         self.faults = list(faults or [])
         self.fail_from: int | None = None  # every request from this index on gets HTTP 500
         self.slow_seconds = 1.0
+        self.drip_seconds = 1.0
+        self.drip_bytes = 30  # bounded: a dripping handler ends by itself
         self.requests: list[dict[str, str]] = []
         self.served: list[str | None] = []
         self._lock = threading.Lock()
@@ -74,6 +80,13 @@ class FakeDeribit:
                 self.end_headers()
                 self.wfile.write(body)
 
+            def _drip(self, data: bytes) -> None:
+                for i in range(min(len(data), fake.drip_bytes)):
+                    self.wfile.write(data[i : i + 1])
+                    self.wfile.flush()
+                    time.sleep(fake.drip_seconds)
+                self.close_connection = True
+
             def do_GET(self) -> None:  # noqa: N802 - http.server's name
                 url = urlparse(self.path)
                 q = {k: v[0] for k, v in parse_qs(url.query).items()}
@@ -105,6 +118,14 @@ class FakeDeribit:
                         self.connection.close()
                     elif fault == "cut":
                         self._send(200, ok[: len(ok) // 2])
+                    elif fault == "drip":
+                        head = f"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {len(ok)}\r\n\r\n"
+                        self.wfile.write(head.encode())
+                        self._drip(ok)
+                    elif fault == "drip_headers":
+                        self._drip(b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\n\r\n" + ok)
+                    elif fault == "nested":  # valid JSON nested beyond any parser's recursion limit
+                        self._send(200, b"[" * 200_000 + b"]" * 200_000)
                     elif fault == "bad_request":
                         self._send(400, b'{"jsonrpc": "2.0", "error": {"code": 11050, "message": "bad_request"}}')
                 except OSError:  # the client gave up on a slow answer

@@ -27,6 +27,14 @@ def _date(value: str, param: str) -> str:
 @click.option("--kind", default="option", show_default=True, type=click.Choice(KINDS), help="Instrument kind.")
 @click.option("--base-url", default=DEFAULT_BASE_URL, show_default=True, help="Deribit API root.")
 @click.option("--timeout", default=30.0, show_default=True, type=click.FloatRange(min=0.001), help="Seconds a try.")
+@click.option(
+    "--deadline", default=300.0, show_default=True, type=click.FloatRange(min=0.001),
+    help="Seconds a whole request may take, however slowly the server answers.",
+)  # fmt: skip
+@click.option(
+    "--max-pages-per-day", default=None, type=click.IntRange(min=1),
+    help="Stop a day that pages longer than this (default: ten million trades' worth).",
+)  # fmt: skip
 @click.option("--retries", default=8, show_default=True, type=click.IntRange(min=0), help="Retries per request.")
 @click.option("--progress/--no-progress", default=True, help="Show a progress bar.")
 def fetch(
@@ -37,6 +45,8 @@ def fetch(
     kind: str,
     base_url: str,
     timeout: float,
+    deadline: float,
+    max_pages_per_day: int | None,
     retries: int,
     progress: bool,
 ) -> None:
@@ -53,8 +63,8 @@ def fetch(
         raise click.BadParameter(f"expected an http(s) URL, found {base_url!r}", param_hint="--base-url")
     try:
         s = fetch_deribit_trades(
-            currency, start, end, kind=kind, out=out, base_url=base_url, timeout=timeout, max_retries=retries,
-            progress=progress,
+            currency, start, end, kind=kind, out=out, base_url=base_url, timeout=timeout, deadline=deadline,
+            max_retries=retries, max_pages_per_day=max_pages_per_day, progress=progress,
         )  # fmt: skip
     except OptionError as exc:
         raise click.UsageError(str(exc)) from exc
@@ -64,3 +74,10 @@ def fetch(
         f"{s.trades} trades over {len(s.days)} day(s) in {s.dataset} "
         f"({s.requests} requests, {s.retries} retries, {s.days_already_done} day(s) already done)"
     )
+    if s.rejected_total:
+        reasons = ", ".join(f"{k}: {v}" for k, v in s.rejected.items() if v)
+        click.echo(
+            f"warning: {s.rejected_total} trade(s) from the server rejected ({reasons}); "
+            f"listed in {s.out / 'raw' / kind}/<currency>/<day>/_rejected.json",
+            err=True,
+        )

@@ -24,6 +24,8 @@ __all__ = [
     "PathLike",
     "Source",
     "expand_paths",
+    "dataset_files",
+    "unique_files",
     "is_glob",
     "check_nonempty",
     "read_bytes",
@@ -49,14 +51,16 @@ def is_glob(text: str) -> bool:
 def expand_paths(source: Any, *, what: str) -> list[Path]:
     """One path, a list of paths or a glob -> existing files. A glob is sorted by
     name (Tardis and flowgex name files by date, so name order is time order); a
-    list keeps the caller's order."""
+    list keeps the caller's order. A file reached twice (a symlink, a hard link, a
+    ``**`` glob through a link to a parent folder, a path listed twice) is kept
+    once, at its first place: reading it twice would count its trades twice."""
     if isinstance(source, (str, os.PathLike)):
         text = os.fspath(source)
         if is_glob(text):
             found = sorted(Path(p) for p in glob.glob(text, recursive=True) if os.path.isfile(p))
             if not found:
                 raise ReadError(f"{what}: the pattern {text!r} matches no file")
-            return found
+            return unique_files(found)
         items: Sequence[Any] = [text]
     elif isinstance(source, Sequence) and not isinstance(source, (bytes, bytearray)):
         items = source
@@ -72,7 +76,58 @@ def expand_paths(source: Any, *, what: str) -> list[Path]:
         if not p.is_file():
             raise ReadError(f"{what}: no such file: {p}")
         out.append(p)
+    return unique_files(out)
+
+
+def _key(path: Path) -> tuple[int, int]:
+    st = path.stat()
+    return (st.st_dev, st.st_ino)
+
+
+def unique_files(paths: Sequence[Path]) -> list[Path]:
+    """``paths`` without a second path to a file already listed (a symlink, a hard link,
+    ``a/../a``): one real file is one input, read once. Order is kept; the first path wins."""
+    seen: set[tuple[int, int]] = set()
+    out = []
+    for p in paths:
+        key = _key(p)
+        if key not in seen:
+            seen.add(key)
+            out.append(p)
     return out
+
+
+def dataset_files(root: Path) -> list[Path]:
+    """Every file under the directory ``root``, each real file once, sorted by path.
+
+    Symbolic links are followed (a dataset may link in days kept elsewhere) but each
+    real directory is entered once, so a link to an ancestor cannot loop, and a file
+    reached twice (through a link, or a hard link) is listed once: by a path without
+    links when there is one. Names starting with ``.`` or ``_`` are skipped, as Arrow
+    datasets skip them (temp files, ``_SUCCESS``, ``_metadata``)."""
+    visited: set[tuple[int, int]] = set()
+    found: list[Path] = []
+
+    def real_first(base: Path, names: list[str]) -> list[str]:
+        return sorted((n for n in names if not n.startswith((".", "_"))), key=lambda n: ((base / n).is_symlink(), n))
+
+    def walk(d: Path) -> None:
+        try:
+            key = _key(d)
+            if key in visited:
+                return
+            visited.add(key)
+            entries = list(os.scandir(d))
+        except OSError as exc:  # a dangling link, a permission denied
+            raise ReadError(f"{root}: cannot list {d} ({exc})") from exc
+        dirs = real_first(d, [e.name for e in entries if e.is_dir()])
+        files = real_first(d, [e.name for e in entries if not e.is_dir()])
+        found.extend(d / n for n in files if (d / n).is_file())
+        for n in dirs:
+            walk(d / n)
+
+    walk(root)
+    return sorted(unique_files(found), key=lambda p: p.as_posix())
 
 
 def is_gzip(path: Path) -> bool:

@@ -5,6 +5,10 @@ Deribit signals rate limiting with HTTP 429 and/or the JSON-RPC error 10028
 backoff) and ask again. Timeouts, dropped connections, unreadable bodies and
 5xx answers are retried too, a bounded number of times. Any other error (a bad
 parameter, an unknown currency) is the caller's mistake and fails at once.
+
+Each attempt has an overall ``deadline`` (see :mod:`flowgex.io._deadline`) on
+top of the per-operation ``timeout``: a server that answers one byte at a time
+cannot hold a request open past it. A missed deadline is retried like a timeout.
 """
 
 from __future__ import annotations
@@ -16,7 +20,8 @@ from typing import Any
 
 import httpx
 
-from ..errors import FetchError
+from ..errors import FetchError, OptionError
+from ._deadline import Deadline, install
 
 __all__ = ["DeribitClient", "RATE_LIMIT_CODE"]
 
@@ -45,12 +50,17 @@ class DeribitClient:
         base_url: str,
         *,
         timeout: float = 30.0,
+        deadline: float = 300.0,
         max_retries: int = 8,
         backoff: float = 1.0,
         max_backoff: float = 60.0,
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
+        if isinstance(deadline, bool) or not isinstance(deadline, (int, float)) or not deadline > 0:
+            raise OptionError(f"invalid option deadline: expected seconds > 0, found {deadline!r}")
         self.base_url = base_url.rstrip("/")
+        self.deadline = float(deadline)
+        self._deadline = Deadline()
         self.max_retries = max_retries
         self.backoff = backoff
         self.max_backoff = max_backoff
@@ -58,6 +68,7 @@ class DeribitClient:
         self.requests = 0
         self.retries = 0
         self._client = httpx.Client(timeout=httpx.Timeout(timeout), headers={"user-agent": "flowgex"})
+        install(self._client, self._deadline)
 
     def close(self) -> None:
         self._client.close()
@@ -70,19 +81,24 @@ class DeribitClient:
 
     def _once(self, url: str, params: Mapping[str, Any]) -> tuple[Any, str]:
         self.requests += 1
+        self._deadline.at = time.monotonic() + self.deadline
         try:
             r = self._client.get(url, params=params)
         except httpx.TimeoutException as exc:
+            if self._deadline.passed:
+                raise _Retry(f"no complete answer within the {self.deadline:g} s deadline") from exc
             raise _Retry(f"timed out ({type(exc).__name__})") from exc
         except httpx.TransportError as exc:  # refused, reset, dropped mid-answer
             raise _Retry(f"connection failed ({type(exc).__name__}: {exc})") from exc
+        finally:
+            self._deadline.at = None
         if r.status_code == 429:
             raise _Retry("rate limited (HTTP 429)", _retry_after(r))
         if r.status_code >= 500:
             raise _Retry(f"server error (HTTP {r.status_code})")
         try:
             body = json.loads(r.text)
-        except json.JSONDecodeError as exc:
+        except (json.JSONDecodeError, RecursionError) as exc:  # RecursionError: absurdly nested JSON
             if r.status_code == 200:
                 raise _Retry("unreadable response body") from exc
             raise FetchError(f"{url}: HTTP {r.status_code} with a non-JSON body: {r.text[:200]!r}") from exc

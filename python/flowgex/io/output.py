@@ -31,7 +31,7 @@ import pyarrow.dataset as ds
 import pyarrow.parquet as pq
 
 from ..diagnostics import Diagnostics
-from ..errors import OptionError, ReadError
+from ..errors import OptionError, ReadError, SnapshotError
 from ..options import to_ns
 from ..result import GexResult
 from ._files import remove_stale_temps, write_atomic_bytes, write_atomic_with
@@ -105,11 +105,20 @@ def write_final(root: Path, diagnostics: Diagnostics) -> None:
 
 
 def load_diagnostics(root: Path) -> Diagnostics:
-    d = json.loads((root / "diagnostics.json").read_text())
-    rejected = {}
-    for p in sorted((root / "rejected").glob("*.parquet")):
-        rejected[p.stem] = pq.read_table(p)
-    return Diagnostics(**d, rejected_rows=rejected)
+    """A finished replay's diagnostics; a missing or damaged file is a SnapshotError (state, not input)."""
+    try:
+        d = json.loads((root / "diagnostics.json").read_text())
+        rejected = {}
+        for p in sorted((root / "rejected").glob("*.parquet")):
+            rejected[p.stem] = pq.read_table(p)
+        if not isinstance(d, dict):
+            raise ValueError("not an object")
+        return Diagnostics(**d, rejected_rows=rejected)
+    except (OSError, ValueError, TypeError, KeyError, RecursionError, pa.ArrowException) as exc:
+        raise SnapshotError(
+            f"{root}: the finished replay's diagnostics cannot be read ({type(exc).__name__}: {exc}); "
+            f"run again with overwrite=True"
+        ) from exc
 
 
 def clear(root: Path) -> None:

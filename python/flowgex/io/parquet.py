@@ -21,7 +21,7 @@ import pyarrow.parquet as pq
 
 from ..errors import OptionError, ReadError, SchemaError
 from ..schema import as_table, canonical_chain, canonical_spot, canonical_trades
-from ._files import expand_paths, is_glob
+from ._files import dataset_files, expand_paths, is_glob
 from .exclude import exclude, with_excluded_counts
 
 __all__ = ["read_parquet", "read_arrow", "parquet_dataset", "to_expression", "CANONICAL"]
@@ -47,8 +47,13 @@ _DICTIONARY_COLUMNS = ["instrument", "side", "asset", "kind"]
 
 def parquet_dataset(source: Any, *, what: str) -> ds.Dataset:
     """A file, a directory (hive partitions such as ``asset=BTC/date=2024-12-01``), a list or a glob."""
+    base: str | None = None
     if isinstance(source, (str, os.PathLike)) and not is_glob(os.fspath(source)) and Path(source).is_dir():
-        target: Any = os.fspath(source)
+        # Listed here, not by Arrow: Arrow follows a symlink to a parent folder until the
+        # path is too long, reading each file dozens of times (see dataset_files).
+        files = dataset_files(Path(source))
+        target: Any = [os.fspath(p) for p in files] if files else os.fspath(source)
+        base = os.fspath(source) if files else None
     else:
         target = [os.fspath(p) for p in expand_paths(source, what=what)]
     # Names and sides stay dictionary-encoded as stored: the fastest read, and the
@@ -57,7 +62,7 @@ def parquet_dataset(source: Any, *, what: str) -> ds.Dataset:
     try:
         # Partition keys as dictionaries: one value per file, not a string per row.
         hive = ds.HivePartitioning.discover(infer_dictionary=True)
-        return ds.dataset(target, format=fmt, partitioning=hive)
+        return ds.dataset(target, format=fmt, partitioning=hive, partition_base_dir=base)
     except (pa.ArrowInvalid, OSError) as exc:
         raise ReadError(f"{what}: cannot open {source} as Parquet ({exc})") from exc
 

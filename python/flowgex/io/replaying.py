@@ -19,7 +19,7 @@ import pyarrow as pa
 
 from ..diagnostics import Diagnostics
 from ..engine import Engine
-from ..errors import OptionError
+from ..errors import OptionError, SnapshotError
 from ..options import EngineOptions
 from . import checkpoint as ckpt
 from .exclude import exclude
@@ -60,6 +60,22 @@ def _merger_state(m: Merger) -> dict[str, Any]:
 def _resume_merger(streams: list[Stream], state: Mapping[str, Any]) -> Merger:
     by_name = {s.name: s for s in streams}
     return Merger([by_name[n] for n in state["names"]], state["first"], state["consumed"])
+
+
+def _resume_mergers(
+    streams: Mapping[str, list[Stream]], state: ckpt.Checkpoint, path: Path | None
+) -> dict[str, Merger]:
+    """The mergers where the checkpoint left them; a state that does not fit the inputs is a SnapshotError."""
+    try:
+        mergers = {k: _resume_merger(streams[k], state.mergers[k]) for k in state.mergers}
+        if set(mergers) != {k for k, v in streams.items() if v}:
+            raise KeyError(f"inputs {sorted(mergers)}")
+        for k, m in mergers.items():
+            if sorted(s.name for s in m.streams) != sorted(s.name for s in streams[k]):
+                raise KeyError(f"{k} files")
+    except KeyError as exc:
+        raise SnapshotError(f"{path}: the checkpoint's merge state does not fit the inputs ({exc})") from exc
+    return mergers
 
 
 def _checkpoint_path(checkpoint: Any, out: Path, streams: Mapping[str, list[Stream]]) -> Path | None:
@@ -137,12 +153,15 @@ def replay(
         "inventory": inventory,
         "filters": str(filters),
     }
-    fp = ckpt.fingerprint(streams, settings, eng_opts.get("initial"))
     path = _checkpoint_path(checkpoint, out, streams)
+    # Inputs are fingerprinted by content (one read of each file) only when a checkpoint is kept.
+    inputs = ckpt.input_digests(streams) if path is not None else {}
+    fp = ckpt.fingerprint(inputs, settings, eng_opts.get("initial"))
     state = ckpt.load(path) if path is not None and not overwrite else None
     if state is not None and state.fingerprint != fp:
+        why = ckpt.changed_input(state.inputs, inputs) or "the options differ"
         raise OptionError(
-            f"{path}: this checkpoint belongs to a replay with other inputs or options; "
+            f"{path}: this checkpoint belongs to a replay with other inputs or options ({why}); "
             f"use another out, or overwrite=True to start afresh"
         )
     if state is not None and state.done:
@@ -159,7 +178,7 @@ def replay(
         seq, chunks, rows = 0, 0, {k: 0 for k in KINDS}
     else:
         eng = Engine.restore(state.engine, threads=parsed.threads)
-        mergers = {k: _resume_merger(streams[k], state.mergers[k]) for k in state.mergers}
+        mergers = _resume_mergers(streams, state, path)
         seq, chunks, rows = state.seq, state.chunks, dict(state.rows)
         remove_parts_after(out, seq)
     total = None if any(s.rows is None for s in streams["trades"]) else sum(s.rows or 0 for s in streams["trades"])
@@ -185,7 +204,7 @@ def replay(
             write_step_tables(out, part, seq, inventory=inventory)
             if path is not None:
                 merged = {k: _merger_state(m) for k, m in mergers.items()}
-                ckpt.save(path, ckpt.Checkpoint(fp, seq, chunks, rows, merged, False, eng.snapshot()))
+                ckpt.save(path, ckpt.Checkpoint(fp, seq, chunks, rows, merged, False, eng.snapshot(), inputs))
             fed = parts.get("trades")
             bar.update(0 if fed is None else fed.num_rows)
     final = eng.finish()
@@ -194,5 +213,5 @@ def replay(
     write_final(out, diagnostics)
     if path is not None:
         merged = {k: _merger_state(m) for k, m in mergers.items()}
-        ckpt.save(path, ckpt.Checkpoint(fp, seq + 1, chunks, rows, merged, True, b""))
+        ckpt.save(path, ckpt.Checkpoint(fp, seq + 1, chunks, rows, merged, True, b"", inputs))
     return ReplaySummary(out, chunks, rows, diagnostics, resumed=state is not None)
