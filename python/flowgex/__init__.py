@@ -23,6 +23,8 @@ from .analytics import (
     levels,
     levels_series,
     profile,
+    RegimeStudy,
+    regime_study,
 )
 from .classic import classic_gex
 from .diagnostics import Diagnostics
@@ -82,12 +84,15 @@ __all__ = [
     "censoring",
     "anchor_initial",
     "censored_share",
+    "regime_study",
+    "RegimeStudy",
     "simulate",
     "simulate_chunks",
     "SimulatedMarket",
     "plot_strikes",
     "plot_heatmap",
     "plot_profile",
+    "plot_regime",
     "read_cboe_quotedata",
     "CboeChain",
     "errors",
@@ -117,7 +122,7 @@ __all__ = [
 ]
 
 #: Charts load matplotlib on first use only: the engine does not need it.
-_LAZY = {"plot_strikes": ".plot", "plot_heatmap": ".plot", "plot_profile": ".plot"}
+_LAZY = {"plot_strikes": ".plot", "plot_heatmap": ".plot", "plot_profile": ".plot", "plot_regime": ".plot"}
 
 
 def __getattr__(name: str) -> Any:
