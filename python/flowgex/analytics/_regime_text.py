@@ -21,7 +21,6 @@ def _ratio_sentence(row: pd.Series, h: int, what: str) -> str:
     if est is None:
         return f"at {h} step(s) the {what} ratio cannot be formed (a group is empty or has zero volatility)"
     interval = f" [{lo:.2f}, {hi:.2f}]" if lo is not None and hi is not None else " (no interval: no resample had both groups)"
-    word = "higher" if est > 1 else "lower" if est < 1 else "the same"
     notes = []
     if lo is not None and hi is not None:
         notes.append("interval excludes 1" if lo > 1 or hi < 1 else "interval includes 1: no clear difference")
@@ -29,7 +28,7 @@ def _ratio_sentence(row: pd.Series, h: int, what: str) -> str:
     if share is not None:
         notes.append(f"{share:.1%} of resamples not higher")
     tail = f" ({'; '.join(notes)})" if notes else ""
-    return f"forward {h}-step volatility was {est:.2f}\u00d7 {word} {what}{interval}{tail}"
+    return f"forward {h}-step volatility was {est:.2f}\u00d7 as high {what}{interval}{tail}"
 
 
 def summary_text(study: RegimeStudy) -> str:
@@ -46,17 +45,17 @@ def summary_text(study: RegimeStudy) -> str:
     last_q = f"Q{study.quantiles}"
     for h in study.horizons:
         ch = c[c["horizon"] == h].set_index("contrast")
-        sentences.append(_ratio_sentence(ch.loc["negative / positive"], h, "in the negative regime than in the positive"))
+        sentences.append(_ratio_sentence(ch.loc["negative / positive"], h, "in the negative regime as in the positive"))
         if f"Q1 / {last_q}" in ch.index:
             sentences.append(
-                _ratio_sentence(ch.loc[f"Q1 / {last_q}"], h, f"in the lowest signal quantile (Q1) than in the highest ({last_q})")
+                _ratio_sentence(ch.loc[f"Q1 / {last_q}"], h, f"in the lowest signal quantile (Q1) as in the highest ({last_q})")
             )
         if "negative / positive at equal trailing RV" in ch.index:
             sentences.append(
                 _ratio_sentence(
                     ch.loc["negative / positive at equal trailing RV"],
                     h,
-                    "in the negative regime than in the positive at equal trailing realized volatility",
+                    "in the negative regime as in the positive at equal trailing realized volatility",
                 )
             )
     parts.append("; ".join(s[0].upper() + s[1:] if i == 0 else s for i, s in enumerate(sentences)) + ".")
