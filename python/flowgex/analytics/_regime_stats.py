@@ -6,7 +6,7 @@ The bootstrap draws each resample once, as block start positions, and every
 group, horizon and contrast is evaluated on those same resamples: that is what
 lets a contrast (negative − positive) carry its own interval. A resample's
 group mean is a ratio of two sums over its blocks (values of the members, and
-member counts), and each block's sum is a difference of prefix sums, so a year
+member counts), and each block's sum is computed once per start position, so a year
 of 10-minute steps with 2,000 resamples never materialises the resampled
 series (2,000 × 52,560 indices) — only the block starts (2,000 × ⌈n / block⌉).
 """
@@ -33,7 +33,7 @@ def periods_per_year(index: pd.DatetimeIndex) -> tuple[float, str]:
     """
     ns = index.as_unit("ns").asi8
     spacing = int(np.median(np.diff(ns)))
-    if spacing == _DAY_NS and not bool((index.dayofweek >= 5).any()):
+    if spacing == _DAY_NS and not bool((index.day_of_week >= 5).any()):
         return 252.0, "252: one row per trading day (daily rows, none on a weekend)"
     return _YEAR_NS / spacing, f"365 days / median spacing {_spacing_text(spacing)}"
 
@@ -95,10 +95,16 @@ class Resamples:
         self.starts = np.random.default_rng(seed).integers(0, n - block + 1, size=(n_boot, k))
 
     def sums(self, values: np.ndarray) -> np.ndarray:
-        """Per resample, the sum of ``values`` over its positions (int64 in, int64 out; float in, float out)."""
-        c = np.concatenate([np.zeros(1, dtype=values.dtype), np.cumsum(values)])
-        head, last = self.starts[:, :-1], self.starts[:, -1]
-        return (c[head + self.block] - c[head]).sum(axis=1) + (c[last + self.tail] - c[last])
+        """Per resample, the sum of ``values`` over its positions (int64 in, int64 out; float in, float out).
+
+        Each block's sum is summed over its own window (not a difference of
+        prefix sums), so two groups holding the same values in a resample get
+        bit-identical sums there, and a tie in a contrast stays a tie.
+        """
+        view = np.lib.stride_tricks.sliding_window_view
+        full = view(values, self.block).sum(axis=1)
+        part = full if self.tail == self.block else view(values, self.tail).sum(axis=1)
+        return full[self.starts[:, :-1]].sum(axis=1) + part[self.starts[:, -1]]
 
 
 def percentile_ci(x: np.ndarray) -> tuple[float, float] | None:

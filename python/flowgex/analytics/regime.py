@@ -32,6 +32,10 @@ if TYPE_CHECKING:
 
 __all__ = ["RegimeStudy", "regime_study"]
 
+#: Differences within this relative size of the means are ties (count as <= 0):
+#: equal means reached by different summation orders differ by rounding only.
+_TIE = 1e-12
+
 
 @dataclass(frozen=True, eq=False)
 class RegimeStudy:
@@ -42,7 +46,8 @@ class RegimeStudy:
     the group is empty at that horizon). ``contrasts``: one row per (horizon,
     contrast) with ``estimate``, ``ci_low``, ``ci_high``, ``share_le_0`` (the
     share of resamples where the first group's mean minus the second's is ≤ 0;
-    for a ratio the same event, ratio ≤ 1) and ``resamples`` (how many of the
+    for a ratio the same event, ratio ≤ 1; differences within 1e-12 of the
+    means count as 0) and ``resamples`` (how many of the
     ``n_boot`` resamples had both groups, the ones the interval uses).
     """
 
@@ -152,14 +157,15 @@ def _pair(h: int, a: str, b: str, stats: dict[str, _Stat]) -> list[dict]:
     ym, yok = y.boot_means()
     both = xok & yok
     diff = xm - ym
+    le0 = diff <= _TIE * np.maximum(np.abs(xm), np.abs(ym))
     rows = []
     est = None if x.mean is None or y.mean is None else x.mean - y.mean
-    rows.append(_contrast_row(h, f"{a} - {b}", est, diff, both, diff <= 0))
+    rows.append(_contrast_row(h, f"{a} - {b}", est, diff, both, le0))
     if b != "all":
         rok = both & (ym > 0)
         ratio = np.divide(xm, ym, out=np.zeros(len(xm)), where=rok)
         est_r = None if est is None or not y.mean else x.mean / y.mean
-        rows.append(_contrast_row(h, f"{a} / {b}", est_r, ratio, rok, diff <= 0))
+        rows.append(_contrast_row(h, f"{a} / {b}", est_r, ratio, rok, le0))
     return rows
 
 
@@ -204,7 +210,7 @@ def _controlled(
     bdiff = np.divide(bnum - bden, bcnt, out=np.zeros(len(bcnt)), where=dok)
     rok = dok & (bden > 0)
     bratio = np.divide(bnum, bden, out=np.zeros(len(bden)), where=rok)
-    le0 = bnum - bden <= 0
+    le0 = bnum - bden <= _TIE * np.maximum(np.abs(bnum), np.abs(bden))
     est_d = float((num - den) / cnt) if cnt > 0 else None
     est_r = float(num / den) if cnt > 0 and den > 0 else None
     return [
@@ -224,8 +230,11 @@ def _trailing_bins(r: np.ndarray, window: int, annual: float, quantiles: int) ->
     return bins
 
 
-def _nullable(values: list, dtype: str) -> pd.api.extensions.ExtensionArray:
-    return pd.array(values, dtype=dtype)
+def _nullable(values: list) -> pd.arrays.FloatingArray:
+    """A Float64 array with <NA> where a value cannot exist (0.0 underneath, never NaN)."""
+    missing = np.array([v is None for v in values], dtype=bool)
+    data = np.array([0.0 if v is None else v for v in values], dtype=np.float64)
+    return pd.arrays.FloatingArray(data, mask=missing)
 
 
 def regime_study(
@@ -333,14 +342,14 @@ def regime_study(
             "horizon": np.array([x["horizon"] for x in rows], dtype=np.int64),
             "group": [x["group"] for x in rows],
             "count": np.array([x["count"] for x in rows], dtype=np.int64),
-            **{c: _nullable([x[c] for x in rows], "Float64") for c in ("mean", "median", "ci_low", "ci_high")},
+            **{c: _nullable([x[c] for x in rows]) for c in ("mean", "median", "ci_low", "ci_high")},
         }
     )
     contrasts = pd.DataFrame(
         {
             "horizon": np.array([x["horizon"] for x in crows], dtype=np.int64),
             "contrast": [x["contrast"] for x in crows],
-            **{c: _nullable([x[c] for x in crows], "Float64") for c in ("estimate", "ci_low", "ci_high", "share_le_0")},
+            **{c: _nullable([x[c] for x in crows]) for c in ("estimate", "ci_low", "ci_high", "share_le_0")},
             "resamples": np.array([x["resamples"] for x in crows], dtype=np.int64),
         }
     )
