@@ -35,6 +35,8 @@ __all__ = ["RegimeStudy", "regime_study"]
 #: Differences within this relative size of the means are ties (count as <= 0):
 #: equal means reached by different summation orders differ by rounding only.
 _TIE = 1e-12
+#: A group with fewer times than this gets a note: a bootstrap of so few is not to be trusted.
+_SMALL = 30
 
 
 @dataclass(frozen=True, eq=False)
@@ -337,6 +339,13 @@ def regime_study(
             crows += _controlled(h, rv, ok, groups, bins, boot)
     if last_q == "Q1":
         notes.append("one quantile group only: no Q1 vs Qn contrast")
+    first = [x for x in rows if x["horizon"] == hs[0]]
+    small = [f"{x['group']} ({x['count']})" for x in first if 0 < x["count"] < _SMALL]
+    if small:
+        notes.append(
+            f"groups with fewer than {_SMALL} times at horizon {hs[0]}: {', '.join(small)}: "
+            "their bootstrap intervals are unreliable"
+        )
     table = pd.DataFrame(
         {
             "horizon": np.array([x["horizon"] for x in rows], dtype=np.int64),
