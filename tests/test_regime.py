@@ -8,11 +8,11 @@ import math
 import numpy as np
 import pandas as pd
 import pytest
-import regime_reference as ref
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import flowgex as fg
+import regime_reference as ref
 from flowgex.errors import FlowgexError, OptionError, SchemaError
 
 IDX = pd.date_range("2024-03-01", periods=4000, freq="10min", tz="UTC")

@@ -41,8 +41,9 @@ def test_result_method_is_the_study_of_its_own_signal_and_spot(res, sim) -> None
     idx = pd.DatetimeIndex(ls["time"])
     for signal in ("near_spot_gex", "total_gex"):
         a = res.regime_study("btc", signal=signal, n_boot=50, horizons=(1, 3))
-        b = fg.regime_study(pd.Series(ls[signal].to_numpy(), idx), pd.Series(ls["spot"].to_numpy(), idx),
-                            n_boot=50, horizons=(1, 3))
+        b = fg.regime_study(
+            pd.Series(ls[signal].to_numpy(), idx), pd.Series(ls["spot"].to_numpy(), idx), n_boot=50, horizons=(1, 3)
+        )
         pd.testing.assert_frame_equal(a.table, b.table, rtol=1e-9)
         pd.testing.assert_frame_equal(a.contrasts, b.contrasts, rtol=1e-9)
     # A price given: the simulator's minute spot, as of each grid time (rule 18), not the result's spot.
@@ -74,8 +75,20 @@ def test_study_command_on_a_run_folder(tmp_path, sim, res) -> None:
     assert f"{row['mean']:.4f}" in out and f"{row['ci_high']:.4f}" in out
     assert "negative / positive at equal trailing RV" in out and "Forward 1-step volatility" in out
     png = tmp_path / "x.png"
-    out2 = _cli("study", str(tmp_path / "out"), "--asset", "BTC", "--signal", "total_gex", "--n-boot", "60",
-                "--horizons", "2,4", "--out", str(png)).output
+    out2 = _cli(
+        "study",
+        str(tmp_path / "out"),
+        "--asset",
+        "BTC",
+        "--signal",
+        "total_gex",
+        "--n-boot",
+        "60",
+        "--horizons",
+        "2,4",
+        "--out",
+        str(png),
+    ).output
     assert png.is_file() and "A = 52560" in out2
     assert "is not in" in _cli("study", str(tmp_path / "out"), "--asset", "ETH", code=2).output
     assert "--horizons" in _cli("study", str(tmp_path / "out"), "--asset", "BTC", "--horizons", "1,x", code=2).output

@@ -15,6 +15,7 @@ from ._core import __version__
 from .analytics import (
     Comparison,
     Levels,
+    RegimeStudy,
     anchor_initial,
     censored_share,
     censoring,
@@ -23,7 +24,6 @@ from .analytics import (
     levels,
     levels_series,
     profile,
-    RegimeStudy,
     regime_study,
 )
 from .classic import classic_gex

@@ -82,7 +82,9 @@ def _series(x: Any, name: str) -> pd.Series:
     if bad.any():
         at = list(x.index[bad][:3].astype(str))
         what = "finite prices > 0" if name == "price" else "finite numbers"
-        hint = " (drop missing prices; gaps between observations are handled as of each time)" if name == "price" else ""
+        hint = (
+            " (drop missing prices; gaps between observations are handled as of each time)" if name == "price" else ""
+        )
         raise OptionError(f"invalid {name}: expected {what}, found {int(bad.sum())} bad value(s), first at {at}{hint}")
     out = pd.Series(values, index=x.index)
     if not out.index.is_monotonic_increasing:

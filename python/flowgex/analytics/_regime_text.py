@@ -20,7 +20,9 @@ def _ratio_sentence(row: pd.Series, h: int, what: str) -> str:
     est, lo, hi = _num(row["estimate"]), _num(row["ci_low"]), _num(row["ci_high"])
     if est is None:
         return f"at {h} step(s) the {what} ratio cannot be formed (a group is empty or has zero volatility)"
-    interval = f" [{lo:.2f}, {hi:.2f}]" if lo is not None and hi is not None else " (no interval: no resample had both groups)"
+    interval = (
+        f" [{lo:.2f}, {hi:.2f}]" if lo is not None and hi is not None else " (no interval: no resample had both groups)"
+    )
     notes = []
     if lo is not None and hi is not None:
         notes.append("interval excludes 1" if lo > 1 or hi < 1 else "interval includes 1: no clear difference")
@@ -48,7 +50,9 @@ def summary_text(study: RegimeStudy) -> str:
         sentences.append(_ratio_sentence(ch.loc["negative / positive"], h, "in the negative regime as in the positive"))
         if f"Q1 / {last_q}" in ch.index:
             sentences.append(
-                _ratio_sentence(ch.loc[f"Q1 / {last_q}"], h, f"in the lowest signal quantile (Q1) as in the highest ({last_q})")
+                _ratio_sentence(
+                    ch.loc[f"Q1 / {last_q}"], h, f"in the lowest signal quantile (Q1) as in the highest ({last_q})"
+                )
             )
         if "negative / positive at equal trailing RV" in ch.index:
             sentences.append(
@@ -65,7 +69,8 @@ def summary_text(study: RegimeStudy) -> str:
     )
     if study.control is None:
         parts.append(
-            "Regimes go with the level of volatility itself; control='trailing_rv' compares them at equal trailing volatility."
+            "Regimes go with the level of volatility itself; "
+            "control='trailing_rv' compares them at equal trailing volatility."
         )
     if study.notes:
         parts.append("Note: " + "; ".join(study.notes) + ".")

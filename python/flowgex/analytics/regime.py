@@ -379,4 +379,3 @@ def regime_study(
         end=data.index[-1],
         notes=tuple(notes),
     )
-

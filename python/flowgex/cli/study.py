@@ -88,7 +88,9 @@ def print_study(st: RegimeStudy) -> None:
 @click.option("--asset", required=True, help="The asset to study (BTC, ETH, ...).")
 @click.option("--signal", type=click.Choice(SIGNALS), default="near_spot_gex", show_default=True)
 @click.option("--band", type=float, default=0.02, show_default=True, help="Near-spot band (fraction of spot).")
-@click.option("--spot", multiple=True, type=click.Path(path_type=Path), help="Price file(s) instead of the results' spot.")
+@click.option(
+    "--spot", multiple=True, type=click.Path(path_type=Path), help="Price file(s) instead of the results' spot."
+)
 @click.option("--horizons", default="1,5,21", show_default=True, help="Forward horizons in grid steps.")
 @click.option("--quantiles", type=int, default=5, show_default=True)
 @click.option("--block", type=int, default=21, show_default=True, help="Bootstrap block length (grid steps).")

@@ -50,7 +50,8 @@ def plot_regime(study: RegimeStudy, *, title: str | None = None, path: str | Pat
             ax.text(0.02, 0.02, "empty: " + ", ".join(empty), transform=ax.transAxes, fontsize=8, color="#555555")
     axes[0].set_ylabel(f"forward realized volatility (annualised, A = {study.periods_per_year:g})")
     fig.suptitle(
-        title or f"Forward volatility by signal regime \u2014 mean and 95% block-bootstrap interval "
+        title
+        or f"Forward volatility by signal regime \u2014 mean and 95% block-bootstrap interval "
         f"({study.n_times:,} times)",
         fontsize=12,
     )
