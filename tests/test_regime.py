@@ -375,3 +375,21 @@ def test_plot_draws_one_panel_per_horizon(tmp_path) -> None:
     assert (tmp_path / "r.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     texts = [t.get_text() for ax in fig.axes for t in ax.texts]
     assert any("negative" in t and "flip" in t for t in texts)  # empty groups named, not drawn
+
+
+def test_public_names_typed_documented_keyword_only() -> None:
+    import inspect
+    import sys
+
+    for name in ("regime_study", "RegimeStudy", "plot_regime"):
+        assert name in fg.__all__ and getattr(fg, name).__doc__
+    params = list(inspect.signature(fg.regime_study).parameters.values())
+    assert [p.name for p in params if p.kind == p.POSITIONAL_OR_KEYWORD] == ["signal", "price"]
+    assert all(p.kind == p.KEYWORD_ONLY for p in params[2:])
+    assert all(p.annotation is not inspect.Parameter.empty for p in params)
+    # Charts load on first use: importing the study must not import matplotlib (checked in a fresh process).
+    import subprocess
+
+    code = "import sys, flowgex as fg, flowgex.analytics.regime; print('matplotlib' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=120)
+    assert out.stdout.strip() == "False"
