@@ -294,7 +294,8 @@ def test_fewer_times_than_a_block_is_a_clear_error() -> None:
     sig, px = market(15, 1)
     with pytest.raises(OptionError, match="block=21"):
         fg.regime_study(sig, px)
-    assert fg.regime_study(sig, px, block=15, n_boot=20).n_times == 15
+    few = fg.regime_study(sig, px, block=15, n_boot=20)
+    assert few.n_times == 15 and any("intervals are rough" in x for x in few.notes)
     with pytest.raises(OptionError):
         fg.regime_study(sig[:1], px, block=1, n_boot=20)
 
@@ -312,6 +313,7 @@ def test_fewer_times_than_a_block_is_a_clear_error() -> None:
         (None, pd.Series(1.0, IDX[:40].tz_localize(None)), {}, SchemaError),
         (None, pd.Series(1.0, IDX[:40].append(IDX[:1])), {}, OptionError),
         (None, pd.Series(1.0, IDX[1000:1040]), {}, OptionError),
+        (None, pd.Series([1e-300, 1e300] * 20, IDX[:40]), {}, OptionError),
         (pd.Series([], dtype=float, index=IDX[:0]), None, {}, OptionError),
         (None, None, {"horizons": (0,)}, OptionError),
         (None, None, {"horizons": ()}, OptionError),

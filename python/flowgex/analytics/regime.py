@@ -166,7 +166,7 @@ def _pair(h: int, a: str, b: str, stats: dict[str, _Stat]) -> list[dict]:
     if b != "all":
         rok = both & (ym > 0)
         ratio = np.divide(xm, ym, out=np.zeros(len(xm)), where=rok)
-        est_r = None if est is None or not y.mean else x.mean / y.mean
+        est_r = None if x.mean is None or not y.mean else x.mean / y.mean
         rows.append(_contrast_row(h, f"{a} / {b}", est_r, ratio, rok, le0))
     return rows
 
@@ -183,18 +183,18 @@ def _controlled(
     Only bins holding both regimes count (in the data, and in each resample).
     """
     nb = int(bins.max()) + 1 if (bins >= 0).any() else 0
-    s_neg, c_neg, s_pos, c_pos = [], [], [], []
-    p_neg, q_neg, p_pos, q_pos = [], [], [], []
+    # Per regime: resampled sums and counts (one array per bin), and the data's own sums and counts.
+    boot_s: dict[str, list[np.ndarray]] = {"negative": [], "positive": []}
+    boot_c: dict[str, list[np.ndarray]] = {"negative": [], "positive": []}
+    data_s: dict[str, list[float]] = {"negative": [], "positive": []}
+    data_c: dict[str, list[int]] = {"negative": [], "positive": []}
     for b in range(nb):
-        for g, s_out, c_out, ps, pc in (
-            ("negative", s_neg, c_neg, p_neg, q_neg),
-            ("positive", s_pos, c_pos, p_pos, q_pos),
-        ):
+        for g in ("negative", "positive"):
             m = groups[g] & ok & (bins == b)
-            s_out.append(boot.sums(np.where(m, rv, 0.0)))
-            c_out.append(boot.sums(m.astype(np.int64)))
-            ps.append(float(rv[m].sum()))
-            pc.append(int(m.sum()))
+            boot_s[g].append(boot.sums(np.where(m, rv, 0.0)))
+            boot_c[g].append(boot.sums(m.astype(np.int64)))
+            data_s[g].append(float(rv[m].sum()))
+            data_c[g].append(int(m.sum()))
 
     def combine(sn: Any, cn: Any, sp: Any, cp: Any) -> tuple[Any, Any, Any]:
         sn, cn, sp, cp = (np.asarray(v, dtype=np.float64) for v in (sn, cn, sp, cp))
@@ -205,8 +205,9 @@ def _controlled(
         cnt = np.where(use, cn, 0.0).sum(axis=-1)
         return num, den, cnt
 
-    num, den, cnt = combine(p_neg, q_neg, p_pos, q_pos)
-    stack = [np.stack(v, axis=1) if nb else np.zeros((len(boot.starts), 0)) for v in (s_neg, c_neg, s_pos, c_pos)]
+    num, den, cnt = combine(data_s["negative"], data_c["negative"], data_s["positive"], data_c["positive"])
+    parts = (boot_s["negative"], boot_c["negative"], boot_s["positive"], boot_c["positive"])
+    stack = [np.stack(v, axis=1) if nb else np.zeros((len(boot.starts), 0)) for v in parts]
     bnum, bden, bcnt = combine(*stack)
     dok = bcnt > 0
     bdiff = np.divide(bnum - bden, bcnt, out=np.zeros(len(bcnt)), where=dok)
@@ -293,10 +294,15 @@ def regime_study(
     else:
         annual, source = ppy, "given"
     r = np.zeros(n)
-    r[1:] = np.log(data.price[1:] / data.price[:-1])
+    with np.errstate(over="ignore", divide="ignore"):
+        r[1:] = np.log(data.price[1:] / data.price[:-1])
+    if not np.isfinite(r).all():
+        raise OptionError("invalid price: consecutive prices differ by more than floating point can hold")
     groups, notes = _groups(data.signal, quantiles)
     if data.without_price:
         notes.insert(0, f"{data.without_price} signal time(s) before the first price were left out")
+    if n < 10 * block:
+        notes.append(f"only {n} times for blocks of {block}: few distinct resamples, so the intervals are rough")
     if data.stale:
         notes.append(f"{data.stale} time(s) had no new price since the previous time (their return is 0)")
     for g in ("positive", "negative", "flip"):
