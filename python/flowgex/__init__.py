@@ -15,6 +15,7 @@ from ._core import __version__
 from .analytics import (
     Comparison,
     Levels,
+    RegimeStudy,
     anchor_initial,
     censored_share,
     censoring,
@@ -23,6 +24,7 @@ from .analytics import (
     levels,
     levels_series,
     profile,
+    regime_study,
 )
 from .classic import classic_gex
 from .diagnostics import Diagnostics
@@ -87,12 +89,15 @@ __all__ = [
     "censoring",
     "anchor_initial",
     "censored_share",
+    "regime_study",
+    "RegimeStudy",
     "simulate",
     "simulate_chunks",
     "SimulatedMarket",
     "plot_strikes",
     "plot_heatmap",
     "plot_profile",
+    "plot_regime",
     "read_cboe_quotedata",
     "CboeChain",
     "errors",
@@ -127,7 +132,7 @@ __all__ = [
 ]
 
 #: Charts load matplotlib on first use only: the engine does not need it.
-_LAZY = {"plot_strikes": ".plot", "plot_heatmap": ".plot", "plot_profile": ".plot"}
+_LAZY = {"plot_strikes": ".plot", "plot_heatmap": ".plot", "plot_profile": ".plot", "plot_regime": ".plot"}
 
 
 def __getattr__(name: str) -> Any:

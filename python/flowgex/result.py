@@ -278,6 +278,31 @@ class GexResult:
 
         return levels_series(self, asset, band=band, width=width, points=points, threads=threads)
 
+    def regime_study(
+        self,
+        asset: str,
+        signal: str = "near_spot_gex",
+        price: pd.Series | None = None,
+        *,
+        band: float = 0.02,
+        **options: Any,
+    ) -> Any:
+        """Forward volatility by regime of this result's ``signal`` ("near_spot_gex" or "total_gex").
+
+        The price is the result's own spot at each grid time unless ``price``
+        (a Series on a DatetimeIndex, best at least as fine as the grid) is
+        given. ``options`` go to :func:`flowgex.regime_study` (horizons, block,
+        n_boot, seed, control, ...). Returns a :class:`flowgex.RegimeStudy`.
+        """
+        from .analytics._book import check_asset
+        from .analytics.regime import regime_study
+        from .analytics.regime_signal import gex_signal
+
+        name = check_asset(self, asset)
+        by_strike = self.by_strike(name) if signal == "near_spot_gex" else None
+        sig, spot = gex_signal(self.total(name), by_strike, signal=signal, band=band)
+        return regime_study(sig, spot if price is None else price, **options)
+
     def _derive(self, tables: Mapping[str, Mapping[str, np.ndarray]]) -> GexResult:
         """A result sharing this one's registry and metadata, with some tables replaced."""
         out = copy.copy(self)

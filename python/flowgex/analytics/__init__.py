@@ -1,6 +1,7 @@
 """What traders act on, computed from a :class:`~flowgex.GexResult`: the spot
 profile and gamma flip, walls and regime, their time series for backtests,
-expiry filters, flow-vs-classic comparison and left-censoring flags."""
+expiry filters, flow-vs-classic comparison, left-censoring flags, and the
+regime study (does GEX predict volatility?)."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from .compare import Comparison, compare
 from .expiries import filter_expiries
 from .levels import Levels, levels
 from .profile import profile
+from .regime import RegimeStudy, regime_study
 from .series import levels_series
 
 __all__ = [
@@ -22,4 +24,6 @@ __all__ = [
     "censoring",
     "anchor_initial",
     "censored_share",
+    "regime_study",
+    "RegimeStudy",
 ]

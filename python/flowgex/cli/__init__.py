@@ -14,6 +14,7 @@ from .fetch import fetch
 from .plot import plot
 from .run import run
 from .simulate import simulate_cmd
+from .study import study
 
 
 @click.group(cls=FlowgexGroup, context_settings={"help_option_names": ["-h", "--help"]})
@@ -31,5 +32,6 @@ main.add_command(fetch)
 main.add_command(run)
 main.add_command(plot)
 main.add_command(simulate_cmd)
+main.add_command(study)
 
 __all__ = ["main"]

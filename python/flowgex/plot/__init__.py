@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from .heatmap import plot_heatmap
 from .profile import plot_profile
+from .regime import plot_regime
 from .strikes import plot_strikes
 
-__all__ = ["plot_strikes", "plot_heatmap", "plot_profile"]
+__all__ = ["plot_strikes", "plot_heatmap", "plot_profile", "plot_regime"]
