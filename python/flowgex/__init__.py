@@ -88,6 +88,7 @@ __all__ = [
     "plot_strikes",
     "plot_heatmap",
     "plot_profile",
+    "write_html",
     "read_cboe_quotedata",
     "CboeChain",
     "errors",
@@ -116,8 +117,8 @@ __all__ = [
     "FetchSummary",
 ]
 
-#: Charts load matplotlib on first use only: the engine does not need it.
-_LAZY = {"plot_strikes": ".plot", "plot_heatmap": ".plot", "plot_profile": ".plot"}
+#: Charts load matplotlib (and the HTML report its page) on first use only: the engine does not need them.
+_LAZY = {"plot_strikes": ".plot", "plot_heatmap": ".plot", "plot_profile": ".plot", "write_html": ".html"}
 
 
 def __getattr__(name: str) -> Any:
