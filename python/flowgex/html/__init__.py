@@ -136,10 +136,10 @@ def write_html(
     Safe to call again on the same path (a live run refreshing its page): the
     file is replaced atomically.
     """
-    page = render(page_data(res, classic=classic, assets=assets, max_days=max_days, max_steps=max_steps, title=title))
     target = Path(path)
     if target.is_dir():
         raise OptionError(f"write_html: {str(target)!r} is a folder; expected a file path such as report.html")
+    page = render(page_data(res, classic=classic, assets=assets, max_days=max_days, max_steps=max_steps, title=title))
     target.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
     try:

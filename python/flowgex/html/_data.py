@@ -156,14 +156,14 @@ def _classic(flow: GexResult, classic: GexResult, asset: str, rel: np.ndarray) -
     return {
         "time": int(lv.time.value // 10**9),
         "spot": lv.spot,
-        "flip": _nan(lv.flip),
+        "flip": lv.flip,
         "curve": b64(curve),
         "summary": cmp.summary,
         "sign_agreement": cmp.sign_agreement,
         "flow_total": cmp.flow_total,
         "classic_total": cmp.classic_total,
-        "flow_flip": _nan(cmp.flow_flip),
-        "classic_flip": _nan(cmp.classic_flip),
+        "flow_flip": cmp.flow_flip,
+        "classic_flip": cmp.classic_flip,
         "verdicts": {str(k): int(v) for k, v in t["verdict"].value_counts(sort=False).items()},
         "top": {
             "strike": b64(top["strike"].to_numpy(np.float64)),

@@ -3,6 +3,7 @@
 // script only decodes, selects and draws. Controls re-draw with Plotly.react.
 (function () {
   "use strict";
+  var started = performance.now();
   var D = JSON.parse(document.getElementById("fgx-data").textContent);
   var GREEN = "#2e9e44", RED = "#d63a3a", SPOT = "#1f3b73", FLIP = "#e08a00", CLASSIC = "#7a5195";
   var USD = D.unit.indexOf("usd") === 0;
@@ -62,15 +63,17 @@
   D.filters.forEach(function (f) { filterSel.add(new Option(f.label, f.key)); });
   var config = { displaylogo: false, responsive: true };
 
-  function vline(x, color, dash, text) {
+  function vline(x, color, dash, text, row) {
+    // Labels are staggered down the plot so that nearby lines do not overprint each other.
     return {
       shape: { type: "line", xref: "x", yref: "paper", x0: x, x1: x, y0: 0, y1: 1, line: { color: color, width: 2, dash: dash } },
-      ann: { x: x, y: 1, xref: "x", yref: "paper", text: text, showarrow: false, yanchor: "bottom", font: { color: color, size: 11 } }
+      ann: { x: x, y: 1 - 0.07 * row, xref: "x", yref: "paper", text: text, showarrow: false, yanchor: "top",
+        bgcolor: "rgba(255,255,255,0.85)", font: { color: color, size: 11 } }
     };
   }
   function marks(list) {
     var ok = list.filter(function (m) { return m[0] !== null && isFinite(m[0]); });
-    var ls = ok.map(function (m) { return vline(m[0], m[1], m[2], m[3]); });
+    var ls = ok.map(function (m, i) { return vline(m[0], m[1], m[2], m[3], i); });
     return { shapes: ls.map(function (l) { return l.shape; }), annotations: ls.map(function (l) { return l.ann; }) };
   }
 
@@ -201,5 +204,6 @@
   });
   document.getElementById("notes").textContent = D.notes.join(" \u00b7 ");
   update(true, true);
+  document.body.setAttribute("data-draw-ms", String(Math.round(performance.now() - started)));
   document.body.setAttribute("data-ready", "1");
 })();
