@@ -24,8 +24,10 @@ def main() -> None:
         page = browser.new_page(viewport={"width": 1280, "height": 800})
         page.goto(page_path.as_uri())
         page.wait_for_selector("body[data-ready='1']", timeout=60_000)
-        i = page.evaluate("() => { const y = document.getElementById('strikes').data[0].y;"
-                          " return y.reduce((b, v, k) => Math.abs(v) > Math.abs(y[b]) ? k : b, 0); }")
+        i = page.evaluate(
+            "() => { const y = document.getElementById('strikes').data[0].y;"
+            " return y.reduce((b, v, k) => Math.abs(v) > Math.abs(y[b]) ? k : b, 0); }"
+        )
         box = page.locator("#strikes .barlayer .point").nth(i).bounding_box()
         page.mouse.move(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
         page.locator("#strikes .hoverlayer .hovertext").wait_for()

@@ -8,10 +8,10 @@ from pathlib import Path
 import pandas as pd
 import pytest
 from click.testing import CliRunner
+from tests.html_page import f64, read_blob
 
 import flowgex as fg
 from flowgex.cli import _pipeline, inputs, main
-from tests.html_page import f64, read_blob
 
 SMALL = ["--days", "2", "--trades-per-day", "600"]
 

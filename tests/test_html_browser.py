@@ -17,9 +17,9 @@ import numpy as np
 import pandas as pd
 import pytest
 from PIL import Image
+from tests.html_page import market_results, read_blob
 
 import flowgex as fg
-from tests.html_page import market_results, read_blob
 
 WINDOW = 0.15
 

@@ -12,9 +12,9 @@ import os
 import numpy as np
 import pandas as pd
 import pytest
+from tests.html_page import bars, f64, market_results, read_blob
 
 import flowgex as fg
-from tests.html_page import bars, f64, market_results, read_blob
 
 FILTERS = {
     "all": {},
@@ -113,7 +113,10 @@ def test_classic_curve_and_comparison_equal_the_library(results, page):
         assert top[0] == biggest
         # The filtered page compares the filtered classic result.
         ex = data["assets"][asset]["variants"]["ex_next"]["classic"]
-        assert ex["summary"] == fg.compare(flow.filter(exclude_next=True), classic.filter(exclude_next=True), asset).summary
+        assert (
+            ex["summary"]
+            == fg.compare(flow.filter(exclude_next=True), classic.filter(exclude_next=True), asset).summary
+        )
 
 
 def test_page_is_self_contained_and_rewritten_atomically(results, page, tmp_path):

@@ -47,9 +47,7 @@ def _plotly_js() -> str:
     return str(get_plotlyjs())
 
 
-def _check(
-    res: Any, classic: Any, assets: Any, max_days: Any, max_steps: Any
-) -> tuple[list[str], tuple[float, ...]]:
+def _check(res: Any, classic: Any, assets: Any, max_days: Any, max_steps: Any) -> tuple[list[str], tuple[float, ...]]:
     if not isinstance(res, GexResult):
         raise OptionError(f"write_html: expected a GexResult (from flow_gex), found {type(res).__name__}")
     if classic is not None and not isinstance(classic, GexResult):
@@ -93,7 +91,9 @@ def _meta(data: dict[str, Any]) -> str:
     )
     res_min = data["resolution_s"] / 60
     grid = f"{res_min:g}-minute grid" if math.isfinite(res_min) and res_min else "grid"
-    return html.escape(f"flowgex {data['version']} \u00b7 {data['method']} GEX in {data['unit']} \u00b7 {grid} \u00b7 {steps}")
+    return html.escape(
+        f"flowgex {data['version']} \u00b7 {data['method']} GEX in {data['unit']} \u00b7 {grid} \u00b7 {steps}"
+    )
 
 
 def render(data: dict[str, Any]) -> str:
