@@ -193,6 +193,23 @@ def _levels_at(res: GexResult, asset: str, times: np.ndarray) -> pd.DataFrame:
     )
 
 
+def at_times(res: GexResult, times: np.ndarray) -> GexResult:
+    """``res`` with only the rows of grid times ``times`` (the page's offered steps).
+
+    Every view the page shows (by-strike rows, expiry filters, levels, profile)
+    is judged at one grid time from that time's rows alone, so the restricted
+    result gives the same numbers at those times, while filters and the levels
+    series then cost the offered steps instead of every step (a year of
+    10-minute steps: 300 of 52,560).
+    """
+    tables = {
+        name: {col: v[np.isin(cols["time"], times)] for col, v in cols.items()}
+        for name, cols in res._t.items()
+        if name != "steps" and "time" in cols
+    }
+    return res._derive(tables)
+
+
 def _every_step(res: GexResult) -> bool:
     """Whether the result kept the inventory of every grid time (keep_inventory="all")."""
     return bool(np.isin(np.unique(res._t["by_strike"]["time"]), np.unique(res._t["inventory"]["time"])).all())
@@ -227,6 +244,14 @@ def build_data(
 ) -> dict[str, Any]:
     """The page's data: per asset the offered times and, per expiry filter, every chart's numbers."""
     rel = relative_grid(PROFILE_WIDTH, PROFILE_POINTS)
+    every = _every_step(res)
+    grid: dict[str, np.ndarray] = {}  # each asset's grid times
+    pick: dict[str, np.ndarray] = {}  # the offered ones among them
+    for asset in assets:
+        grid[asset] = res.total(asset=asset)["time"].to_numpy(dtype="datetime64[ns]").astype(np.int64)
+        pick[asset] = sample_steps(len(grid[asset]), max_steps) if every else np.arange(len(grid[asset]))[-1:]
+    if every:
+        res = at_times(res, np.unique(np.concatenate([grid[a][pick[a]] for a in assets])))
     notes: list[str] = []
     offered: list[Variant] = []
     filtered: list[tuple[Variant, GexResult, GexResult | None]] = []
@@ -238,14 +263,11 @@ def build_data(
             notes.append(f"{v.label}: not available ({exc})")
     if classic is None:
         notes.append("no classic (open-interest) result given: the flow-vs-classic comparison is not shown")
-    every = _every_step(res)
     if not every:
         notes.append("the result kept only the last grid time's inventory: the page shows that time only")
     out_assets: dict[str, Any] = {}
     for asset in assets:
-        tot = res.total(asset=asset)
-        t_all = tot["time"].to_numpy(dtype="datetime64[ns]").astype(np.int64)
-        idx = sample_steps(len(t_all), max_steps) if every else np.arange(len(t_all))[-1:]
+        t_all, idx = grid[asset], pick[asset]
         times = t_all[idx]
         out_assets[asset] = {
             "t": [int(x) // 10**9 for x in times],
