@@ -175,3 +175,16 @@ def test_bad_targets_are_clear_errors(results, tmp_path):
         fg.write_html(flow.by_strike(), tmp_path / "r.html")
     with pytest.raises(fg.OptionError, match="folder"):
         fg.write_html(flow, tmp_path, max_steps=2)
+
+
+def test_a_classic_result_alone_and_a_title_with_markup(results, tmp_path):
+    _, classic = results
+    path = fg.write_html(classic, tmp_path / "c.html", title="<b>OI</b> & co")
+    text = path.read_text(encoding="utf-8")
+    assert "<title>&lt;b&gt;OI&lt;/b&gt; &amp; co</title>" in text and "<b>OI</b>" not in text
+    data = read_blob(path)
+    assert data["title"] == "<b>OI</b> & co" and data["resolution_s"] is None
+    lv = fg.levels(classic, "BTC")
+    v = data["assets"]["BTC"]["variants"]["all"]
+    assert data["assets"]["BTC"]["t"] == [int(lv.time.value // 10**9)]
+    assert f64(v["spot"])[0] == lv.spot and f64(v["total"])[0] == lv.total_gex

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import html
 import json
-import math
 import os
 import re
 import tempfile
@@ -89,8 +88,8 @@ def _meta(data: dict[str, Any]) -> str:
         f"{a}: {v['steps']:,} steps" + (f", every {v['stride']}th shown" if v["stride"] > 1 else "")
         for a, v in data["assets"].items()
     )
-    res_min = data["resolution_s"] / 60
-    grid = f"{res_min:g}-minute grid" if math.isfinite(res_min) and res_min else "grid"
+    res_s = data["resolution_s"]
+    grid = f"{res_s / 60:g}-minute grid" if res_s else "one time"
     return html.escape(
         f"flowgex {data['version']} \u00b7 {data['method']} GEX in {data['unit']} \u00b7 {grid} \u00b7 {steps}"
     )

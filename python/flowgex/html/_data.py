@@ -280,7 +280,7 @@ def build_data(
         "version": __version__,
         "method": res.method,
         "unit": res.unit,
-        "resolution_s": int(res.resolution_ns) // 10**9,
+        "resolution_s": None if res.resolution_ns is None else int(res.resolution_ns) // 10**9,
         "window": WINDOW,
         "rel": b64(rel),
         "filters": [{"key": v.key, "label": v.label} for v in offered],
