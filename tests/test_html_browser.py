@@ -146,6 +146,12 @@ def test_time_control_moves_the_strike_chart_to_that_step(opened, written):
         np.testing.assert_array_equal(y, expected["gex"])
         assert drawn == len(expected)
         assert f"{at:%Y-%m-%d %H:%M} UTC" in page.locator("#time-label").inner_text()
+        # The profile moves too: the flow curve is fg.profile at that step.
+        px, py = page.evaluate("() => { const d = document.getElementById('profile').data[0]; return [d.x, d.y]; }")
+        spot = fg.levels(flow, "BTC", at=at).spot
+        curve = fg.profile(flow, "BTC", at=at, spots=np.linspace(0.8, 1.2, 81) * spot)
+        np.testing.assert_array_equal(px, curve["spot"])
+        np.testing.assert_array_equal(py, curve["gex"])
         assert page.locator("#levels tr.sel").count() == 1
     first = _bars_library(flow, "BTC", pd.Timestamp(times[0], unit="s", tz="UTC"))["gex"].to_numpy()
     last = _bars_library(flow, "BTC", pd.Timestamp(times[-1], unit="s", tz="UTC"))["gex"].to_numpy()
