@@ -129,17 +129,21 @@
     var rows = Object.keys(used).map(Number).sort(function (p, q) { return p - q; });
     var pos = {}; rows.forEach(function (k, i) { pos[k] = i; });
     var z = rows.map(function () { return new Array(n).fill(null); });
-    var zmax = 0;
+    var mags = [];
     for (var s = 0; s < n; s++) {
       for (var q = v.off[s]; q < v.off[s + 1]; q++) {
         z[pos[v.ki[q]]][s] = v.g[q];
-        zmax = Math.max(zmax, Math.abs(v.g[q]));
+        if (v.g[q] !== 0) mags.push(Math.abs(v.g[q]));
       }
     }
+    // Colour limits at the 99th percentile of |GEX| (as the PNG heatmap), so one extreme cell
+    // does not wash out the rest; the hover still shows every cell's exact value.
+    mags.sort(function (p, q) { return p - q; });
+    var zmax = mags.length ? mags[Math.min(mags.length - 1, Math.floor(0.99 * mags.length))] : 1;
     var x = times.map(function (sec) { return new Date(sec * 1000).toISOString(); });
     var flip = Array.from(v.flip).map(function (f) { return isFinite(f) ? f : null; });
     Plotly.react("heatmap", [
-      { type: "heatmap", x: x, y: rows.map(function (k) { return v.K[k]; }), z: z, zmin: -zmax || -1, zmax: zmax || 1,
+      { type: "heatmap", x: x, y: rows.map(function (k) { return v.K[k]; }), z: z, zmin: -zmax, zmax: zmax,
         colorscale: [[0, RED], [0.5, "#f7f7f7"], [1, GREEN]], colorbar: { title: { text: "GEX" } },
         hovertemplate: "%{x|%Y-%m-%d %H:%M} UTC<br>strike %{y:,.6~g}<br>GEX %{z:,.6~g}<extra></extra>" },
       { type: "scatter", mode: "lines", x: x, y: Array.from(v.spot), name: "spot", line: { color: SPOT, width: 2 } },
