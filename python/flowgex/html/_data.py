@@ -202,17 +202,27 @@ def at_times(res: GexResult, times: np.ndarray) -> GexResult:
     series then cost the offered steps instead of every step (a year of
     10-minute steps: 300 of 52,560).
     """
-    tables = {
-        name: {col: v[np.isin(cols["time"], times)] for col, v in cols.items()}
-        for name, cols in res._t.items()
-        if name != "steps" and "time" in cols
-    }
+    tables = {}
+    for name, cols in res._t.items():
+        if name == "steps" or "time" not in cols:
+            continue
+        # Tables are sorted by time: each offered time is one run of rows, found by bisection.
+        t = cols["time"]
+        lo, hi = np.searchsorted(t, times, "left"), np.searchsorted(t, times, "right")
+        rows = np.concatenate([np.arange(a, b) for a, b in zip(lo, hi)]) if len(times) else np.empty(0, np.int64)
+        tables[name] = {col: v[rows] for col, v in cols.items()}
     return res._derive(tables)
+
+
+def _distinct_sorted(t: np.ndarray) -> np.ndarray:
+    """The distinct values of a sorted array, in one pass (no sort)."""
+    return t[np.concatenate([[True], t[1:] != t[:-1]])] if len(t) else t
 
 
 def _every_step(res: GexResult) -> bool:
     """Whether the result kept the inventory of every grid time (keep_inventory="all")."""
-    return bool(np.isin(np.unique(res._t["by_strike"]["time"]), np.unique(res._t["inventory"]["time"])).all())
+    strike_times = _distinct_sorted(res._t["by_strike"]["time"])
+    return bool(np.isin(strike_times, _distinct_sorted(res._t["inventory"]["time"])).all())
 
 
 def _variant(
