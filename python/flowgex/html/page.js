@@ -38,6 +38,9 @@
   }
 
   // -- formats -------------------------------------------------------------
+  function esc(text) {
+    return String(text).replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;");
+  }
   function num(x, digits) {
     return x.toLocaleString("en-US", { maximumFractionDigits: digits });
   }
@@ -165,7 +168,7 @@
     }
     body.innerHTML = html.join("");
     document.getElementById("now").innerHTML =
-      "<b>" + a + "</b> at " + stamp(times[j]) + ": spot <b>" + price(v.spot[j]) + "</b> \u00b7 flip <b>" + price(v.flip[j]) +
+      "<b>" + esc(a) + "</b> at " + stamp(times[j]) + ": spot <b>" + price(v.spot[j]) + "</b> \u00b7 flip <b>" + price(v.flip[j]) +
       "</b> \u00b7 +wall " + price(v.pwall[j]) + " \u00b7 \u2212wall " + price(v.nwall[j]) + " \u00b7 near-spot GEX " +
       value(v.near[j]) + " \u00b7 total GEX " + value(v.total[j]) + " \u00b7 regime <b>" + (v.regime[j] === "S" ? "sticky" : "slippery") + "</b>";
   }
@@ -176,10 +179,10 @@
     if (c.error) { el.textContent = "Comparison not available: " + c.error; return; }
     var rows = c.top.verdict.map(function (verdict, i) {
       return "<tr><td>" + price(v.top.strike[i]) + "</td><td>" + value(v.top.flow[i]) + "</td><td>" + value(v.top.classic[i]) +
-        "</td><td>" + verdict + "</td></tr>";
+        "</td><td>" + esc(verdict) + "</td></tr>";
     }).join("");
-    var counts = Object.keys(c.verdicts).map(function (k) { return k + ": " + c.verdicts[k]; }).join(" \u00b7 ");
-    el.innerHTML = "<p>" + c.summary.replace(/</g, "&lt;") + "</p><p>Sign agreement " + (100 * c.sign_agreement).toFixed(0) +
+    var counts = Object.keys(c.verdicts).map(function (k) { return esc(k) + ": " + c.verdicts[k]; }).join(" \u00b7 ");
+    el.innerHTML = "<p>" + esc(c.summary) + "</p><p>Sign agreement " + (100 * c.sign_agreement).toFixed(0) +
       "% of strikes \u00b7 " + counts + "</p><table><thead><tr><th>strike</th><th>flow GEX</th><th>classic GEX</th>" +
       "<th>verdict</th></tr></thead><tbody>" + rows + "</tbody></table><p class=\"hint\">Strikes with the largest " +
       "|flow \u2212 classic|, at each method's last time.</p>";
