@@ -8,6 +8,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 from click.testing import CliRunner
+from tests.html_page import f64, read_blob
 
 import flowgex as fg
 from flowgex.cli import _pipeline, inputs, main
@@ -36,7 +37,8 @@ def test_demo_from_an_empty_folder(runner, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     result = run(runner, "demo", *SMALL)
     out = Path("flowgex-demo")
-    expected = {f"{a}_{k}.png" for a in ("btc", "eth") for k in ("strikes", "heatmap", "profile")} | {"report.md"}
+    expected = {f"{a}_{k}.png" for a in ("btc", "eth") for k in ("strikes", "heatmap", "profile")}
+    expected |= {"report.md", "report.html"}
     assert {p.name for p in out.iterdir()} == expected
     for png in out.glob("*.png"):
         assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and png.stat().st_size > 10_000
@@ -50,6 +52,22 @@ def test_demo_from_an_empty_folder(runner, tmp_path, monkeypatch):
     btc = next(line for line in text.splitlines() if line.startswith("BTC "))
     assert f"{lv.spot:,.0f}" in btc and lv.regime in btc
     assert "BTC flow vs classic" in text
+    # The page shows the same levels, links from report.md and compares with classic GEX.
+    page = read_blob(out / "report.html")
+    v = page["assets"]["BTC"]["variants"]["all"]
+    assert f64(v["spot"])[-1] == lv.spot and f64(v["total"])[-1] == lv.total_gex
+    assert v["classic"]["summary"].startswith("BTC flow vs classic")
+    assert "[report.html](report.html)" in report and "report.html" in text
+
+
+def test_demo_without_plotly_writes_the_rest_and_says_why(runner, tmp_path, monkeypatch):
+    def missing(*args, **kwargs):
+        raise ImportError("write_html needs plotly: pip install 'flowgex[html]'")
+
+    monkeypatch.setattr("flowgex.html.write_html", missing)
+    result = run(runner, "demo", *SMALL, "--assets", "BTC", "--out", str(tmp_path / "x"))
+    assert not (tmp_path / "x" / "report.html").exists() and (tmp_path / "x" / "report.md").is_file()
+    assert "report.html skipped: write_html needs plotly" in result.output
 
 
 def test_demo_out_option(runner, tmp_path):
@@ -65,7 +83,8 @@ def test_simulate_then_run_then_plot(runner, tmp_path):
     for name in ("by_strike.parquet", "total.parquet", "levels.csv", "report.md", "btc_heatmap.png"):
         assert (out / name).is_file(), name
     m = fg.simulate(days=2, assets=("BTC",), seed=7, trades_per_day=600)
-    res = fg.flow_gex(m.trades, m.chain, m.spot).filter(exclude_next=True)
+    res_all = fg.flow_gex(m.trades, m.chain, m.spot)
+    res = res_all.filter(exclude_next=True)
     lv = fg.levels(res, "BTC")
     levels = pd.read_csv(out / "levels.csv")
     assert levels["spot"].iloc[0] == pytest.approx(lv.spot) and levels["regime"].iloc[0] == lv.regime
@@ -73,6 +92,11 @@ def test_simulate_then_run_then_plot(runner, tmp_path):
     series = pd.read_parquet(out / "series_btc.parquet")
     assert len(series) == len(res.total(asset="BTC"))
     assert "next expiry excluded" in (out / "report.md").read_text()
+    page = read_blob(out / "report.html")
+    assert [f["key"] for f in page["filters"]] == ["all", "ex_next", "max_7d"]
+    # The page offers the filters itself: its "all" view is the unfiltered result.
+    assert f64(page["assets"]["BTC"]["variants"]["all"]["total"])[-1] == fg.levels(res_all, "BTC").total_gex
+    assert f64(page["assets"]["BTC"]["variants"]["ex_next"]["total"])[-1] == lv.total_gex
     png = tmp_path / "p.png"
     result = run(runner, "plot", str(data), "--chart", "profile", "--asset", "btc", "--out", str(png))
     assert png.read_bytes()[:4] == b"\x89PNG" and "Wrote" in result.output

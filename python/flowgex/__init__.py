@@ -98,6 +98,7 @@ __all__ = [
     "plot_heatmap",
     "plot_profile",
     "plot_regime",
+    "write_html",
     "read_cboe_quotedata",
     "CboeChain",
     "errors",
@@ -131,8 +132,14 @@ __all__ = [
     "FetchSummary",
 ]
 
-#: Charts load matplotlib on first use only: the engine does not need it.
-_LAZY = {"plot_strikes": ".plot", "plot_heatmap": ".plot", "plot_profile": ".plot", "plot_regime": ".plot"}
+#: Charts load matplotlib (and the HTML report its page) on first use only: the engine does not need them.
+_LAZY = {
+    "plot_strikes": ".plot",
+    "plot_heatmap": ".plot",
+    "plot_profile": ".plot",
+    "plot_regime": ".plot",
+    "write_html": ".html",
+}
 
 
 def __getattr__(name: str) -> Any:

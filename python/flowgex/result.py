@@ -134,8 +134,9 @@ class GexResult:
         sel = np.arange(lo, hi)
         if asset is not None:
             a = self._asset_id(asset)
-            asset_col = cols["asset"] if "asset" in cols else self._inst["asset"][cols["inst"]]
-            sel = sel[asset_col[lo:hi] == a] if a is not None else sel[:0]
+            # Only the selected rows' assets: indexing every inventory row would cost O(rows) per call.
+            asset_col = cols["asset"][lo:hi] if "asset" in cols else self._inst["asset"][cols["inst"][lo:hi]]
+            sel = sel[asset_col == a] if a is not None else sel[:0]
         return cols, sel
 
     def _asset_id(self, asset: str) -> int | None:

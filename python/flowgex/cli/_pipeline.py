@@ -24,7 +24,7 @@ from ..result import GexResult
 from ..schema import canonical_chain, canonical_spot, canonical_trades
 from .inputs import Inputs
 
-__all__ = ["Analysis", "Filters", "compute_flow", "compute_classic", "analyse", "write_charts"]
+__all__ = ["Analysis", "Filters", "compute_flow", "compute_classic", "analyse", "write_charts", "write_page"]
 
 #: Trades fed to the engine per progress step.
 _SLICE = 250_000
@@ -73,6 +73,11 @@ class Analysis:
     filters: Filters
     notes: list[str] = field(default_factory=list)
     charts: dict[str, list[Path]] = field(default_factory=dict)
+    #: The results before the expiry filters: the HTML page offers its own filters.
+    all_flow: GexResult | None = None
+    all_classic: GexResult | None = None
+    #: report.html, once written.
+    page: Path | None = None
 
 
 def _time_slices(table: pa.Table | None, bounds: list[int]) -> list[pa.Table | None]:
@@ -146,6 +151,7 @@ def analyse(
     lv = {a: levels(flow_f, a, at=at) for a in names}
     when = max(x.time for x in lv.values()) if lv else flow_f.times[-1]
     classic, note = compute_classic(inputs.chain, at=when)
+    all_classic = classic
     notes = [note] if note else []
     comparisons: dict[str, Comparison] = {}
     if classic is not None:
@@ -155,7 +161,25 @@ def analyse(
                 comparisons[a] = compare(flow_f, classic, a, at=lv[a].time)
     flags = censoring(inputs.trades, chain=inputs.chain)
     share = {a: censored_share(flow_f, flags, asset=a, at=lv[a].time) for a in names}
-    return Analysis(flow_f, classic, lv, comparisons, flags, share, filters, notes)
+    return Analysis(
+        flow_f, classic, lv, comparisons, flags, share, filters, notes, all_flow=flow, all_classic=all_classic
+    )
+
+
+def write_page(a: Analysis, out: Path, *, title: str) -> Path | None:
+    """``report.html`` in ``out`` (None, with a note, when plotly is not installed)."""
+    from ..html import write_html
+
+    flow = a.all_flow if a.all_flow is not None else a.flow
+    days = (a.filters.max_days,) if a.filters.max_days is not None else (7.0,)
+    try:
+        a.page = write_html(
+            flow, out / "report.html", classic=a.all_classic, assets=list(a.levels), max_days=days, title=title
+        )
+    except ImportError as exc:
+        a.notes.append(f"report.html skipped: {exc}")
+        return None
+    return a.page
 
 
 def write_charts(a: Analysis, out: Path, *, progress: bool = True) -> None:

@@ -10,7 +10,7 @@ import click
 from ..engine import flow_gex
 from ..simulate import simulate
 from ._options import market_options, split_assets
-from ._pipeline import Filters, analyse, write_charts
+from ._pipeline import Filters, analyse, write_charts, write_page
 from .inputs import Inputs
 from .report import levels_table, write_report
 
@@ -41,6 +41,10 @@ def demo(out: Path, days: int, assets: str, seed: int, trades_per_day: int) -> N
     for c in a.comparisons.values():
         click.echo(c.summary)
     write_charts(a, out)
-    report = write_report(a, out, title="flowgex demo: a simulated Deribit market", source=inputs.description)
-    files = ", ".join(p.name for paths in a.charts.values() for p in paths)
+    title = "flowgex demo: a simulated Deribit market"
+    page = write_page(a, out, title=title)
+    report = write_report(a, out, title=title, source=inputs.description)
+    files = ", ".join([p.name for paths in a.charts.values() for p in paths] + ([page.name] if page else []))
+    for note in a.notes:
+        click.echo(f"note: {note}")
     click.echo(f"\nWrote {report.resolve()} and {files} in {out.resolve()} ({time.perf_counter() - t0:.1f} s)")

@@ -98,6 +98,12 @@ def write_report(a: Analysis, out: Path, *, title: str, source: str) -> Path:
         "",
         "## Charts",
     ]
+    if a.page is not None:
+        lines += [
+            "",
+            f"Interactive page (time control, asset and expiry switches, hover values): "
+            f"[{a.page.name}]({os.path.relpath(a.page, out)}) — open it in a browser; it needs no network.",
+        ]
     for asset, paths in a.charts.items():
         lines += ["", f"### {asset}", ""]
         lines += [f"![{p.stem.replace('_', ' ')}]({os.path.relpath(p, out)})" for p in paths]

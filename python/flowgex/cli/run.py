@@ -13,7 +13,7 @@ import pyarrow.parquet as pq
 from ..options import to_ns
 from ..result import GexResult
 from ._options import filter_options, filters_from
-from ._pipeline import analyse, compute_flow, levels_frame, write_charts
+from ._pipeline import analyse, compute_flow, levels_frame, write_charts, write_page
 from .inputs import FORMATS, load_inputs
 from .report import levels_table, write_report
 
@@ -62,7 +62,7 @@ def run(
     """Flow GEX of the trades in INPUTS (Parquet, CSV, or a `flowgex simulate` folder), with charts and a report.
 
     Writes by_strike.parquet, total.parquet, levels.csv, three PNG charts per
-    asset and report.md into --out.
+    asset, report.md and the interactive report.html into --out.
     """
     filters = filters_from(max_days, exclude_next, expiry)
     filters.check()
@@ -83,11 +83,13 @@ def run(
     click.echo(levels_table(a))
     for c in a.comparisons.values():
         click.echo(c.summary)
+    write_charts(a, out)
+    page = write_page(a, out, title="flowgex report")
     for note in a.notes:
         click.echo(f"note: {note}")
-    write_charts(a, out)
     report = write_report(a, out, title="flowgex report", source=data.description)
-    click.echo(f"\nWrote results, charts and {report.name} to {out.resolve()}")
+    pages = f", {report.name} and {page.name}" if page else f" and {report.name}"
+    click.echo(f"\nWrote results, charts{pages} to {out.resolve()}")
 
 
 def _series_table(res: GexResult, asset: str) -> pa.Table:
