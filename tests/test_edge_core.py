@@ -388,3 +388,18 @@ def test_a_core_blob_with_a_valid_checksum_but_bad_contents_is_refused():
             outcomes.add("snapshot-error")
     assert "snapshot-error" in outcomes
     assert outcomes <= {"restored", "snapshot-error"}
+
+
+def test_the_core_and_the_readers_share_one_multiplier_table():
+    from flowgex import _core
+    from flowgex.multipliers import BUILTIN_MULTIPLIERS
+
+    assert dict(_core.builtin_multipliers()) == dict(BUILTIN_MULTIPLIERS)
+
+
+def test_linear_families_resolve_by_asset_and_quote():
+    t = with_row(trades(), 2, instrument="AVAX_USDC-27DEC24-30-C", index_price=30.0)
+    res = fg.flow_gex(t)
+    inv = res.inventory(at="last")
+    row = inv[inv.instrument == "AVAX_USDC-27DEC24-30-C"]
+    assert len(row) == 1 and np.isfinite(row["gex"]).all()

@@ -14,6 +14,7 @@ __all__ = [
     "profile",
     "profile_steps",
     "reason_names",
+    "builtin_multipliers",
 ]
 
 __version__: str
@@ -56,6 +57,7 @@ class CoreEngine:
     def restore(blob: bytes, *, threads: int | None = None) -> CoreEngine: ...
 
 def reason_names() -> list[str]: ...
+def builtin_multipliers() -> list[tuple[str, float]]: ...
 def black76_gamma(
     s: npt.NDArray[np.float64],
     k: npt.NDArray[np.float64],

@@ -54,19 +54,39 @@ pub fn gex(gamma: f64, inventory: f64, multiplier: f64, s: f64, unit: Unit) -> f
     }
 }
 
-/// Deribit contract multipliers (underlying units per contract). PAXG and any
-/// other asset must come from the data or the user.
-pub fn builtin_multiplier(asset: &str) -> Option<f64> {
-    match asset {
-        "BTC" | "ETH" => Some(1.0),
-        "SOL" => Some(10.0),
-        "XRP" => Some(1000.0),
-        _ => None,
-    }
+/// Deribit contract multipliers (underlying units per contract): `ASSET_QUOTE`
+/// keys for linear (USDC) options, `ASSET` keys for inverse options and
+/// unquoted names. The same table as `flowgex.multipliers.BUILTIN_MULTIPLIERS`
+/// (sources there; a Python test ties the two). Anything else must come from
+/// the user; rows of an asset with none are `unknown_multiplier` bad rows.
+pub const BUILTIN_MULTIPLIERS: [(&str, f64); 9] = [
+    ("BTC", 1.0),
+    ("ETH", 1.0),
+    ("SOL", 10.0),
+    ("XRP", 1000.0),
+    ("SOL_USDC", 10.0),
+    ("XRP_USDC", 1000.0),
+    ("MATIC_USDC", 1000.0),
+    ("AVAX_USDC", 100.0),
+    ("TRX_USDC", 10000.0),
+];
+
+fn builtin(key: &str) -> Option<f64> {
+    BUILTIN_MULTIPLIERS
+        .iter()
+        .find(|(k, _)| k.eq_ignore_ascii_case(key))
+        .map(|(_, m)| *m)
 }
 
-/// Multiplier for an instrument: the user's `ASSET_QUOTE` entry, then the
-/// user's `ASSET` entry, then the built-in table.
+/// The built-in multiplier of `asset` (and `quote`), without user overrides.
+pub fn builtin_multiplier(asset: &str, quote: Option<&str>) -> Option<f64> {
+    quote
+        .and_then(|q| builtin(&format!("{asset}_{q}")))
+        .or_else(|| builtin(asset))
+}
+
+/// Multiplier for an instrument: the user's `ASSET_QUOTE` entry, the user's
+/// `ASSET` entry, the built-in `ASSET_QUOTE` entry, the built-in `ASSET` entry.
 pub fn resolve_multiplier(
     overrides: &[(String, f64)],
     asset: &str,
@@ -81,7 +101,7 @@ pub fn resolve_multiplier(
     quote
         .and_then(|q| lookup(&format!("{asset}_{q}")))
         .or_else(|| lookup(asset))
-        .or_else(|| builtin_multiplier(asset))
+        .or_else(|| builtin_multiplier(asset, quote))
 }
 
 #[cfg(test)]
@@ -117,5 +137,8 @@ mod tests {
         assert_eq!(resolve_multiplier(&user, "BTC", Some("USDC")), Some(0.01));
         assert_eq!(resolve_multiplier(&user, "BTC", None), Some(1.0));
         assert_eq!(resolve_multiplier(&[], "PAXG", None), None);
+        assert_eq!(resolve_multiplier(&[], "AVAX", Some("USDC")), Some(100.0));
+        assert_eq!(resolve_multiplier(&[], "AVAX", None), None);
+        assert_eq!(resolve_multiplier(&[("AVAX".into(), 7.0)], "AVAX", Some("USDC")), Some(7.0));
     }
 }

@@ -311,6 +311,12 @@ pub(crate) fn panic_message(p: &Box<dyn std::any::Any + Send>) -> String {
         .unwrap_or_else(|| "panic".into())
 }
 
+/// The core's built-in contract multipliers (tested equal to `flowgex.multipliers`).
+#[pyfunction]
+pub fn builtin_multipliers() -> Vec<(&'static str, f64)> {
+    flowgex_core::exposure::BUILTIN_MULTIPLIERS.to_vec()
+}
+
 /// Reason names by code, as used in diagnostics.
 #[pyfunction]
 pub fn reason_names() -> Vec<&'static str> {

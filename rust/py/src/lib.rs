@@ -15,6 +15,7 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     m.add_class::<engine::CoreEngine>()?;
     m.add_function(wrap_pyfunction!(engine::reason_names, m)?)?;
+    m.add_function(wrap_pyfunction!(engine::builtin_multipliers, m)?)?;
     m.add_function(wrap_pyfunction!(functions::black76_gamma, m)?)?;
     m.add_function(wrap_pyfunction!(functions::parse_instrument, m)?)?;
     m.add_function(wrap_pyfunction!(functions::evaluate_point, m)?)?;
