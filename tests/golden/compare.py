@@ -66,5 +66,5 @@ def diff(a: Any, b: Any, path: str = "", *, tolerant: bool = False) -> list[str]
     elif tolerant and is_float_repr(a) and is_float_repr(b):
         same = floats_close(float(a), float(b))
     else:
-        same = a == b
+        same = a == b or (type(a) is float and type(b) is float and a != a and b != b)
     return [] if same else [f"{path}: recorded {a!r}, computed {b!r}"]

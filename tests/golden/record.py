@@ -50,7 +50,9 @@ def main(argv: list[str] | None = None) -> int:
         recordings = load()
         differences = diff(recordings[0]["outputs"], rec["outputs"], tolerant=True)
         if differences:
-            print(f"outputs differ from the first recording beyond float rounding ({len(differences)}):", file=sys.stderr)
+            print(
+                f"outputs differ from the first recording beyond float rounding ({len(differences)}):", file=sys.stderr
+            )
             print("\n".join(differences[:40]), file=sys.stderr)
             return 1
         sig = rec["machine"]["signature"]

@@ -224,4 +224,3 @@ def _runs() -> Iterator[tuple[str, Callable[[], dict[str, Any]]]]:
 
 def compute() -> dict[str, Any]:
     return {name: json.loads(json.dumps(run())) for name, run in _runs()}
-
