@@ -5,7 +5,9 @@ must not change a single output number. ``record.py`` fingerprints the outputs
 of these runs at a known-good commit into ``golden.json``; ``test_golden.py``
 recomputes them and compares. A fingerprint is the SHA-256 of each column's
 raw bytes (floats by their bit pattern), so a one-ulp change is caught; the
-row count and a few sums are kept beside it to make a mismatch readable.
+row count and a few sums are kept beside it to make a mismatch readable
+(and for ``compare.py``'s tolerant mode, on machines whose float libraries
+round differently from every recording's; see ``machine.py``).
 
 Re-record only for an intended change of outputs, and say why in the commit.
 """
@@ -222,18 +224,3 @@ def _runs() -> Iterator[tuple[str, Callable[[], dict[str, Any]]]]:
 
 def compute() -> dict[str, Any]:
     return {name: json.loads(json.dumps(run())) for name, run in _runs()}
-
-
-def diff(a: Any, b: Any, path: str = "") -> list[str]:
-    """Where two fingerprints differ (paths into the JSON)."""
-    if isinstance(a, dict) and isinstance(b, dict):
-        out = []
-        for k in sorted(set(a) | set(b)):
-            if k not in a or k not in b:
-                out.append(f"{path}/{k}: only in {'recorded' if k in a else 'computed'}")
-            else:
-                out += diff(a[k], b[k], f"{path}/{k}")
-        return out
-    if isinstance(a, list) and isinstance(b, list) and len(a) == len(b):
-        return [d for i, (x, y) in enumerate(zip(a, b)) for d in diff(x, y, f"{path}[{i}]")]
-    return [] if a == b else [f"{path}: recorded {a!r}, computed {b!r}"]
