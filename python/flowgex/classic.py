@@ -17,9 +17,9 @@ import pyarrow as pa
 from . import _core
 from ._encode import NULL_TS, dictionary, floats, timestamps
 from .diagnostics import REASONS, Diagnostics
-from .engine import _bad_rows_error
 from .errors import OptionError, SchemaError
 from .options import UNITS, to_ns
+from .rejects import bad_rows_error as _bad_rows_error
 from .result import GexResult
 from .schema import canonical_chain, uses_parts
 
