@@ -18,7 +18,20 @@ from . import _core
 from .diagnostics import REASONS
 from .errors import BadRowsError, FlowgexError
 
-__all__ = ["REASONS", "bad_rows_error"]
+__all__ = ["REASONS", "bad_rows_error", "AMOUNT_MAX", "PRICE_BOUNDS", "IV_BOUNDS", "OPEN_INTEREST_MAX", "GAMMA_MAX"]
+
+# DESIGN section 5, amended: values outside these bounds are bad rows, so that no
+# gamma or GEX can overflow (with a multiplier <= 1e12, |GEX| stays below ~1e60).
+#: A trade's amount: 0 < amount <= AMOUNT_MAX.
+AMOUNT_MAX = 1e12
+#: Index, underlying and spot prices.
+PRICE_BOUNDS = (1e-12, 1e12)
+#: Volatilities (decimals): a trade's iv, a chain's mark_iv.
+IV_BOUNDS = (1e-4, 1e3)
+#: Open interest: 0 <= oi <= OPEN_INTEREST_MAX.
+OPEN_INTEREST_MAX = 1e12
+#: A venue's gamma: |gamma| <= GAMMA_MAX.
+GAMMA_MAX = 1e12
 
 #: The columns shown next to each reason in error messages (those the table has).
 REASON_COLUMNS = {
