@@ -128,6 +128,11 @@ class GexResult:
         cols = self._t[table]
         time = cols["time"]
         lo, hi = 0, len(time)
+        if at is not None and len(self._steps) == 0:
+            # No grid time at all (e.g. every row was rejected): an empty table at any time.
+            if not (isinstance(at, str) and at == "last"):
+                to_ns(at, name="at")
+            return cols, np.arange(0)
         step = self._step(at)
         if step is not None:
             lo, hi = int(np.searchsorted(time, step, "left")), int(np.searchsorted(time, step, "right"))
