@@ -135,7 +135,7 @@ def _instrument(row: Mapping[str, Any], parts: bool) -> tuple[str, str | None, i
     if not parts:
         return parse_name(row.get("instrument"))
     asset, expiry, strike, kind = row.get("asset"), row.get("expiry"), row.get("strike"), row.get("kind")
-    if not isinstance(asset, str) or not asset or not asset.isalnum() or expiry is None:
+    if not isinstance(asset, str) or not (asset.isascii() and asset.isalnum()) or expiry in (None, INT64_MIN):
         return None
     if not _positive(strike):
         return None
