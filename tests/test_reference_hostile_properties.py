@@ -77,17 +77,18 @@ def limit(res: int) -> int:
     return (INT64_MAX // res - 2) * res
 
 
-def wild_timestamps(res: int) -> st.SearchStrategy[int | None]:
+def wild_timestamps(res: int, *, stray: bool = True) -> st.SearchStrategy[int | None]:
+    """Bad timestamps (null, NaT, at or beyond the limit) and, with ``stray``, valid
+    ones anywhere in the int64 range (which the core may call outliers)."""
     lim = limit(res)
-    return st.one_of(
-        st.integers(INT64_MIN, INT64_MAX),
-        st.sampled_from([INT64_MIN, INT64_MIN + 1, -1, 0, lim - 1, lim, lim + 1, INT64_MAX - 1, INT64_MAX]),
-        st.none(),
-    )
+    bad = st.one_of(st.sampled_from([INT64_MIN, lim, lim + 1, INT64_MAX - 1, INT64_MAX]), st.none())
+    if not stray:
+        return bad
+    return st.one_of(st.integers(INT64_MIN, INT64_MAX), st.sampled_from([INT64_MIN + 1, -1, 0, lim - 1]), bad)
 
 
 @st.composite
-def hostile(draw: st.DrawFn) -> dict[str, Any]:
+def hostile(draw: st.DrawFn, *, stray: bool = True) -> dict[str, Any]:
     resolution = draw(st.sampled_from(sorted(RESOLUTIONS)))
     res = RESOLUTIONS[resolution]
     # The window sits anywhere in the int64 range, often around the Deribit expiries.
@@ -101,9 +102,10 @@ def hostile(draw: st.DrawFn) -> dict[str, Any]:
     start = -((-start) // res) * res
     end = start + draw(st.integers(0, 12)) * res
     near = st.integers(start - 2 * res, end + 2 * res)
-    wild = wild_timestamps(res)
+    wild = wild_timestamps(res, stray=stray)
     parts = draw(st.booleans())
-    expiries = st.one_of(st.integers(start - res, end + 3 * res), st.integers(end + 1, end + 100 * DAY))
+    soon = st.integers(start - res, end + 3 * res)
+    expiries = st.one_of(soon, st.integers(end + 1, min(end + 100 * DAY, INT64_MAX)))
     wild_expiries = st.one_of(st.integers(INT64_MIN, INT64_MAX), st.none(), st.just(INT64_MIN))
 
     def row(fields: dict[str, st.SearchStrategy[Any]], wild_fields: dict[str, st.SearchStrategy[Any]]) -> dict:
@@ -153,7 +155,7 @@ def hostile(draw: st.DrawFn) -> dict[str, Any]:
     chain = [
         row(
             {
-                "timestamp": st.one_of(near, expiries),
+                "timestamp": st.one_of(near, soon),
                 **option,
                 "mark_iv": st.floats(1e-4, 1e3),
                 "underlying_price": st.floats(1e-12, 1e12),
