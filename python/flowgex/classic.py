@@ -240,7 +240,7 @@ def classic_gex(
     # Python resolved every multiplier (user ASSET_QUOTE, user ASSET, built-in): pass them
     # all, so the core uses exactly those.
     resolved = {
-        (p[0] if p[1] is None else f"{p[0]}_{p[1]}"): float(m)  # type: ignore[arg-type]
+        (p[0] if p[1] is None else f"{p[0]}_{p[1]}"): float(m)
         for p, m in zip(parsed, mult)
         if p is not None and m is not None
     }
