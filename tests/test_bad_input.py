@@ -32,9 +32,10 @@ def good() -> pd.DataFrame:
 
 BAD = {
     "unparseable_instrument": {"instrument": "BTC-31FEB24-1-C"},
+    "unknown_multiplier": {"instrument": "ZZZ-27DEC24-100000-C"},
     "unknown_side": {"side": "hold"},
     "bad_amount": {"amount": -2.0},
-    "bad_price": {"index_price": -1.0},
+    "bad_price": {"index_price": -96_000.0},  # zero is "no observation" (DESIGN 5, amended)
     "bad_iv": {"iv": float("inf")},
     "bad_timestamp": {"timestamp": pd.NaT},
     "expired": {"instrument": "BTC-29NOV24-100000-C"},

@@ -1,5 +1,6 @@
 """What happened to the input: rows read, rejected by reason, duplicates,
-instruments, expiries, missing volatility and where the spot came from.
+instruments, expiries, chain rows after expiry, missing volatility and where
+the spot came from.
 
 Nothing is dropped without being counted (DESIGN section 5): every row read is
 either used or appears in ``rejected`` (and, under ``errors="quarantine"``, in
@@ -56,6 +57,10 @@ class Diagnostics(Mapping[str, Any]):
     instruments: int = 0
     #: Of those, how many expired at or before the last reported grid time.
     expired: int = 0
+    #: Chain rows stamped at or after their option's expiry: not bad input (venues keep
+    #: publishing expiring options), but ignored for that option (no vol, underlying or
+    #: open interest), so counted here rather than in ``chain_rejected``.
+    chain_after_expiry: int = 0
     #: Live (instrument, step) rows with no volatility (skipped or filled per ``missing_vol``).
     missing_vol: int = 0
     #: Live (instrument, step) rows with no underlying price.
@@ -113,6 +118,7 @@ class Diagnostics(Mapping[str, Any]):
             duplicates=by_reason[0].get("duplicate_trade_id", 0),
             instruments=int(core["traded_instruments"]),
             expired=int(core["expired"]),
+            chain_after_expiry=int(core.get("chain_after_expiry", 0)),
             missing_vol=s.get("vol_missing", 0),
             missing_spot=s.get("spot_missing", 0),
             spot_source={

@@ -20,8 +20,9 @@ import pyarrow as pa
 from . import _blob, _core
 from ._encode import encode_chain, encode_initial, encode_spot, encode_trades
 from .diagnostics import REASONS, Diagnostics
-from .errors import BadRowsError, FlowgexError, OptionError, SnapshotError
+from .errors import OptionError, SnapshotError
 from .options import EngineOptions
+from .rejects import bad_rows_error as _bad_rows_error
 from .result import GexResult
 from .schema import canonical_chain, canonical_initial, canonical_spot, canonical_trades
 
@@ -30,22 +31,6 @@ __all__ = ["Engine", "flow_gex"]
 TABLES = ("trades", "chain", "spot")
 _SNAPSHOT_MAGIC = b"FGXPYSNP"
 _SNAPSHOT_VERSION = 2  # 2: checksummed container, core format 2
-#: The column shown next to each reason in error messages, per table.
-_REASON_COLUMNS = {
-    "bad_timestamp": ("timestamp",),
-    "unparseable_instrument": ("instrument", "asset", "expiry", "strike", "kind"),
-    "unknown_side": ("side",),
-    "bad_amount": ("amount",),
-    "bad_price": ("index_price", "underlying_price", "price"),
-    "bad_iv": ("iv", "mark_iv"),
-    "bad_open_interest": ("open_interest",),
-    "bad_gamma": ("gamma",),
-    "bad_asset": ("asset",),
-    "expired": ("instrument", "timestamp"),
-    "late": ("timestamp",),
-    "duplicate_trade_id": ("trade_id",),
-}
-_SHOWN = 5
 
 
 def _reject_tables(report: Mapping[str, Any], tables: Mapping[str, Any]) -> dict[str, pa.Table]:
@@ -68,41 +53,6 @@ def _reject_tables(report: Mapping[str, Any], tables: Mapping[str, Any]) -> dict
             "reason", pa.array(reasons, pa.string())
         )
     return out
-
-
-def _describe(table: str, row: Mapping[str, Any]) -> str:
-    reason = row["reason"]
-    where = f"{table} row {row['row']}"
-    if row.get("source_file") is not None:
-        where += f" ({row['source_file']}"
-        where += f", line {row['source_row']})" if row.get("source_row") is not None else ")"
-    shown = [f"{c}={row[c]!r}" for c in _REASON_COLUMNS.get(reason, ()) if c in row]
-    detail = ""
-    if reason == "unparseable_instrument" and isinstance(row.get("instrument"), str):
-        try:
-            _core.parse_instrument(row["instrument"])
-        except FlowgexError as exc:
-            detail = f": {exc}"
-    return f"{where}: {reason} ({', '.join(shown)}){detail}"
-
-
-def _bad_rows_error(rejected: Mapping[str, pa.Table]) -> BadRowsError:
-    counts: dict[str, int] = {}
-    lines: list[str] = []
-    total = 0
-    for name, table in rejected.items():
-        total += table.num_rows
-        for r in table.column("reason").to_pylist():
-            counts[f"{name}.{r}"] = counts.get(f"{name}.{r}", 0) + 1
-        for row in table.slice(0, max(0, _SHOWN - len(lines))).to_pylist():
-            lines.append("  " + _describe(name, row))
-    more = f"\n  ... and {total - len(lines)} more" if total > len(lines) else ""
-    summary = ", ".join(f"{k}: {v}" for k, v in counts.items())
-    msg = (
-        f"{total} bad input row(s) ({summary}); nothing was applied. Fix them, or pass "
-        f"errors='quarantine' to set them aside (counted in diagnostics):\n" + "\n".join(lines) + more
-    )
-    return BadRowsError(msg, rejected=dict(rejected), counts=counts)
 
 
 def _is_path(obj: Any) -> bool:

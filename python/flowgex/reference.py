@@ -2,8 +2,9 @@
 
 Written from DESIGN.md section 1 (definitions) and section 5 (bad input)
 alone, in plain Python with the ``math`` module: no numpy, no Rust, no shared
-helpers with the fast path beyond reading the canonical input tables and
-wrapping the output in a :class:`GexResult`. It is slow on purpose (one loop
+helpers with the fast path beyond reading the canonical input tables, the
+contract-multiplier table (data, not logic), the wording of the bad-rows error
+and wrapping the output in a :class:`GexResult`. It is slow on purpose (one loop
 per grid step over every live option) so that it can catch a wrong fast path
 rather than mirror it. Select it with ``flow_gex(..., engine="reference")``.
 """
@@ -18,15 +19,23 @@ from typing import Any
 
 from .diagnostics import REASONS, Diagnostics
 from .errors import InstrumentError, MissingSpotError, MissingVolError, MultiplierError, OptionError
+from .multipliers import contract_multiplier
 from .options import EngineOptions
+from .rejects import bad_rows_error
 from .result import GexResult
 from .schema import canonical_chain, canonical_initial, canonical_spot, canonical_trades, uses_parts
 
-__all__ = ["flow_gex_reference", "gamma", "parse_name", "bucket_label"]
+__all__ = ["flow_gex_reference", "gamma", "parse_name", "bucket_label", "timestamp_limit"]
 
 YEAR_NS = 365 * 24 * 3600 * 10**9
 MONTHS = ["JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL", "AUG", "SEP", "OCT", "NOV", "DEC"]
-BUILTIN_MULTIPLIERS = {"BTC": 1.0, "ETH": 1.0, "SOL": 10.0, "XRP": 1000.0}
+INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
+# DESIGN section 5, amended: the value bounds that keep every GEX and gamma finite.
+AMOUNT_MAX = 1e12
+PRICE_MIN, PRICE_MAX = 1e-12, 1e12
+IV_MIN, IV_MAX = 1e-4, 1e3
+OPEN_INTEREST_MAX = 1e12
+GAMMA_MAX = 1e12
 _NAME = re.compile(r"^([A-Z0-9]+)(?:_([A-Z0-9]+))?-(\d{1,2})([A-Z]{3})(\d{2})-(\d+(?:[D.]\d+)?)-([CP])$")
 
 
@@ -34,6 +43,12 @@ _NAME = re.compile(r"^([A-Z0-9]+)(?:_([A-Z0-9]+))?-(\d{1,2})([A-Z]{3})(\d{2})-(\
 def bucket_label(ts: int, res: int) -> int:
     """Rule 1: a trade at τ is labelled by the right edge (⌊τ/Δ⌋+1)·Δ."""
     return (ts // res + 1) * res
+
+
+def timestamp_limit(res: int) -> int:
+    """The first bad timestamp at resolution Δ: (⌊(2⁶³−1)/Δ⌋ − 2)·Δ, so that a bucket
+    label (⌊τ/Δ⌋+1)·Δ and one more step still fit in int64."""
+    return ((INT64_MAX // res) - 2) * res
 
 
 def gamma(S: float, K: float, T: float, sigma: float, r: float = 0.0) -> float:
@@ -75,8 +90,30 @@ def display_name(asset: str, quote: str | None, expiry_ns: int, strike: float, k
     return f"{under}-{day.day}{MONTHS[day.month - 1]}{day.year % 100:02d}-{k}-{kind}"
 
 
+def _number(x: Any) -> bool:
+    return isinstance(x, (int, float)) and not isinstance(x, bool) and math.isfinite(x)
+
+
 def _positive(x: Any) -> bool:
-    return isinstance(x, (int, float)) and not isinstance(x, bool) and math.isfinite(x) and x > 0
+    return _number(x) and x > 0
+
+
+def _within(x: Any, lo: float, hi: float) -> bool:
+    """A finite number in [lo, hi] (NaN, ±inf, null and non-numbers are not)."""
+    return _number(x) and lo <= x <= hi
+
+
+def _observation(x: Any, lo: float, hi: float) -> tuple[bool, Any]:
+    """A trade's optional iv or index price: (valid, value or None). Null and exactly
+    zero are "no observation" (valid, None); anything else must lie in [lo, hi]."""
+    if x is None or (_number(x) and x == 0):
+        return True, None
+    return _within(x, lo, hi), x
+
+
+def _bad_timestamp(ts: Any, res: int) -> bool:
+    # int64 min is pandas' NaT: the fast path reads it as null, and so does the reference.
+    return ts is None or ts == INT64_MIN or ts >= timestamp_limit(res)
 
 
 # -- reading -------------------------------------------------------------------
@@ -98,7 +135,7 @@ def _instrument(row: Mapping[str, Any], parts: bool) -> tuple[str, str | None, i
     if not parts:
         return parse_name(row.get("instrument"))
     asset, expiry, strike, kind = row.get("asset"), row.get("expiry"), row.get("strike"), row.get("kind")
-    if not isinstance(asset, str) or not asset or not asset.isalnum() or expiry is None:
+    if not isinstance(asset, str) or not (asset.isascii() and asset.isalnum()) or expiry in (None, INT64_MIN):
         return None
     if not _positive(strike):
         return None
@@ -124,6 +161,11 @@ class _Ref:
         self.mult: dict[int, float] = {}
         self.rejected = [[0] * len(REASONS) for _ in range(3)]
         self.rejects: dict[str, list[tuple[int, str]]] = {"trades": [], "chain": [], "spot": []}
+        self.chain_after_expiry = 0
+
+    def known_multiplier(self, key: tuple[str, str | None, int, float, str]) -> float | None:
+        """The option's multiplier (user ASSET_QUOTE, user ASSET, built-in), or None."""
+        return contract_multiplier(key[0], key[1], dict(self.o.multipliers))
 
     def id_of(self, key: tuple[str, str | None, int, float, str]) -> int:
         key = (key[0].upper(), key[1].upper() if key[1] else None, key[2], key[3], key[4])
@@ -134,11 +176,9 @@ class _Ref:
 
     def multiplier(self, i: int) -> float:
         if i not in self.mult:
-            asset, quote = self.keys[i][0], self.keys[i][1]
-            user = dict(self.o.multipliers)
-            m = user.get(f"{asset}_{quote}") if quote else None
-            m = m if m is not None else user.get(asset, BUILTIN_MULTIPLIERS.get(asset))
-            if m is None:
+            asset = self.keys[i][0]
+            m = self.known_multiplier(self.keys[i])
+            if m is None:  # only a seeded option gets here: rows are checked first
                 raise MultiplierError(
                     f"no contract multiplier for asset {asset!r}: pass multipliers={{{asset!r}: ...}}"
                 )
@@ -155,18 +195,22 @@ def _validate_trades(ref: _Ref, rows: list[dict[str, Any]], parts: bool) -> list
     for n, row in enumerate(rows):
         inst = _instrument(row, parts)
         ts = row.get("timestamp")
-        px, iv = row.get("index_price"), row.get("iv")
-        if ts is None:
+        px_ok, px = _observation(row.get("index_price"), PRICE_MIN, PRICE_MAX)
+        iv_ok, iv = _observation(row.get("iv"), IV_MIN, IV_MAX)
+        amount = row.get("amount")
+        if _bad_timestamp(ts, ref.o.resolution_ns):
             reason = "bad_timestamp"
         elif inst is None:
             reason = "unparseable_instrument"
+        elif ref.known_multiplier(inst) is None:
+            reason = "unknown_multiplier"
         elif _side(row.get("side")) == 0:
             reason = "unknown_side"
-        elif not _positive(row.get("amount")):
+        elif not (_within(amount, 0.0, AMOUNT_MAX) and amount > 0):
             reason = "bad_amount"
-        elif px is not None and not _positive(px):
+        elif not px_ok:
             reason = "bad_price"
-        elif iv is not None and not _positive(iv):
+        elif not iv_ok:
             reason = "bad_iv"
         elif ts >= inst[2]:
             reason = "expired"
@@ -206,20 +250,24 @@ def _validate_chain(ref: _Ref, rows: list[dict[str, Any]], parts: bool) -> list[
         inst = _instrument(row, parts)
         ts = row.get("timestamp")
         under, iv, oi, g = (row.get(c) for c in ("underlying_price", "mark_iv", "open_interest", "gamma"))
-        if ts is None:
+        if _bad_timestamp(ts, ref.o.resolution_ns):
             reason = "bad_timestamp"
         elif inst is None:
             reason = "unparseable_instrument"
-        elif under is not None and not _positive(under):
+        elif ref.known_multiplier(inst) is None:
+            reason = "unknown_multiplier"
+        elif under is not None and not _within(under, PRICE_MIN, PRICE_MAX):
             reason = "bad_price"
-        elif iv is not None and not _positive(iv):
+        elif iv is not None and not _within(iv, IV_MIN, IV_MAX):
             reason = "bad_iv"
-        elif oi is not None and not (math.isfinite(oi) and oi >= 0):
+        elif oi is not None and not _within(oi, 0.0, OPEN_INTEREST_MAX):
             reason = "bad_open_interest"
-        elif g is not None and not math.isfinite(g):
+        elif g is not None and not _within(g, -GAMMA_MAX, GAMMA_MAX):
             reason = "bad_gamma"
         elif ts >= inst[2]:
-            reason = "expired"
+            # Not bad input (venues publish expiring options): ignored for the option, counted.
+            ref.chain_after_expiry += 1
+            continue
         else:
             ok.append({"n": n, "ts": ts, "id": ref.id_of(inst), "under": under, "iv": iv})
             continue
@@ -232,11 +280,11 @@ def _validate_spot(ref: _Ref, rows: list[dict[str, Any]]) -> list[dict[str, Any]
     ok = []
     for n, row in enumerate(rows):
         asset = row.get("asset")
-        if row.get("timestamp") is None:
+        if _bad_timestamp(row.get("timestamp"), ref.o.resolution_ns):
             ref.reject("spot", n, "bad_timestamp")
         elif not isinstance(asset, str) or not asset.strip():
             ref.reject("spot", n, "bad_asset")
-        elif not _positive(row.get("price")):
+        elif not _within(row.get("price"), PRICE_MIN, PRICE_MAX):
             ref.reject("spot", n, "bad_price")
         else:
             ok.append({"n": n, "ts": row["timestamp"], "asset": asset.strip().upper(), "price": row["price"]})
@@ -281,9 +329,7 @@ def flow_gex_reference(
     sp = _validate_spot(ref, s_rows)
     rejected_rows = _rejected_tables(ref, {"trades": t_tab, "chain": c_tab, "spot": s_tab})
     if opts.errors == "raise" and rejected_rows:
-        from .engine import _bad_rows_error
-
-        raise _bad_rows_error(rejected_rows)
+        raise bad_rows_error(rejected_rows)
     for e in tr:
         ref.multiplier(e["id"])
 
@@ -496,6 +542,7 @@ def flow_gex_reference(
     core["rows_read"] = [len(t_rows), len(c_rows), len(s_rows)]
     core["rejected"] = ref.rejected
     core["traded_instruments"] = len(traded)
+    core["chain_after_expiry"] = ref.chain_after_expiry
     core["expired"] = sum(1 for i in traded if last is not None and ref.keys[i][2] <= last)
     import numpy as np  # presentation only: GexResult holds arrays
 

@@ -44,6 +44,19 @@ class Book:
     gex: np.ndarray
 
 
+#: The dtype pandas gives a column of strings (``str`` on pandas >= 3, object before).
+_STRINGS = pd.Series(["x"]).dtype
+
+
+def _frame(cols: Mapping[str, Any]) -> pd.DataFrame:
+    """A DataFrame whose string columns have the same dtype with or without rows
+    (pandas infers ``str`` from strings but leaves an empty object array as object)."""
+    df = pd.DataFrame(cols)
+    if len(df) == 0:
+        df = df.astype({c: _STRINGS for c, t in df.dtypes.items() if t == np.dtype(object)})
+    return df
+
+
 def _ts(ns: np.ndarray) -> pa.Array:
     return pa.array(np.asarray(ns, dtype=np.int64), type=pa.int64()).cast(TIMESTAMP)
 
@@ -128,6 +141,11 @@ class GexResult:
         cols = self._t[table]
         time = cols["time"]
         lo, hi = 0, len(time)
+        if at is not None and len(self._steps) == 0:
+            # No grid time at all (e.g. every row was rejected): an empty table at any time.
+            if not (isinstance(at, str) and at == "last"):
+                to_ns(at, name="at")
+            return cols, np.arange(0)
         step = self._step(at)
         if step is not None:
             lo, hi = int(np.searchsorted(time, step, "left")), int(np.searchsorted(time, step, "right"))
@@ -153,7 +171,7 @@ class GexResult:
     def by_strike(self, asset: str | None = None, at: Any = None) -> pd.DataFrame:
         """GEX by (asset, time, strike), maturities and both legs summed: the strike chart."""
         c, s = self._rows("by_strike", asset, at)
-        return pd.DataFrame(
+        return _frame(
             {
                 "asset": self._names(c["asset"][s]),
                 "time": self._time(c["time"][s]),
@@ -167,7 +185,7 @@ class GexResult:
     def by_expiry(self, asset: str | None = None, at: Any = None) -> pd.DataFrame:
         """GEX by (asset, time, expiry)."""
         c, s = self._rows("by_expiry", asset, at)
-        return pd.DataFrame(
+        return _frame(
             {
                 "asset": self._names(c["asset"][s]),
                 "time": self._time(c["time"][s]),
@@ -179,7 +197,7 @@ class GexResult:
     def total(self, asset: str | None = None) -> pd.DataFrame:
         """Total GEX and the asset's spot at every grid time."""
         c, s = self._rows("total", asset, None)
-        return pd.DataFrame(
+        return _frame(
             {
                 "asset": self._names(c["asset"][s]),
                 "time": self._time(c["time"][s]),
@@ -210,7 +228,7 @@ class GexResult:
         cols = self._inventory_columns(asset, at)
         cols["time"] = self._time(cols["time"])
         cols["expiry"] = self._time(cols["expiry"])
-        return pd.DataFrame(cols)
+        return _frame(cols)
 
     def to_arrow(self, at: Any = None, asset: str | None = None) -> pa.Table:
         """The inventory rows as a ``pyarrow.Table`` (same columns as :meth:`inventory`)."""

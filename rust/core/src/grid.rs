@@ -34,7 +34,7 @@ pub fn floor_to_grid(t: i64, resolution: i64) -> i64 {
 /// Time to expiry in years of 365 days; negative once expired.
 #[inline]
 pub fn year_fraction(expiry_ns: i64, t: i64) -> f64 {
-    (expiry_ns - t) as f64 / YEAR_NS
+    (expiry_ns as i128 - t as i128) as f64 / YEAR_NS
 }
 
 #[cfg(test)]
