@@ -94,9 +94,9 @@ def markets(draw: st.DrawFn, *, bad: bool = False, with_chain: bool | None = Non
             elif kind == "amount":
                 row["amount"] = draw(st.sampled_from([0.0, -1.0, float("inf"), None]))
             elif kind == "price":
-                row["index_price"] = draw(st.sampled_from([0.0, -5.0, float("inf")]))
+                row["index_price"] = draw(st.sampled_from([1e300, -5.0, float("inf")]))
             elif kind == "iv":
-                row["iv"] = draw(st.sampled_from([0.0, -0.2, float("inf")]))
+                row["iv"] = draw(st.sampled_from([1e-300, -0.2, float("inf")]))
             elif kind == "instrument":
                 row["instrument"] = draw(st.sampled_from(["garbage", "BTC-31FEB24-1-C", None, "BTC-PERPETUAL"]))
             elif kind == "timestamp":

@@ -136,8 +136,8 @@ def test_null_parts_are_unparseable():
 
 # -- (c) a chain without timestamps -----------------------------------------------------------
 @pytest.fixture(scope="module")
-def cboe(shared_data) -> fg.CboeChain:
-    return fg.read_cboe_quotedata(shared_data / NDX)
+def cboe(data_file) -> fg.CboeChain:
+    return fg.read_cboe_quotedata(data_file(NDX))
 
 
 def test_a_chain_without_timestamps_gives_the_same_totals(cboe):
@@ -174,7 +174,7 @@ def test_a_chain_without_timestamps_and_pandas_input():
 
 # -- (d) unknown multipliers ---------------------------------------------------------------
 def test_unknown_multiplier_is_a_bad_row_not_an_error_for_the_chain():
-    c = chain(instrument=[NAME, "ZZZ-27DEC24-100000-C", "MATIC_USDC-27DEC24-100000-C"])
+    c = chain(instrument=[NAME, "ZZZ-27DEC24-100000-C", "DOGE_USDC-27DEC24-100000-C"])
     with pytest.raises(fg.BadRowsError, match="chain row 1: unknown_multiplier"):
         fg.classic_gex(c)
     res = fg.classic_gex(c, errors="quarantine")
@@ -182,10 +182,10 @@ def test_unknown_multiplier_is_a_bad_row_not_an_error_for_the_chain():
     one = classic_value(1.0, 10.0, 96_000.0, 100_000.0, T0, 0.5)
     assert total(res) == pytest.approx(one, rel=1e-12)
     # With multipliers the options count, each with its own (ASSET_QUOTE before ASSET).
-    res = fg.classic_gex(c, multipliers={"ZZZ": 2.0, "MATIC_USDC": 5.0, "MATIC": 7.0})
+    res = fg.classic_gex(c, multipliers={"ZZZ": 2.0, "DOGE_USDC": 5.0, "DOGE": 7.0})
     gex = res.total().set_index("asset")["gex"]
     assert gex["ZZZ"] == pytest.approx(2.0 * one, rel=1e-12)
-    assert gex["MATIC"] == pytest.approx(5.0 * one, rel=1e-12)
+    assert gex["DOGE"] == pytest.approx(5.0 * one, rel=1e-12)
     assert gex["BTC"] == pytest.approx(one, rel=1e-12)
 
 

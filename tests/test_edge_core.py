@@ -297,13 +297,13 @@ def test_a_chain_day_spanning_an_expiry_runs_with_default_options():
 
 
 def test_an_option_of_an_unknown_asset_is_a_counted_bad_row():
-    t = with_row(trades(), 2, instrument="MATIC_USDC-27DEC24-1d2-C")
+    t = with_row(trades(), 2, instrument="DOGE_USDC-27DEC24-0d3-C")
     with pytest.raises(fg.BadRowsError, match="unknown_multiplier"):
         fg.flow_gex(t)
     res = fg.flow_gex(t, errors="quarantine")
     assert res.diagnostics["rejected"] == {"unknown_multiplier": 1}
-    ok = fg.flow_gex(t, multipliers={"MATIC": 10})
-    assert "MATIC" in ok.assets
+    ok = fg.flow_gex(t, multipliers={"DOGE": 1000})
+    assert "DOGE" in ok.assets
 
 
 # --- snapshots: any bytes give an engine or a SnapshotError ------------------

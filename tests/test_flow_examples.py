@@ -71,7 +71,7 @@ def test_units_and_multipliers():
 
 def test_unknown_assets_need_a_multiplier():
     t = trades((T0, "PAXG_USDC-27DEC24-2600-C", "buy", 1.0, 2650.0, 0.2))
-    with pytest.raises(fg.MultiplierError, match="PAXG"):
+    with pytest.raises(fg.BadRowsError, match="unknown_multiplier.*PAXG"):
         fg.flow_gex(t)
     res = fg.flow_gex(t, multipliers={"PAXG": 1.0})
     assert res.inventory().inventory.iloc[0] == -1.0

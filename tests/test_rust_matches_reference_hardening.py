@@ -98,7 +98,7 @@ def test_overflowing_values_are_bad_rows():
 
 def test_unknown_multipliers_are_bad_rows():
     t = deribit_block_trade()
-    t.loc[1, ["instrument", "index_price", "iv"]] = ["MATIC_USDC-27DEC24-1d2-C", 0.9, 0.8]
+    t.loc[1, ["instrument", "index_price", "iv"]] = ["DOGE_USDC-27DEC24-0d3-C", 0.9, 0.8]
     chain = pd.DataFrame({"timestamp": [T0], "instrument": ["ZZZ-27DEC24-10-P"], "mark_iv": [0.5]})
     with pytest.raises(fg.BadRowsError, match="unknown_multiplier"):
         fg.flow_gex(t, chain)
@@ -106,7 +106,7 @@ def test_unknown_multipliers_are_bad_rows():
     assert_close(fast, ref)
     assert fast.diagnostics.rejected == {"unknown_multiplier": 1}
     assert fast.diagnostics.chain_rejected == {"unknown_multiplier": 1}
-    fast, ref = both(t, chain, multipliers={"MATIC": 10.0, "ZZZ": 1.0})
+    fast, ref = both(t, chain, multipliers={"DOGE": 10.0, "ZZZ": 1.0})
     assert_close(fast, ref)
 
 
