@@ -27,7 +27,8 @@ def trades(n: int = 6, **cols) -> pd.DataFrame:
     t = pd.DataFrame(
         {
             "timestamp": [T0 + pd.Timedelta(minutes=7 * k) for k in range(n)],
-            "instrument": ["BTC-27DEC24-100000-C", "BTC-27DEC24-90000-P"] * (n // 2) + ["BTC-27DEC24-100000-C"] * (n % 2),
+            "instrument": ["BTC-27DEC24-100000-C", "BTC-27DEC24-90000-P"] * (n // 2)
+            + ["BTC-27DEC24-100000-C"] * (n % 2),
             "side": ["buy", "sell"] * (n // 2) + ["buy"] * (n % 2),
             "amount": [1.0 + k for k in range(n)],
             "index_price": [96_000.0] * n,
@@ -110,7 +111,13 @@ def test_a_stray_row_in_1970_is_refused_with_the_span_and_the_remedies():
     with pytest.raises(fg.GridLimitError) as info:
         fg.flow_gex(t, resolution="1s")
     msg = str(info.value)
-    for part in ("1970-01-02", "2024-12-01", "grid_limit", "start=/end=", 'keep_inventory=\\"last\\"'.replace("\\", "")):
+    for part in (
+        "1970-01-02",
+        "2024-12-01",
+        "grid_limit",
+        "start=/end=",
+        'keep_inventory=\\"last\\"'.replace("\\", ""),
+    ):
         assert part in msg, part
 
 
@@ -345,7 +352,9 @@ def test_snapshot_round_trip_in_a_child(snapshot_blob):
     assert (code, out) == (0, f"restored {total}")
 
 
-@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture]
+)
 @given(data=st.data())
 def test_flipped_bits_and_cuts_never_crash_or_change_totals(snapshot_blob, data):
     blob, total, tmp = snapshot_blob

@@ -60,7 +60,13 @@ fn too_large(cells: u128, limit: u64, cause: String) -> CoreError {
 }
 
 /// The guard of every evaluation of [from, to] (results up to `end` included).
-pub fn check_range(st: &EngineState, reg: &Registry, cfg: &Config, from: i64, to: i64) -> Result<()> {
+pub fn check_range(
+    st: &EngineState,
+    reg: &Registry,
+    cfg: &Config,
+    from: i64,
+    to: i64,
+) -> Result<()> {
     let cells = live_cells(st, reg, from, to, cfg.resolution);
     if cells > cfg.grid_cells() as u128 {
         return Err(too_large(
@@ -142,13 +148,22 @@ fn update_cells(
     else {
         return (0, String::new());
     };
-    let to = cfg.end.map_or(bucket_label(last.ts, res), |e| e.min(bucket_label(last.ts, res)));
+    let to = cfg.end.map_or(bucket_label(last.ts, res), |e| {
+        e.min(bucket_label(last.ts, res))
+    });
     let mut cells = live_cells(st, reg, from, to, res);
     let traded_before = |id: u32| st.inst.get(id as usize).is_some_and(|s| s.traded);
     let fresh: u128 = first_trade
         .iter()
         .filter(|(&id, _)| !traded_before(id))
-        .map(|(&id, &t)| live_steps(bucket_label(t, res).max(from), to, reg.consts[id as usize].expiry_ns, res))
+        .map(|(&id, &t)| {
+            live_steps(
+                bucket_label(t, res).max(from),
+                to,
+                reg.consts[id as usize].expiry_ns,
+                res,
+            )
+        })
         .sum();
     cells = cells.max(cells.saturating_add(fresh));
     let name = |a: At| match a.table {
@@ -198,7 +213,9 @@ pub fn check_update(
 /// Marks the rows outside the largest gap-separated cluster as outliers, when
 /// they are at most 1% of the update's accepted rows. Returns whether it did.
 fn quarantine_outliers(cfg: &Config, batch: &UpdateBatch, v: &mut Validated) -> bool {
-    let Some(gap) = cfg.outlier_gap else { return false };
+    let Some(gap) = cfg.outlier_gap else {
+        return false;
+    };
     let mut rows = accepted_rows(batch, v);
     rows.sort_by_key(|a| a.ts);
     // Clusters as [start, end) ranges of `rows`.

@@ -66,7 +66,11 @@ pub enum CoreError {
          (fg.Engine.update / fg.replay), quarantine isolated outlier rows \
          (errors=\"quarantine\"), or raise grid_limit="
     )]
-    GridTooLarge { cells: u64, limit: u64, cause: String },
+    GridTooLarge {
+        cells: u64,
+        limit: u64,
+        cause: String,
+    },
 
     /// A panic inside the core, caught at the boundary (a bug: please report it).
     #[error("internal error in flowgex's core: {0}")]

@@ -139,6 +139,9 @@ mod tests {
         assert_eq!(resolve_multiplier(&[], "PAXG", None), None);
         assert_eq!(resolve_multiplier(&[], "AVAX", Some("USDC")), Some(100.0));
         assert_eq!(resolve_multiplier(&[], "AVAX", None), None);
-        assert_eq!(resolve_multiplier(&[("AVAX".into(), 7.0)], "AVAX", Some("USDC")), Some(7.0));
+        assert_eq!(
+            resolve_multiplier(&[("AVAX".into(), 7.0)], "AVAX", Some("USDC")),
+            Some(7.0)
+        );
     }
 }

@@ -42,17 +42,17 @@ pub fn amount_ok(x: f64) -> bool {
 
 #[inline(always)]
 pub fn price_ok(x: f64) -> bool {
-    (x >= MIN_PRICE) & (x <= MAX_PRICE)
+    (MIN_PRICE..=MAX_PRICE).contains(&x)
 }
 
 #[inline(always)]
 pub fn iv_ok(x: f64) -> bool {
-    (x >= MIN_IV) & (x <= MAX_IV)
+    (MIN_IV..=MAX_IV).contains(&x)
 }
 
 #[inline(always)]
 pub fn open_interest_ok(x: f64) -> bool {
-    (x >= 0.0) & (x <= MAX_OPEN_INTEREST)
+    (0.0..=MAX_OPEN_INTEREST).contains(&x)
 }
 
 #[inline(always)]
@@ -74,7 +74,14 @@ mod tests {
 
     #[test]
     fn labels_below_the_limit_never_overflow() {
-        for res in [1, 7, 1_000, 600_000_000_000, 86_400_000_000_000, i64::MAX / 5] {
+        for res in [
+            1,
+            7,
+            1_000,
+            600_000_000_000,
+            86_400_000_000_000,
+            i64::MAX / 5,
+        ] {
             let last = ts_limit(res) - 1;
             let label = bucket_label(last, res);
             assert!(label.checked_add(res).is_some(), "res {res}");

@@ -211,9 +211,22 @@ impl Output {
         let e = &self.by_expiry;
         let t = &self.total;
         let same = |lens: &[usize]| lens.iter().all(|&l| l == lens[0]);
-        let ok = same(&[i.time.len(), i.inst.len(), i.inventory.len(), i.spot.len(), i.vol.len(), i.gamma.len(), i.gex.len()])
-            && same(&[k.time.len(), k.asset.len(), k.strike.len(), k.call_gex.len(), k.put_gex.len(), k.gex.len()])
-            && same(&[e.time.len(), e.asset.len(), e.expiry.len(), e.gex.len()])
+        let ok = same(&[
+            i.time.len(),
+            i.inst.len(),
+            i.inventory.len(),
+            i.spot.len(),
+            i.vol.len(),
+            i.gamma.len(),
+            i.gex.len(),
+        ]) && same(&[
+            k.time.len(),
+            k.asset.len(),
+            k.strike.len(),
+            k.call_gex.len(),
+            k.put_gex.len(),
+            k.gex.len(),
+        ]) && same(&[e.time.len(), e.asset.len(), e.expiry.len(), e.gex.len()])
             && same(&[t.time.len(), t.asset.len(), t.spot.len(), t.gex.len()])
             && same(&[self.stats.time.len(), self.stats.counts.len()]);
         if ok {

@@ -113,10 +113,18 @@ impl Config {
             }
         }
         if self.outlier_gap.is_some_and(|g| g <= 0) {
-            return Err(Self::invalid("outlier_gap", "a positive duration or None", format!("{:?} ns", self.outlier_gap)));
+            return Err(Self::invalid(
+                "outlier_gap",
+                "a positive duration or None",
+                format!("{:?} ns", self.outlier_gap),
+            ));
         }
         if self.grid_limit == Some(0) {
-            return Err(Self::invalid("grid_limit", "a positive number of cells", "0".into()));
+            return Err(Self::invalid(
+                "grid_limit",
+                "a positive number of cells",
+                "0".into(),
+            ));
         }
         let ts_max = crate::limits::ts_limit(self.resolution);
         for (name, t) in [("start", self.start), ("end", self.end)] {

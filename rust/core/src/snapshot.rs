@@ -56,7 +56,10 @@ impl Engine {
         let sum = u64::from_le_bytes(blob[20..28].try_into().expect("8 bytes"));
         let body = &blob[HEADER..];
         if body.len() as u64 != len {
-            return Err(corrupt(format!("{} payload bytes, the header says {len}", body.len())));
+            return Err(corrupt(format!(
+                "{} payload bytes, the header says {len}",
+                body.len()
+            )));
         }
         if xxh3_64(body) != sum {
             return Err(corrupt("checksum mismatch"));
@@ -75,26 +78,42 @@ impl Engine {
         let ensure = |ok: bool, why: &str| if ok { Ok(()) } else { Err(why.to_string()) };
         ensure(reg.assets.len() <= u16::MAX as usize, "too many assets")?;
         ensure(
-            reg.instruments.iter().all(|i| (i.asset as usize) < reg.assets.len()),
+            reg.instruments
+                .iter()
+                .all(|i| (i.asset as usize) < reg.assets.len()),
             "instrument of an unknown asset",
         )?;
         ensure(
             reg.instruments.iter().all(|i| {
-                i.multiplier.is_none_or(|m| m > 0.0 && m <= crate::limits::MAX_MULTIPLIER)
+                i.multiplier
+                    .is_none_or(|m| m > 0.0 && m <= crate::limits::MAX_MULTIPLIER)
                     && i.inst.strike.is_finite()
             }),
             "instrument value out of range",
         )?;
         ensure(reg.key_count() == n, "duplicate instruments")?;
-        ensure(st.inst.len() <= n && st.assets.len() <= reg.assets.len(), "state larger than the registry")?;
-        ensure(st.inst.iter().all(|s| s.inventory.is_finite()), "non-finite inventory")?;
         ensure(
-            st.live.iter().all(|&id| (id as usize) < st.inst.len() && st.inst[id as usize].traded),
+            st.inst.len() <= n && st.assets.len() <= reg.assets.len(),
+            "state larger than the registry",
+        )?;
+        ensure(
+            st.inst.iter().all(|s| s.inventory.is_finite()),
+            "non-finite inventory",
+        )?;
+        ensure(
+            st.live
+                .iter()
+                .all(|&id| (id as usize) < st.inst.len() && st.inst[id as usize].traded),
             "live option out of range",
         )?;
-        ensure(st.live_group.len() == st.live.len(), "live groups do not line up")?;
         ensure(
-            st.live_group.iter().all(|&g| (g as usize) < st.groups.len()),
+            st.live_group.len() == st.live.len(),
+            "live groups do not line up",
+        )?;
+        ensure(
+            st.live_group
+                .iter()
+                .all(|&g| (g as usize) < st.groups.len()),
             "live group out of range",
         )?;
         let mut counts = vec![0u32; st.groups.len()];
@@ -102,10 +121,18 @@ impl Engine {
             counts[g as usize] += 1;
         }
         ensure(
-            st.groups.iter().zip(&counts).all(|(g, &c)| g.count == c && (g.asset as usize) < reg.assets.len()),
+            st.groups
+                .iter()
+                .zip(&counts)
+                .all(|(g, &c)| g.count == c && (g.asset as usize) < reg.assets.len()),
             "expiry groups do not match the live options",
         )?;
-        ensure(st.pending.iter().all(|p| (p.inst as usize) < n && p.signed.is_finite()), "pending trade out of range")?;
+        ensure(
+            st.pending
+                .iter()
+                .all(|p| (p.inst as usize) < n && p.signed.is_finite()),
+            "pending trade out of range",
+        )?;
         let ts_max = crate::limits::ts_limit(self.cfg.resolution);
         ensure(
             [st.open_label, st.next_eval, st.last_trade_label]

@@ -397,14 +397,24 @@ pub fn trades(reg: &mut Registry, fr: &Frontier, b: &TradeBatch, out: &mut Valid
         let hi = lo + r.len();
         let (ts, inst, side, amount) = (&ts[lo..hi], &inst[lo..hi], &side[lo..hi], &amount[lo..hi]);
         pass_col(r, ts, Reason::Late, |t| t < late);
-        pass(r, 0, Reason::Expired, |i| ts[i] >= rs.expiry[(inst[i] + 1) as usize]);
+        pass(r, 0, Reason::Expired, |i| {
+            ts[i] >= rs.expiry[(inst[i] + 1) as usize]
+        });
         pass_opt(r, lo, Reason::BadIv, &b.iv, |x| zero_or(x, iv_ok));
-        pass_opt(r, lo, Reason::BadPrice, &b.index_price, |x| zero_or(x, price_ok));
+        pass_opt(r, lo, Reason::BadPrice, &b.index_price, |x| {
+            zero_or(x, price_ok)
+        });
         pass_col(r, amount, Reason::BadAmount, |a| !amount_ok(a));
         pass_col(r, side, Reason::UnknownSide, |s| (s != 1) & (s != -1));
-        pass(r, 0, Reason::UnknownMultiplier, |i| !rs.priced[(inst[i] + 1) as usize]);
-        pass(r, 0, Reason::UnparseableInstrument, |i| rs.unparseable(inst[i]));
-        pass_col(r, ts, Reason::BadTimestamp, |t| (t == NULL_TS) | (t >= ts_max));
+        pass(r, 0, Reason::UnknownMultiplier, |i| {
+            !rs.priced[(inst[i] + 1) as usize]
+        });
+        pass(r, 0, Reason::UnparseableInstrument, |i| {
+            rs.unparseable(inst[i])
+        });
+        pass_col(r, ts, Reason::BadTimestamp, |t| {
+            (t == NULL_TS) | (t >= ts_max)
+        });
     });
     let order = order_of(b.ts, &reason);
     if let Some(tid) = &b.trade_id {
@@ -443,12 +453,24 @@ pub fn chain(reg: &mut Registry, fr: &Frontier, b: &ChainBatch, out: &mut Valida
             }
         }
         pass_opt(r, lo, Reason::BadGamma, &b.gamma, gamma_ok);
-        pass_opt(r, lo, Reason::BadOpenInterest, &b.open_interest, open_interest_ok);
+        pass_opt(
+            r,
+            lo,
+            Reason::BadOpenInterest,
+            &b.open_interest,
+            open_interest_ok,
+        );
         pass_opt(r, lo, Reason::BadIv, &b.mark_iv, iv_ok);
         pass_opt(r, lo, Reason::BadPrice, &b.underlying_price, price_ok);
-        pass(r, 0, Reason::UnknownMultiplier, |i| !rs.priced[(inst[i] + 1) as usize]);
-        pass(r, 0, Reason::UnparseableInstrument, |i| rs.unparseable(inst[i]));
-        pass(r, 0, Reason::BadTimestamp, |i| (ts[i] == NULL_TS) | (ts[i] >= ts_max));
+        pass(r, 0, Reason::UnknownMultiplier, |i| {
+            !rs.priced[(inst[i] + 1) as usize]
+        });
+        pass(r, 0, Reason::UnparseableInstrument, |i| {
+            rs.unparseable(inst[i])
+        });
+        pass(r, 0, Reason::BadTimestamp, |i| {
+            (ts[i] == NULL_TS) | (ts[i] >= ts_max)
+        });
     });
     let order = order_of(b.ts, &reason);
     out.chain_after_expiry = reason.iter().filter(|&&r| r == IGNORED).count() as u64;
@@ -485,7 +507,9 @@ pub fn spot(reg: &mut Registry, fr: &Frontier, b: &SpotBatch, out: &mut Validate
         pass(r, 0, Reason::BadAsset, |i| {
             asset[i] < 0 || assets[asset[i] as usize] == u16::MAX
         });
-        pass(r, 0, Reason::BadTimestamp, |i| (ts[i] == NULL_TS) | (ts[i] >= ts_max));
+        pass(r, 0, Reason::BadTimestamp, |i| {
+            (ts[i] == NULL_TS) | (ts[i] >= ts_max)
+        });
     });
     let order = order_of(b.ts, &reason);
     out.spot = Accepted {
