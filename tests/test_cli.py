@@ -144,6 +144,7 @@ def test_input_formats_are_plug_ins(runner, tmp_path, monkeypatch):
         (["run", "DATA", "--at", "not a time"], "invalid option at"),
         (["run", "DATA", "--expiry", "someday"], "invalid option expiry"),
         (["run", "DATA", "--anchor", "--chain", "DATA/trades"], "open_interest"),
+        (["run", "DATA", "--resolution", "1ns"], "grid_limit"),
     ],
 )
 def test_user_mistakes_are_one_line_errors_with_code_2(runner, tmp_path, monkeypatch, args, message):

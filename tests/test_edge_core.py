@@ -412,3 +412,23 @@ def test_linear_families_resolve_by_asset_and_quote():
     inv = res.inventory(at="last")
     row = inv[inv.instrument == "AVAX_USDC-27DEC24-30-C"]
     assert len(row) == 1 and np.isfinite(row["gex"]).all()
+
+
+def test_a_hundred_thousand_instruments_in_a_day_with_keep_all_is_refused_not_an_abort():
+    """The "a million instruments in one day" case, scaled to the test: with the limit
+    scaled down too (about 7 million cells here, 5 million allowed), the run is refused
+    before allocating."""
+    n = 100_000
+    names = [f"BTC-27DEC24-{10_000 + k}-{'C' if k % 2 else 'P'}" for k in range(n)]
+    t = pd.DataFrame(
+        {
+            "timestamp": T0 + pd.to_timedelta(np.arange(n) * 864_000_000, unit="ns"),
+            "instrument": names,
+            "side": "buy",
+            "amount": 1.0,
+            "index_price": 96_000.0,
+            "iv": 0.5,
+        }
+    )
+    with pytest.raises(fg.GridLimitError, match="live options"):
+        fg.flow_gex(t, grid_limit=5_000_000)

@@ -354,7 +354,7 @@ def flow_gex(
         its own thread (bit-identical to one thread).
     grid_limit:
         Most grid cells (steps × live options) a run may evaluate before it is refused
-        with :class:`~flowgex.errors.GridLimitError` (default: 200 million with
+        with :class:`~flowgex.errors.GridLimitError` (default: 100 million with
         ``keep_inventory="all"``, 4 billion with ``"last"``). Guards against a stray row
         in 1970, an ``end`` in 2262 or ``resolution="1ns"`` allocating until the process dies.
     outlier_gap:

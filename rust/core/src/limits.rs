@@ -26,8 +26,9 @@ pub const MAX_ABS_GAMMA: f64 = 1e12;
 pub const MAX_MULTIPLIER: f64 = 1e12;
 
 /// Default grid limit (steps × live options) when inventory rows are kept for
-/// every step: about 200 million rows ≈ 12 GB of inventory table.
-pub const DEFAULT_GRID_CELLS_KEEP_ALL: u64 = 200_000_000;
+/// every step: about 100 million rows ≈ 6 GB of inventory table (a year of
+/// BTC and ETH at 10 minutes is about 80 million).
+pub const DEFAULT_GRID_CELLS_KEEP_ALL: u64 = 100_000_000;
 /// Default grid limit when only the last step's rows are kept: the bound is on
 /// work (one gamma per cell, ≈ 10–20 ns), about a minute on one core.
 pub const DEFAULT_GRID_CELLS_KEEP_LAST: u64 = 4_000_000_000;
