@@ -84,35 +84,57 @@ pub fn check_range(
     Ok(())
 }
 
-/// An accepted row: its time, table and row number.
-#[derive(Clone, Copy)]
-struct At {
-    ts: i64,
-    table: Table,
-    row: usize,
+/// The accepted rows' times of each table of the update.
+fn tables<'a>(batch: &'a UpdateBatch, v: &'a Validated) -> [(Table, &'a [i64], &'a [u8]); 3] {
+    let ts = |t: Option<&'a [i64]>| t.unwrap_or(&[]);
+    [
+        (
+            Table::Trades,
+            ts(batch.trades.as_ref().map(|b| b.ts)),
+            &v.trades.reason[..],
+        ),
+        (
+            Table::Chain,
+            ts(batch.chain.as_ref().map(|b| b.ts)),
+            &v.chain.reason[..],
+        ),
+        (
+            Table::Spot,
+            ts(batch.spot.as_ref().map(|b| b.ts)),
+            &v.spot.reason[..],
+        ),
+    ]
 }
 
-fn accepted_rows(batch: &UpdateBatch, v: &Validated) -> Vec<At> {
-    let mut rows = Vec::new();
-    let mut add = |ts: &[i64], reason: &[u8], table: Table| {
-        rows.extend(
-            ts.iter()
-                .zip(reason)
-                .enumerate()
-                .filter(|(_, (_, &r))| r == 0)
-                .map(|(row, (&ts, _))| At { ts, table, row }),
-        )
-    };
-    if let Some(b) = &batch.trades {
-        add(b.ts, &v.trades.reason, Table::Trades);
+/// The earliest and latest accepted rows: (time, table, row).
+fn extremes(
+    batch: &UpdateBatch,
+    v: &Validated,
+) -> Option<((i64, Table, usize), (i64, Table, usize))> {
+    let mut lo: Option<(i64, Table, usize)> = None;
+    let mut hi: Option<(i64, Table, usize)> = None;
+    for (table, ts, reason) in tables(batch, v) {
+        for (row, (&t, &r)) in ts.iter().zip(reason).enumerate() {
+            if r != 0 {
+                continue;
+            }
+            if lo.is_none_or(|l| t < l.0) {
+                lo = Some((t, table, row));
+            }
+            if hi.is_none_or(|h| t > h.0) {
+                hi = Some((t, table, row));
+            }
+        }
     }
-    if let Some(b) = &batch.chain {
-        add(b.ts, &v.chain.reason, Table::Chain);
+    lo.zip(hi)
+}
+
+fn table_name(t: Table) -> &'static str {
+    match t {
+        Table::Trades => "trades",
+        Table::Chain => "chain",
+        Table::Spot => "spot",
     }
-    if let Some(b) = &batch.spot {
-        add(b.ts, &v.spot.reason, Table::Spot);
-    }
-    rows
 }
 
 /// Cells the update would evaluate, and the span that explains them.
@@ -124,39 +146,38 @@ fn update_cells(
     v: &Validated,
 ) -> (u128, String) {
     let res = cfg.resolution;
-    let rows = accepted_rows(batch, v);
-    let (Some(first), Some(last)) = (
-        rows.iter().min_by_key(|a| a.ts).copied(),
-        rows.iter().max_by_key(|a| a.ts).copied(),
-    ) else {
+    let Some((first, last)) = extremes(batch, v) else {
         return (0, String::new());
     };
-    // First trade of each instrument in this update (rows in any order).
-    let mut first_trade: rustc_hash::FxHashMap<u32, i64> = Default::default();
+    // First trade of each dictionary entry in this update (rows in any order).
+    let mut first_trade: Vec<i64> = vec![i64::MAX; v.trade_ids.len()];
     if let Some(b) = &batch.trades {
-        for (row, &r) in v.trades.reason.iter().enumerate() {
+        for ((&r, &code), &t) in v.trades.reason.iter().zip(b.inst).zip(b.ts) {
             if r == 0 {
-                let id = v.trade_ids[b.inst[row] as usize];
-                let e = first_trade.entry(id).or_insert(i64::MAX);
-                *e = (*e).min(b.ts[row]);
+                let f = &mut first_trade[code as usize];
+                *f = (*f).min(t);
             }
         }
     }
+    let earliest_trade = first_trade.iter().copied().min().filter(|&t| t != i64::MAX);
     let Some(from) = st
         .next_eval
-        .or_else(|| first_trade.values().min().map(|&t| bucket_label(t, res)))
+        .or_else(|| earliest_trade.map(|t| bucket_label(t, res)))
     else {
         return (0, String::new());
     };
-    let to = cfg.end.map_or(bucket_label(last.ts, res), |e| {
-        e.min(bucket_label(last.ts, res))
+    let to = cfg.end.map_or(bucket_label(last.0, res), |e| {
+        e.min(bucket_label(last.0, res))
     });
-    let mut cells = live_cells(st, reg, from, to, res);
+    let cells = live_cells(st, reg, from, to, res);
+    // Options trading for the first time go live from their first bucket (an
+    // option listed twice in the dictionary is counted twice: an upper bound).
     let traded_before = |id: u32| st.inst.get(id as usize).is_some_and(|s| s.traded);
     let fresh: u128 = first_trade
         .iter()
-        .filter(|(&id, _)| !traded_before(id))
-        .map(|(&id, &t)| {
+        .zip(&v.trade_ids)
+        .filter(|(&t, &id)| t != i64::MAX && id != u32::MAX && !traded_before(id))
+        .map(|(&t, &id)| {
             live_steps(
                 bucket_label(t, res).max(from),
                 to,
@@ -165,25 +186,19 @@ fn update_cells(
             )
         })
         .sum();
-    cells = cells.max(cells.saturating_add(fresh));
-    let name = |a: At| match a.table {
-        Table::Trades => "trades",
-        Table::Chain => "chain",
-        Table::Spot => "spot",
-    };
     let cause = format!(
         "the rows run from {} ({} row {}) to {} ({} row {}), evaluated from {} at a \
          resolution of {} ns",
-        fmt_time(first.ts),
-        name(first),
-        first.row,
-        fmt_time(last.ts),
-        name(last),
-        last.row,
+        fmt_time(first.0),
+        table_name(first.1),
+        first.2,
+        fmt_time(last.0),
+        table_name(last.1),
+        last.2,
         fmt_time(from),
         res
     );
-    (cells, cause)
+    (cells.saturating_add(fresh), cause)
 }
 
 /// Under quarantine (`!strict`) sets isolated outlier times aside as
@@ -212,41 +227,62 @@ pub fn check_update(
 
 /// Marks the rows outside the largest gap-separated cluster as outliers, when
 /// they are at most 1% of the update's accepted rows. Returns whether it did.
+/// Costs one pass when the update spans less than the gap (the usual case).
 fn quarantine_outliers(cfg: &Config, batch: &UpdateBatch, v: &mut Validated) -> bool {
     let Some(gap) = cfg.outlier_gap else {
         return false;
     };
-    let mut rows = accepted_rows(batch, v);
-    rows.sort_by_key(|a| a.ts);
-    // Clusters as [start, end) ranges of `rows`.
+    let Some((lo, hi)) = extremes(batch, v) else {
+        return false;
+    };
+    if (hi.0 as i128 - lo.0 as i128) <= gap as i128 {
+        return false;
+    }
+    let mut ts: Vec<i64> = tables(batch, v)
+        .iter()
+        .flat_map(|(_, ts, reason)| {
+            ts.iter()
+                .zip(reason.iter())
+                .filter(|(_, &r)| r == 0)
+                .map(|(&t, _)| t)
+        })
+        .collect();
+    ts.sort_unstable();
+    // The largest cluster, as a [start, end) range of the sorted times.
     let mut best = (0usize, 0usize);
     let mut start = 0;
-    for i in 1..=rows.len() {
-        if i == rows.len() || (rows[i].ts as i128 - rows[i - 1].ts as i128) > gap as i128 {
+    for i in 1..=ts.len() {
+        if i == ts.len() || (ts[i] as i128 - ts[i - 1] as i128) > gap as i128 {
             if i - start >= best.1 - best.0 {
                 best = (start, i);
             }
             start = i;
         }
     }
-    let outside = rows.len() - (best.1 - best.0);
-    if outside == 0 || outside * 100 > rows.len() {
+    let outside = ts.len() - (best.1 - best.0);
+    if outside == 0 || outside * 100 > ts.len() {
         return false;
     }
+    let (bulk_lo, bulk_hi) = (ts[best.0], ts[best.1 - 1]);
     let b = Reason::OutlierTimestamp.byte();
-    for (i, a) in rows.iter().enumerate() {
-        if i >= best.0 && i < best.1 {
-            continue;
+    let mut marked = Vec::new();
+    for (table, times, reason) in tables(batch, v) {
+        for (row, (&t, &r)) in times.iter().zip(reason).enumerate() {
+            if r == 0 && (t < bulk_lo || t > bulk_hi) {
+                marked.push((table, row));
+            }
         }
-        let reason = match a.table {
+    }
+    for &(table, row) in &marked {
+        let reason = match table {
             Table::Trades => &mut v.trades.reason,
             Table::Chain => &mut v.chain.reason,
             Table::Spot => &mut v.spot.reason,
         };
-        reason[a.row] = b;
+        reason[row] = b;
         v.rejects.push(Reject {
-            table: a.table,
-            row: a.row,
+            table,
+            row,
             reason: Reason::OutlierTimestamp,
         });
     }
