@@ -106,13 +106,13 @@ fn tables<'a>(batch: &'a UpdateBatch, v: &'a Validated) -> [(Table, &'a [i64], &
     ]
 }
 
-/// The earliest and latest accepted rows: (time, table, row).
-fn extremes(
-    batch: &UpdateBatch,
-    v: &Validated,
-) -> Option<((i64, Table, usize), (i64, Table, usize))> {
-    let mut lo: Option<(i64, Table, usize)> = None;
-    let mut hi: Option<(i64, Table, usize)> = None;
+/// An accepted row: its time, table and row number.
+type At = (i64, Table, usize);
+
+/// The earliest and latest accepted rows.
+fn extremes(batch: &UpdateBatch, v: &Validated) -> Option<(At, At)> {
+    let mut lo: Option<At> = None;
+    let mut hi: Option<At> = None;
     for (table, ts, reason) in tables(batch, v) {
         for (row, (&t, &r)) in ts.iter().zip(reason).enumerate() {
             if r != 0 {
