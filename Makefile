@@ -5,7 +5,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 PIP := $(PY) -m pip
 
-.PHONY: help install build-dev build-prod lint test test-rust test-python bench demo clean
+.PHONY: help install build-dev build-prod lint test test-rust test-python bench demo clean chromium
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN{FS=":.*## "}{printf "  %-12s %s\n", $$1, $$2}'
@@ -37,7 +37,10 @@ test-rust: ## Rust unit tests and proptests (core crate)
 test-python: ## The Python suite (property, real-data, API)
 	$(PY) -m pytest -q
 
-test: install test-rust test-python ## Install everything and run all the tests (what CI runs)
+chromium: ## Install Debian's Chromium for the browser tests when missing (root or sudo)
+	bash .ci/install-chromium
+
+test: install chromium test-rust test-python ## Install everything and run all the tests (what CI runs)
 	$(PY) -m mypy.stubtest flowgex._core
 
 bench: install ## Benchmarks: pytest-benchmark side by side, then criterion
