@@ -139,23 +139,24 @@ fn from_log_moneyness<const FMA: bool>(
     let d2 = (x - h) * inv_vst;
     let pdf = exp::<FMA>(-0.5 * d1 * d1) * INV_SQRT_2PI;
     let disc = exp::<FMA>(-r * t);
-    combine::<FMA>(d1, d2, pdf, disc, t, sigma, r, is_call)
+    let tail = upper_tail::<FMA>(d1.abs(), pdf); // N(−|d1|)
+    combine(d1, d2, pdf, disc, tail, t, sigma, r, is_call)
 }
 
-/// (delta, vanna, charm) from d1, d2, φ(d1) and e^{−rT}; non-finite results give 0.0.
+/// (delta, vanna, charm) from d1, d2, φ(d1), e^{−rT} and N(−|d1|); non-finite results give 0.0.
 #[inline(always)]
 #[allow(clippy::too_many_arguments)]
-fn combine<const FMA: bool>(
+fn combine(
     d1: f64,
     d2: f64,
     pdf: f64,
     disc: f64,
+    tail: f64,
     t: f64,
     sigma: f64,
     r: f64,
     is_call: bool,
 ) -> (f64, f64, f64) {
-    let tail = upper_tail::<FMA>(d1.abs(), pdf); // N(−|d1|)
     let up = d1 >= 0.0;
     let n_d1 = if up { 1.0 - tail } else { tail };
     let n_minus_d1 = if up { tail } else { 1.0 - tail };
@@ -178,6 +179,13 @@ fn combine<const FMA: bool>(
 #[allow(clippy::manual_range_contains)]
 #[inline(always)]
 fn valid(s: f64, k: f64, t: f64, sigma: f64, r: f64) -> bool {
+    valid_vst(s, k, t, sigma, r, sigma * t.sqrt())
+}
+
+/// [`valid`] with σ√T already computed.
+#[allow(clippy::manual_range_contains)]
+#[inline(always)]
+fn valid_vst(s: f64, k: f64, t: f64, sigma: f64, r: f64, vst: f64) -> bool {
     (s > 0.0)
         & (k > 0.0)
         & (t > 0.0)
@@ -187,8 +195,8 @@ fn valid(s: f64, k: f64, t: f64, sigma: f64, r: f64) -> bool {
         & (t < f64::INFINITY)
         & (sigma < f64::INFINITY)
         & (r.abs() < f64::INFINITY)
-        & (sigma * t.sqrt() >= f64::MIN_POSITIVE)
-        & (sigma * t.sqrt() < f64::INFINITY)
+        & (vst >= f64::MIN_POSITIVE)
+        & (vst < f64::INFINITY)
 }
 
 /// (delta, vanna, charm) of one option by the careful scalar path: the platform `ln`
@@ -248,12 +256,13 @@ fn lane<const FMA: bool>(
 /// Rows per inner block: the block's three result arrays stay in L1.
 const SUB: usize = 512;
 
-/// Delta, vanna and charm of up to [`SUB`] rows into `d`, `v`, `c` (`r`, `is_call` per row).
+/// Delta, vanna and charm of up to [`SUB`] rows into `d`, `v`, `c` (`r` and `call`,
+/// 1.0 for a call and 0.0 for a put, per row).
 ///
 /// The operations of [`lane`], row by row in the same order (so the same bits), but
-/// split into passes that each use at most one of `ln`/`exp`: LLVM vectorises each
-/// such loop, not one that holds both. Scratch lives in `d`, `v`, `c` and two
-/// stack arrays, all in L1.
+/// split into passes that each stay simple enough for LLVM to vectorise: at most one
+/// of `ln`/`exp` per loop, the Chebyshev sum alone, and no byte loads (the kind is a
+/// float). Scratch lives in `d`, `v`, `c` and three stack arrays, all in L1.
 #[inline(always)]
 #[allow(clippy::too_many_arguments)]
 #[allow(clippy::needless_range_loop)] // indexing several equal-length slices in lockstep
@@ -266,10 +275,11 @@ fn sub_block<const FMA: bool>(
     t: &[f64],
     sigma: &[f64],
     r: &[f64],
-    is_call: &[bool],
+    call: &[f64],
+    zero_rate: bool,
 ) {
     let n = d.len();
-    let (v, c, s, k, t, sigma, r, is_call) = (
+    let (v, c, s, k, t, sigma, r, call) = (
         &mut v[..n],
         &mut c[..n],
         &s[..n],
@@ -277,15 +287,18 @@ fn sub_block<const FMA: bool>(
         &t[..n],
         &sigma[..n],
         &r[..n],
-        &is_call[..n],
+        &call[..n],
     );
-    let (mut pdf, mut disc) = ([0.0f64; SUB], [0.0f64; SUB]);
-    let (pdf, disc) = (&mut pdf[..n], &mut disc[..n]);
-    // 1: x = ln(S/K), into d.
+    let (mut pdf, mut disc, mut flag) = ([0.0f64; SUB], [0.0f64; SUB], [0.0f64; SUB]);
+    let (pdf, disc, flag) = (&mut pdf[..n], &mut disc[..n], &mut flag[..n]);
+    // 1: x = ln(S/K) into d, NaN where S/K is not a normal double.
     for i in 0..n {
-        d[i] = ln::<FMA>(s[i] / k[i]);
+        let ratio = s[i] / k[i];
+        let normal = (ratio >= f64::MIN_POSITIVE) & (ratio < f64::INFINITY);
+        let x = ln::<FMA>(ratio);
+        d[i] = if normal { x } else { f64::NAN };
     }
-    // 2: d1 into v, d2 into c, φ(d1).
+    // 2: d1 into v, d2 into c, φ(d1); flag 1 (fast lane), NaN (careful path), 0 (degenerate).
     for i in 0..n {
         let (x, vst) = (d[i], sigma[i] * t[i].sqrt());
         let inv_vst = 1.0 / vst;
@@ -294,28 +307,44 @@ fn sub_block<const FMA: bool>(
         v[i] = d1;
         c[i] = (x - h) * inv_vst;
         pdf[i] = exp::<FMA>(-0.5 * d1 * d1) * INV_SQRT_2PI;
-    }
-    // 3: e^{−rT}.
-    for i in 0..n {
-        disc[i] = exp::<FMA>(-r[i] * t[i]);
-    }
-    // 4: the tail N(−|d1|) and the greeks, masked as in `lane`.
-    for i in 0..n {
-        let (d1, d2) = (v[i], c[i]);
-        let (dv, vv, cv) =
-            combine::<FMA>(d1, d2, pdf[i], disc[i], t[i], sigma[i], r[i], is_call[i]);
-        let ok = valid(s[i], k[i], t[i], sigma[i], r[i]);
-        let ratio = s[i] / k[i];
-        let normal = (ratio >= f64::MIN_POSITIVE) & (ratio < f64::INFINITY);
-        d[i] = if ok & normal {
-            dv
-        } else if ok {
-            f64::NAN
-        } else {
+        let ok = valid_vst(s[i], k[i], t[i], sigma[i], r[i], vst);
+        flag[i] = if !ok {
             0.0
+        } else if !x.is_nan() {
+            1.0
+        } else {
+            f64::NAN
         };
-        v[i] = if ok & normal { vv } else { 0.0 };
-        c[i] = if ok & normal { cv } else { 0.0 };
+    }
+    // 3: e^{−rT} (exactly 1.0 for r = 0, whatever T: skipped then).
+    if zero_rate {
+        disc.fill(1.0);
+    } else {
+        for i in 0..n {
+            disc[i] = exp::<FMA>(-r[i] * t[i]);
+        }
+    }
+    // 4: N(−|d1|) into d.
+    for i in 0..n {
+        d[i] = upper_tail::<FMA>(v[i].abs(), pdf[i]);
+    }
+    // 5: the greeks, masked as in `lane`.
+    for i in 0..n {
+        let (dv, vv, cv) = combine(
+            v[i],
+            c[i],
+            pdf[i],
+            disc[i],
+            d[i],
+            t[i],
+            sigma[i],
+            r[i],
+            call[i] > 0.5,
+        );
+        let f = flag[i];
+        d[i] = if f == 1.0 { dv } else { f * 0.0 }; // NaN stays NaN: the careful path
+        v[i] = if f == 1.0 { vv } else { 0.0 };
+        c[i] = if f == 1.0 { cv } else { 0.0 };
     }
 }
 
@@ -334,9 +363,10 @@ macro_rules! sub_block_for {
             t: &[f64],
             sigma: &[f64],
             r: &[f64],
-            is_call: &[bool],
+            call: &[f64],
+            zero_rate: bool,
         ) {
-            sub_block::<true>(d, v, c, s, k, t, sigma, r, is_call)
+            sub_block::<true>(d, v, c, s, k, t, sigma, r, call, zero_rate)
         }
     };
 }
@@ -379,16 +409,17 @@ fn run_sub_block(
     t: &[f64],
     sigma: &[f64],
     r: &[f64],
-    is_call: &[bool],
+    call: &[f64],
+    zero_rate: bool,
 ) {
     match isa {
-        Isa::Portable => sub_block::<false>(d, v, c, s, k, t, sigma, r, is_call),
+        Isa::Portable => sub_block::<false>(d, v, c, s, k, t, sigma, r, call, zero_rate),
         // SAFETY: `isa()` saw these features on this CPU.
         #[cfg(target_arch = "x86_64")]
-        Isa::Avx2 => unsafe { sub_block_avx2(d, v, c, s, k, t, sigma, r, is_call) },
+        Isa::Avx2 => unsafe { sub_block_avx2(d, v, c, s, k, t, sigma, r, call, zero_rate) },
         // SAFETY: as above.
         #[cfg(target_arch = "x86_64")]
-        Isa::Avx512 => unsafe { sub_block_avx512(d, v, c, s, k, t, sigma, r, is_call) },
+        Isa::Avx512 => unsafe { sub_block_avx512(d, v, c, s, k, t, sigma, r, call, zero_rate) },
     }
 }
 
@@ -444,8 +475,10 @@ pub fn greeks_block(
         return;
     }
     let isa = isa();
+    // Every row's rate 0 (the default): e^{−rT} is 1.0, no need to compute it.
+    let zero_rate = r.iter().all(|&x| x == 0.0);
     let (mut d, mut v, mut c) = ([0.0f64; SUB], [0.0f64; SUB], [0.0f64; SUB]);
-    let (mut rb, mut kb) = ([0.0f64; SUB], [false; SUB]);
+    let (mut rb, mut kb) = ([0.0f64; SUB], [0.0f64; SUB]);
     let (mut delta, mut vanna, mut charm) = (delta, vanna, charm);
     let mut lo = 0;
     while lo < n {
@@ -457,10 +490,13 @@ pub fn greeks_block(
         } else {
             rb[..m].copy_from_slice(&r[lo..hi]);
         }
+        let as_f64 = |call: bool| if call { 1.0 } else { 0.0 };
         if is_call.len() == 1 {
-            kb[..m].fill(is_call[0]);
+            kb[..m].fill(as_f64(is_call[0]));
         } else {
-            kb[..m].copy_from_slice(&is_call[lo..hi]);
+            for (dst, &call) in kb[..m].iter_mut().zip(&is_call[lo..hi]) {
+                *dst = as_f64(call);
+            }
         }
         run_sub_block(
             isa,
@@ -473,13 +509,15 @@ pub fn greeks_block(
             &sigma[lo..hi],
             &rb[..m],
             &kb[..m],
+            zero_rate,
         );
         // NaN marks rows whose S/K is not a normal double: the careful path.
         if d[..m].iter().fold(false, |any, x| any | x.is_nan()) {
             for j in 0..m {
                 if d[j].is_nan() {
                     let i = lo + j;
-                    (d[j], v[j], c[j]) = black76_dvc(s[i], k[i], t[i], sigma[i], rb[j], kb[j]);
+                    (d[j], v[j], c[j]) =
+                        black76_dvc(s[i], k[i], t[i], sigma[i], rb[j], kb[j] > 0.5);
                 }
             }
         }
@@ -525,12 +563,8 @@ pub fn greeks_into(
         split(out.vanna, chunks),
         split(out.charm, chunks),
     );
-    g.into_par_iter()
-        .zip(d)
-        .zip(v)
-        .zip(c)
-        .enumerate()
-        .for_each(|(ci, (((gamma, delta), vanna), charm))| {
+    g.into_par_iter().zip(d).zip(v).zip(c).enumerate().for_each(
+        |(ci, (((gamma, delta), vanna), charm))| {
             let lo = ci * CHUNK;
             let hi = (lo + CHUNK).min(n);
             let (rl, rh) = if r.len() == 1 { (0, 1) } else { (lo, hi) };
@@ -549,7 +583,8 @@ pub fn greeks_into(
                 &r[rl..rh],
                 &is_call[kl..kh],
             );
-        });
+        },
+    );
 }
 
 /// One output split into `chunks` pieces of [`CHUNK`] rows (or `chunks` `None`s).
@@ -572,15 +607,37 @@ mod tests {
     #[test]
     fn passes_equal_the_one_lane_formula_bit_for_bit() {
         let n = SUB;
-        let s: Vec<f64> = (0..n).map(|i| 1e-3 * 1.05f64.powi(i as i32 % 300)).collect();
+        let s: Vec<f64> = (0..n)
+            .map(|i| 1e-3 * 1.05f64.powi(i as i32 % 300))
+            .collect();
         let k: Vec<f64> = (0..n).map(|i| 0.5 * 1.07f64.powi(i as i32 % 211)).collect();
-        let t: Vec<f64> = (0..n).map(|i| if i % 97 == 0 { 0.0 } else { 1e-5 + (i % 37) as f64 * 0.4 }).collect();
-        let v: Vec<f64> = (0..n).map(|i| if i % 89 == 0 { f64::NAN } else { 0.01 + (i % 23) as f64 * 0.2 }).collect();
+        let t: Vec<f64> = (0..n)
+            .map(|i| {
+                if i % 97 == 0 {
+                    0.0
+                } else {
+                    1e-5 + (i % 37) as f64 * 0.4
+                }
+            })
+            .collect();
+        let v: Vec<f64> = (0..n)
+            .map(|i| {
+                if i % 89 == 0 {
+                    f64::NAN
+                } else {
+                    0.01 + (i % 23) as f64 * 0.2
+                }
+            })
+            .collect();
         let r: Vec<f64> = (0..n).map(|i| (i % 5) as f64 * 0.03 - 0.05).collect();
         let calls: Vec<bool> = (0..n).map(|i| i % 2 == 0).collect();
+        let kinds: Vec<f64> = calls.iter().map(|&c| if c { 1.0 } else { 0.0 }).collect();
         let (mut d, mut va, mut c) = (vec![0.0; n], vec![0.0; n], vec![0.0; n]);
-        let mut check = |isa: Isa, fma: bool| {
-            run_sub_block(isa, &mut d, &mut va, &mut c, &s, &k, &t, &v, &r, &calls);
+        let zeros = vec![0.0; n];
+        let mut check = |isa: Isa, fma: bool, r: &[f64], zero_rate: bool| {
+            run_sub_block(
+                isa, &mut d, &mut va, &mut c, &s, &k, &t, &v, r, &kinds, zero_rate,
+            );
             for i in 0..n {
                 let want = if fma {
                     lane::<true>(s[i], k[i], t[i], v[i], r[i], calls[i])
@@ -593,15 +650,19 @@ mod tests {
                 assert_eq!(got.2.to_bits(), want.2.to_bits(), "{isa:?} charm row {i}");
             }
         };
-        check(Isa::Portable, false);
+        for (rates, zero) in [(&r, false), (&zeros, true)] {
+            check(Isa::Portable, false, rates, zero);
+        }
         #[cfg(target_arch = "x86_64")]
         {
             let fma = std::arch::is_x86_feature_detected!("fma");
             if fma && std::arch::is_x86_feature_detected!("avx2") {
-                check(Isa::Avx2, true);
+                check(Isa::Avx2, true, &r, false);
+                check(Isa::Avx2, true, &zeros, true);
             }
             if fma && std::arch::is_x86_feature_detected!("avx512f") {
-                check(Isa::Avx512, true);
+                check(Isa::Avx512, true, &r, false);
+                check(Isa::Avx512, true, &zeros, true);
             }
         }
     }
@@ -630,7 +691,10 @@ mod tests {
             assert!(close(c.delta - p.delta, disc, 1e-15), "{c:?} {p:?}");
             assert_eq!(c.vanna, p.vanna);
             let rounding = 1e-14 * (c.charm.abs() + p.charm.abs()) + 1e-16;
-            assert!(((c.charm - p.charm) - r * disc).abs() <= rounding, "{c:?} {p:?}");
+            assert!(
+                ((c.charm - p.charm) - r * disc).abs() <= rounding,
+                "{c:?} {p:?}"
+            );
             assert_eq!(c.gamma, p.gamma);
             if r == 0.0 {
                 assert_eq!(c.charm, p.charm);
@@ -653,7 +717,11 @@ mod tests {
         ] {
             for call in [true, false] {
                 let g = black76_greeks(s, k, t, v, r, call);
-                assert_eq!((g.delta, g.vanna, g.charm), (0.0, 0.0, 0.0), "{s} {k} {t} {v} {r}");
+                assert_eq!(
+                    (g.delta, g.vanna, g.charm),
+                    (0.0, 0.0, 0.0),
+                    "{s} {k} {t} {v} {r}"
+                );
             }
         }
     }
@@ -725,7 +793,11 @@ mod tests {
             for (j, w) in [want.delta, want.vanna, want.charm].into_iter().enumerate() {
                 let tol = 1e-13 * kappa * (w.abs() + 1e3 * mags[j]) + 1e-300;
                 // σ²T overflowing makes d1 infinite: then only r·Δ is left, to an ulp or two.
-                let tol = if tol.is_finite() { tol } else { 1e-15 * w.abs() };
+                let tol = if tol.is_finite() {
+                    tol
+                } else {
+                    1e-15 * w.abs()
+                };
                 assert!(got[j].is_finite(), "greek {j} row {i}");
                 assert!(
                     got[j] == w || (got[j] - w).abs() <= tol,
@@ -770,6 +842,9 @@ mod tests {
             &vec![0.01; n],
             &vec![true; n],
         );
-        assert!(only.iter().zip(&full).all(|(a, b)| a.to_bits() == b.to_bits()));
+        assert!(only
+            .iter()
+            .zip(&full)
+            .all(|(a, b)| a.to_bits() == b.to_bits()));
     }
 }

@@ -14,5 +14,5 @@ pub mod gamma;
 pub mod gamma_avx2;
 pub mod gamma_avx512;
 
-pub use gamma::{black76_gamma, gamma_block, gamma_into, CHUNK, INV_SQRT_2PI};
 pub use first_order::{black76_greeks, greeks_into, norm_cdf, Greeks, GreeksOut};
+pub use gamma::{black76_gamma, gamma_block, gamma_into, CHUNK, INV_SQRT_2PI};
