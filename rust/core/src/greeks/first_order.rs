@@ -266,6 +266,7 @@ const SUB: usize = 512;
 #[inline(always)]
 #[allow(clippy::too_many_arguments)]
 #[allow(clippy::needless_range_loop)] // indexing several equal-length slices in lockstep
+#[allow(clippy::manual_range_contains)] // Range::contains short-circuits; masks stay branch-free
 fn sub_block<const FMA: bool>(
     d: &mut [f64],
     v: &mut [f64],
