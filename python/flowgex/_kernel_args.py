@@ -60,9 +60,7 @@ def is_call(kind: Any, name: str) -> np.ndarray:
     if arr.dtype == np.bool_:
         return arr
     if arr.dtype.kind not in "USO":
-        raise SchemaError(
-            f"{name}: kind must be 'C'/'P' strings or a boolean is-call array, got dtype {arr.dtype}"
-        )
+        raise SchemaError(f"{name}: kind must be 'C'/'P' strings or a boolean is-call array, got dtype {arr.dtype}")
     if arr.dtype.kind == "O" and not all(isinstance(x, str) for x in arr.reshape(-1)):
         raise SchemaError(f"{name}: kind must be 'C'/'P' strings or a boolean is-call array")
     upper = np.char.upper(np.char.strip(arr.astype(str)))

@@ -121,7 +121,9 @@ def black76_charm(
     return _one("charm", S, K, T, sigma, kind, r, out, threads)
 
 
-def _one(greek: str, S: Any, K: Any, T: Any, sigma: Any, kind: Any, r: Any, out: Any, threads: int | None) -> np.ndarray:
+def _one(
+    greek: str, S: Any, K: Any, T: Any, sigma: Any, kind: Any, r: Any, out: Any, threads: int | None
+) -> np.ndarray:
     """One greek through :func:`black76_greeks`, with ``out`` checked under the kernel's own name."""
     name = f"black76_{greek}"
     calls = is_call(kind, name)
