@@ -45,6 +45,7 @@ from .errors import (
     SnapshotError,
 )
 from .gamma import black76_gamma
+from .greeks import GREEKS, black76_charm, black76_delta, black76_greeks, black76_vanna
 from .instruments import Instrument, parse_instrument
 from .io import (
     CboeChain,
@@ -71,6 +72,11 @@ from .simulate import SimulatedMarket, simulate, simulate_chunks
 __all__ = [
     "__version__",
     "black76_gamma",
+    "black76_delta",
+    "black76_vanna",
+    "black76_charm",
+    "black76_greeks",
+    "GREEKS",
     "parse_instrument",
     "Instrument",
     "flow_gex",

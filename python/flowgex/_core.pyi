@@ -9,6 +9,7 @@ __all__ = [
     "CoreEngine",
     "__version__",
     "black76_gamma",
+    "black76_greeks",
     "evaluate_point",
     "parse_instrument",
     "profile",
@@ -68,6 +69,20 @@ def black76_gamma(
     out: npt.NDArray[np.float64] | None = None,
     threads: int | None = None,
 ) -> npt.NDArray[np.float64] | None: ...
+def black76_greeks(
+    s: npt.NDArray[np.float64],
+    k: npt.NDArray[np.float64],
+    t: npt.NDArray[np.float64],
+    sigma: npt.NDArray[np.float64],
+    r: npt.NDArray[np.float64],
+    is_call: npt.NDArray[np.bool_],
+    *,
+    gamma: npt.NDArray[np.float64] | None = None,
+    delta: npt.NDArray[np.float64] | None = None,
+    vanna: npt.NDArray[np.float64] | None = None,
+    charm: npt.NDArray[np.float64] | None = None,
+    threads: int | None = None,
+) -> None: ...
 def parse_instrument(name: str) -> tuple[str, str | None, int, float, str]: ...
 def evaluate_point(
     time: int,

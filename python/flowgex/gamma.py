@@ -7,7 +7,7 @@ from typing import Any
 import numpy as np
 
 from . import _core
-from .errors import OptionError, SchemaError
+from ._kernel_args import broadcast, check_out
 
 __all__ = ["black76_gamma"]
 
@@ -36,22 +36,11 @@ def black76_gamma(
     costs a kernel page fault per 4 KiB written, a large share of the kernel's
     time on big inputs.
     """
-    arrays = [np.asarray(x, dtype=np.float64) for x in (S, K, T, sigma)]
-    rate = np.asarray(r, dtype=np.float64)
-    shape = np.broadcast_shapes(*(a.shape for a in arrays), rate.shape)
-    flat = [np.ascontiguousarray(np.broadcast_to(a, shape)).reshape(-1) for a in arrays]
-    rates = rate.reshape(1) if rate.ndim == 0 else np.ascontiguousarray(np.broadcast_to(rate, shape)).reshape(-1)
+    shape, flat, (rates,) = broadcast((S, K, T, sigma), [np.asarray(r, dtype=np.float64)])
     if out is None:
         result = _core.black76_gamma(*flat, rates, threads=threads)
         assert result is not None
         return result.reshape(shape)
-    if not isinstance(out, np.ndarray) or out.dtype != np.float64 or not out.flags.c_contiguous:
-        raise SchemaError("black76_gamma: out must be a C-contiguous float64 numpy array")
-    if out.shape != shape:
-        raise OptionError(f"black76_gamma: out has shape {out.shape}, the inputs broadcast to {shape}")
-    if not out.flags.writeable:
-        raise OptionError("black76_gamma: out is read-only")
-    if any(np.may_share_memory(out, a) for a in (*flat, rates)):
-        raise OptionError("black76_gamma: out must not overlap the inputs")
+    check_out("black76_gamma", out, shape, (*flat, rates))
     _core.black76_gamma(*flat, rates, out=out.reshape(-1), threads=threads)
     return out

@@ -5,7 +5,7 @@
 //! section 1; the module names follow the architecture of section 3:
 //!
 //! - [`instrument`], [`registry`]: names and ids of option series;
-//! - [`grid`]: buckets and grid times; [`greeks`]: Black-76 gamma (vectorised with [`fastmath`]);
+//! - [`grid`]: buckets and grid times; [`greeks`]: Black-76 gamma, delta, vanna, charm (vectorised with [`fastmath`]);
 //!   [`exposure`]: GEX units and contract multipliers;
 //! - [`batch`], [`validate`]: input columns, bad-row reasons, sorting, de-duplication;
 //! - [`state`], [`replay`], [`stream`], [`dedupe`]: the streaming engine; [`evaluate`]: per-step gamma,
@@ -21,8 +21,6 @@ pub mod error;
 pub mod evaluate;
 pub mod exposure;
 pub mod fastmath;
-pub mod gamma_avx2;
-pub mod gamma_avx512;
 pub mod greeks;
 pub mod grid;
 pub mod instrument;

@@ -131,7 +131,7 @@ mod avx2 {
                 )
             };
             let d = _mm256_mul_pd(_mm256_add_pd(av, lv), bv);
-            let e = crate::gamma_avx2::exp4(_mm256_mul_pd(_mm256_mul_pd(half, d), d));
+            let e = crate::greeks::gamma_avx2::exp4(_mm256_mul_pd(_mm256_mul_pd(half, d), d));
             acc = _mm256_fmadd_pd(cv, e, acc);
             i += 4;
         }

@@ -1,8 +1,8 @@
-//! Stateless kernels: Black-76 gamma, instrument parsing, one-time evaluation
+//! Stateless kernels: Black-76 gamma, delta, vanna and charm, instrument parsing, one-time evaluation
 //! of a book (classic GEX) and the spot profile with its zero crossings.
 
 use flowgex_core::exposure::Unit;
-use flowgex_core::greeks::gamma_into;
+use flowgex_core::greeks::{gamma_into, greeks_into, GreeksOut};
 use flowgex_core::instrument::{parse_name, Kind};
 use flowgex_core::parallel::install;
 use flowgex_core::point::{evaluate_point as core_point, PointBook};
@@ -76,6 +76,76 @@ pub fn black76_gamma<'py>(
             Ok(Some(result.into_pyarray(py)))
         }
     }
+}
+
+/// Black-76 greeks of equally long, contiguous float64 arrays into the given outputs
+/// (broadcasting and output checks are done in Python): one pass, d1 shared.
+/// `r` and `is_call` hold one value or one per row. Returns None.
+#[pyfunction]
+#[pyo3(signature = (s, k, t, sigma, r, is_call, *, gamma=None, delta=None, vanna=None, charm=None, threads=None))]
+#[allow(clippy::too_many_arguments)]
+pub fn black76_greeks<'py>(
+    py: Python<'py>,
+    s: PyReadonlyArray1<'py, f64>,
+    k: PyReadonlyArray1<'py, f64>,
+    t: PyReadonlyArray1<'py, f64>,
+    sigma: PyReadonlyArray1<'py, f64>,
+    r: PyReadonlyArray1<'py, f64>,
+    is_call: PyReadonlyArray1<'py, bool>,
+    gamma: Option<PyReadwriteArray1<'py, f64>>,
+    delta: Option<PyReadwriteArray1<'py, f64>>,
+    vanna: Option<PyReadwriteArray1<'py, f64>>,
+    charm: Option<PyReadwriteArray1<'py, f64>>,
+    threads: Option<usize>,
+) -> PyResult<()> {
+    let (s, k, t, v, r, calls) = (
+        slice(&s, "S")?,
+        slice(&k, "K")?,
+        slice(&t, "T")?,
+        slice(&sigma, "sigma")?,
+        slice(&r, "r")?,
+        slice(&is_call, "kind")?,
+    );
+    let n = s.len();
+    if [k.len(), t.len(), v.len()].iter().any(|&l| l != n)
+        || !(r.len() == 1 || r.len() == n)
+        || !(calls.len() == 1 || calls.len() == n)
+    {
+        return Err(SchemaError::new_err(
+            "black76_greeks: arrays must have equal lengths after broadcasting",
+        ));
+    }
+    let (mut gamma, mut delta, mut vanna, mut charm) = (gamma, delta, vanna, charm);
+    let out = GreeksOut {
+        gamma: out_slice(&mut gamma, "gamma", n)?,
+        delta: out_slice(&mut delta, "delta", n)?,
+        vanna: out_slice(&mut vanna, "vanna", n)?,
+        charm: out_slice(&mut charm, "charm", n)?,
+    };
+    core_result(py.detach(|| install(threads, || greeks_into(out, s, k, t, v, r, calls))))
+}
+
+/// The writable slice of an optional output array of `n` elements.
+fn out_slice<'a>(
+    o: &'a mut Option<PyReadwriteArray1<'_, f64>>,
+    name: &str,
+    n: usize,
+) -> PyResult<Option<&'a mut [f64]>> {
+    let Some(o) = o.as_mut() else {
+        return Ok(None);
+    };
+    let sl = o.as_slice_mut().map_err(|_| {
+        SchemaError::new_err(format!(
+            "black76_greeks: {name} must be a C-contiguous float64 array"
+        ))
+    })?;
+    if sl.len() != n {
+        return Err(SchemaError::new_err(format!(
+            "black76_greeks: {name} has {} elements, the inputs broadcast to {n}",
+            sl.len()
+        )));
+    }
+    Ok(Some(sl))
 }
 
 /// Parses a Deribit name into (asset, quote, expiry_ns, strike, kind).

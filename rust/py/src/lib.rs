@@ -17,6 +17,7 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(engine::reason_names, m)?)?;
     m.add_function(wrap_pyfunction!(engine::builtin_multipliers, m)?)?;
     m.add_function(wrap_pyfunction!(functions::black76_gamma, m)?)?;
+    m.add_function(wrap_pyfunction!(functions::black76_greeks, m)?)?;
     m.add_function(wrap_pyfunction!(functions::parse_instrument, m)?)?;
     m.add_function(wrap_pyfunction!(functions::evaluate_point, m)?)?;
     m.add_function(wrap_pyfunction!(functions::profile, m)?)?;

@@ -1,4 +1,4 @@
-//! Black-76 gamma (DESIGN rule 8).
+//! Black-76 gamma (DESIGN rule 8): scalar formula, parallel driver, kernel choice.
 //!
 //! d₁ = (ln(S/K) + σ²T/2)/(σ√T), Γ = e^{−rT} φ(d₁)/(S σ √T), identical for calls
 //! and puts. With S the forward (Deribit's `underlying_price`) and r = 0 this is
@@ -112,7 +112,7 @@ pub fn gamma_block(out: &mut [f64], s: &[f64], k: &[f64], t: &[f64], sigma: &[f6
     if std::arch::is_x86_feature_detected!("avx512f") {
         // SAFETY: AVX-512F is present (checked just above); slices hold n elements.
         with_fixup(out, s, k, t, sigma, r, |o| unsafe {
-            crate::gamma_avx512::gamma_lanes(o, s, k, t, sigma, r)
+            crate::greeks::gamma_avx512::gamma_lanes(o, s, k, t, sigma, r)
         });
         return;
     }
@@ -120,7 +120,7 @@ pub fn gamma_block(out: &mut [f64], s: &[f64], k: &[f64], t: &[f64], sigma: &[f6
     if std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma") {
         // SAFETY: AVX2 and FMA are present (checked just above); slices hold n elements.
         with_fixup(out, s, k, t, sigma, r, |o| unsafe {
-            crate::gamma_avx2::gamma_lanes(o, s, k, t, sigma, r)
+            crate::greeks::gamma_avx2::gamma_lanes(o, s, k, t, sigma, r)
         });
         return;
     }
@@ -259,13 +259,13 @@ mod tests {
         {
             let mut o = vec![0.0; n];
             // SAFETY: AVX2 and FMA are present; every slice holds n elements.
-            unsafe { crate::gamma_avx2::gamma_lanes(&mut o, s, k, t, v, r) };
+            unsafe { crate::greeks::gamma_avx2::gamma_lanes(&mut o, s, k, t, v, r) };
             out.push(("avx2", o));
         }
         if std::arch::is_x86_feature_detected!("avx512f") {
             let mut o = vec![0.0; n];
             // SAFETY: AVX-512F is present; every slice holds n elements.
-            unsafe { crate::gamma_avx512::gamma_lanes(&mut o, s, k, t, v, r) };
+            unsafe { crate::greeks::gamma_avx512::gamma_lanes(&mut o, s, k, t, v, r) };
             out.push(("avx512f", o));
         }
         out

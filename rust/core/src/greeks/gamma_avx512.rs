@@ -7,14 +7,14 @@
 //! each lane's result is bit-identical to the AVX2 kernel's and to
 //! `fastmath`'s scalar lane: a CPU with AVX-512 gives the same numbers, about
 //! 1.7 times sooner (Xeon, 2 threads, 10M options: see benches/README.md).
-//! Chosen at run time by `greeks::gamma_block` (stable since Rust 1.89).
+//! Chosen at run time by `greeks::gamma::gamma_block` (stable since Rust 1.89).
 
 #![cfg(target_arch = "x86_64")]
 
 use std::arch::x86_64::*;
 
 use crate::fastmath::{INV_FACT, LG1, LG2, LG3, LG4, LG5, LG6, LG7, LN2_HI, LN2_LO, MAGIC};
-use crate::greeks::INV_SQRT_2PI;
+use crate::greeks::gamma::INV_SQRT_2PI;
 
 const TWO52: f64 = 4_503_599_627_370_496.0;
 const LANES: usize = 8;

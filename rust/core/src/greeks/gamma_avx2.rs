@@ -3,7 +3,7 @@
 //! LLVM vectorises `fastmath::exp` and `fastmath::ln` each on their own but
 //! gives up on a loop that uses both, so the hot kernel spells the same
 //! algorithms out with `std::arch` intrinsics (stable Rust, chosen at run time
-//! by `greeks::gamma_block`). The tail is padded to four lanes, so every
+//! by `greeks::gamma::gamma_block`). The tail is padded to four lanes, so every
 //! element goes through the same instructions: results do not depend on how
 //! the input is chunked or how many threads run.
 //!
@@ -16,7 +16,7 @@
 use std::arch::x86_64::*;
 
 use crate::fastmath::{INV_FACT, LG1, LG2, LG3, LG4, LG5, LG6, LG7, LN2_HI, LN2_LO, MAGIC};
-use crate::greeks::INV_SQRT_2PI;
+use crate::greeks::gamma::INV_SQRT_2PI;
 
 const TWO52: f64 = 4_503_599_627_370_496.0;
 

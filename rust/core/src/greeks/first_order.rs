@@ -1,0 +1,775 @@
+//! Black-76 delta, vanna and charm (DESIGN rule 15), with gamma in the same pass.
+//!
+//! With F the forward (S in the code, as for gamma), x = ln(F/K), h = σ²T/2:
+//! d₁ = (x + h)/(σ√T), d₂ = (x − h)/(σ√T) = d₁ − σ√T (computed directly from x,
+//! so neither is the difference of two rounded numbers), D = e^{−rT}.
+//!
+//! - Δ_C = D·N(d₁), Δ_P = D·(N(d₁) − 1) = −D·N(−d₁). N(−|d₁|) is computed as a
+//!   tail (see [`upper_tail`]), never as 1 − N(|d₁|), so a deep out-of-the-money
+//!   delta keeps its relative accuracy down to the smallest normal double.
+//! - Vanna = ∂Δ/∂σ = D·φ(d₁)·∂d₁/∂σ, and ∂d₁/∂σ = −x/(σ²√T) + √T/2 = −d₂/σ, so
+//!   vanna = −D·φ(d₁)·d₂/σ, the same for calls and puts (Δ_C − Δ_P = D does not
+//!   depend on σ).
+//! - Charm = −∂Δ/∂T with F, K, σ, r held. d₁ = x/(σ√T) + σ√T/2 gives
+//!   ∂d₁/∂T = −x/(2σT^{3/2}) + σ/(4√T) = −(1/2T)·(x/(σ√T) − σ√T/2) = −d₂/(2T),
+//!   and ∂D/∂T = −r·D. For a call, ∂Δ_C/∂T = −r·D·N(d₁) + D·φ(d₁)·(−d₂/(2T)), so
+//!   charm_C = D·[φ(d₁)·d₂/(2T) + r·N(d₁)].
+//!   For a put, ∂Δ_P/∂T = −r·D·(N(d₁) − 1) − D·φ(d₁)·d₂/(2T), so
+//!   charm_P = D·[φ(d₁)·d₂/(2T) + r·(N(d₁) − 1)].
+//!   Both are charm = D·φ(d₁)·d₂/(2T) + r·Δ, which is how it is computed; for
+//!   r = 0 this is φ(d₁)·d₂/(2T) for calls and puts alike (DESIGN rule 15).
+//!   Sign: positive charm means delta rises as time passes (an out-of-the-money
+//!   call, d₂ < 0, has negative charm: its delta decays towards 0).
+//!
+//! Degenerate inputs (T ≤ 0, σ ≤ 0, S ≤ 0, K ≤ 0, any input or r not finite, or
+//! σ√T not a normal double) give 0.0 for every greek, as for gamma; so does a
+//! result that would overflow (e^{−rT} beyond the double range). A result is
+//! never NaN or infinite.
+
+use rayon::prelude::*;
+
+use crate::fastmath::{exp, ln, madd};
+use crate::greeks::gamma::{black76_gamma, gamma_block, CHUNK, INV_SQRT_2PI};
+
+/// The centre c of the map t = (z − c)/(z + c) that takes z ∈ [0, ∞) to t ∈ [−1, 1).
+const MILLS_C: f64 = 4.0;
+
+/// Chebyshev coefficients (in t) of (z + c)·R(z), R(z) = Φ(−z)/φ(z) the Mills ratio,
+/// so that Φ(−z) = φ(z)·Σ a_j T_j(t)/(z + c) for z ≥ 0. R is smooth on [0, ∞] in t
+/// (R(z) ~ 1/z), so the series converges fast: fitted with mpmath at 40 digits on
+/// 120 Chebyshev nodes, truncated where |a_j| < 1e-18 (28 terms); the double-precision
+/// evaluation is within 3e-16 relative of Φ(−z) for z ∈ [0, 37.5] (where Φ(−z) is a
+/// normal double), checked against mpmath in tests/test_greeks.py.
+#[allow(clippy::excessive_precision)]
+const MILLS: [f64; 28] = [
+    2.4325604285150404,
+    -1.8842545745794834,
+    0.5569566490963817,
+    -0.12161597214420457,
+    0.017360708143727772,
+    -0.0008036212007299657,
+    -0.0002520349348054353,
+    4.7383719270581175e-05,
+    2.5325891365988257e-06,
+    -1.5404069839913e-06,
+    -8.474960630061696e-09,
+    5.185338601094672e-08,
+    -2.8281293276602497e-10,
+    -1.9486566378891076e-09,
+    -2.491945496827567e-11,
+    7.957248719448846e-11,
+    4.618414179155219e-12,
+    -3.290856124224385e-12,
+    -4.36538404380973e-13,
+    1.2300711839232774e-13,
+    3.2414173582086784e-14,
+    -3.0532395587325663e-15,
+    -2.0183740275707353e-15,
+    -7.170195501422588e-17,
+    1.0169552398038542e-16,
+    1.756244228053356e-17,
+    -3.3580682440276754e-18,
+    -1.5279791611772288e-18,
+];
+
+/// Φ(−z)·(pdf/φ(z)) for z ≥ 0 (z = +∞ gives 0), given pdf = φ(z) times any factor:
+/// the Clenshaw sum of [`MILLS`] at t = (z − c)/(z + c), times pdf/(z + c).
+/// Branch-free, and spelt out without a loop, so the caller's loop can vectorise.
+#[inline(always)]
+pub fn upper_tail<const FMA: bool>(z: f64, pdf: f64) -> f64 {
+    let inv = 1.0 / (z + MILLS_C);
+    let t = (z - MILLS_C) * inv;
+    let t2 = t + t;
+    let (mut b1, mut b2) = (0.0f64, 0.0f64);
+    macro_rules! step {
+        ($($j:literal)*) => {$(
+            let b0 = madd::<FMA>(t2, b1, MILLS[$j] - b2);
+            b2 = b1;
+            b1 = b0;
+        )*};
+    }
+    step!(27 26 25 24 23 22 21 20 19 18 17 16 15 14 13 12 11 10 9 8 7 6 5 4 3 2 1);
+    let sum = madd::<FMA>(t, b1, MILLS[0] - b2);
+    let q = pdf * sum * inv;
+    if z < f64::INFINITY {
+        q
+    } else {
+        0.0
+    }
+}
+
+/// Standard normal distribution function Φ(x), accurate to a few ulps
+/// (relative, in both tails while the value is a normal double).
+pub fn norm_cdf(x: f64) -> f64 {
+    if x.is_nan() {
+        return f64::NAN;
+    }
+    let z = x.abs();
+    let tail = upper_tail::<false>(z, (-0.5 * z * z).exp() * INV_SQRT_2PI);
+    if x >= 0.0 {
+        1.0 - tail
+    } else {
+        tail
+    }
+}
+
+/// Gamma, delta, vanna and charm of one option (DESIGN rules 8 and 15).
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct Greeks {
+    pub gamma: f64,
+    pub delta: f64,
+    pub vanna: f64,
+    pub charm: f64,
+}
+
+/// (delta, vanna, charm) from x = ln(S/K), for inputs already known to be valid.
+/// Non-finite results (overflowing e^{−rT}) come out as 0.0.
+#[inline(always)]
+fn from_log_moneyness<const FMA: bool>(
+    x: f64,
+    t: f64,
+    sigma: f64,
+    r: f64,
+    is_call: bool,
+) -> (f64, f64, f64) {
+    let vst = sigma * t.sqrt();
+    let inv_vst = 1.0 / vst;
+    let h = 0.5 * sigma * sigma * t;
+    let d1 = (x + h) * inv_vst;
+    let d2 = (x - h) * inv_vst;
+    let pdf = exp::<FMA>(-0.5 * d1 * d1) * INV_SQRT_2PI;
+    let disc = exp::<FMA>(-r * t);
+    combine::<FMA>(d1, d2, pdf, disc, t, sigma, r, is_call)
+}
+
+/// (delta, vanna, charm) from d1, d2, φ(d1) and e^{−rT}; non-finite results give 0.0.
+#[inline(always)]
+#[allow(clippy::too_many_arguments)]
+fn combine<const FMA: bool>(
+    d1: f64,
+    d2: f64,
+    pdf: f64,
+    disc: f64,
+    t: f64,
+    sigma: f64,
+    r: f64,
+    is_call: bool,
+) -> (f64, f64, f64) {
+    let tail = upper_tail::<FMA>(d1.abs(), pdf); // N(−|d1|)
+    let up = d1 >= 0.0;
+    let n_d1 = if up { 1.0 - tail } else { tail };
+    let n_minus_d1 = if up { tail } else { 1.0 - tail };
+    let delta = if is_call {
+        disc * n_d1
+    } else {
+        -(disc * n_minus_d1)
+    };
+    let dpdf = disc * pdf;
+    // φ(d1) = 0 (|d1| beyond ~38.6, or d2 infinite with it): both terms vanish.
+    let pd2 = if dpdf > 0.0 { dpdf * d2 } else { 0.0 };
+    let vanna = -(pd2 / sigma);
+    let charm = pd2 / (t + t) + r * delta;
+    let fin = |v: f64| if v.abs() < f64::INFINITY { v } else { 0.0 };
+    (fin(delta), fin(vanna), fin(charm))
+}
+
+/// Whether the inputs are valid (positive and finite; r finite), as a branch-free mask.
+// Range::contains short-circuits; the masks here must stay branch-free.
+#[allow(clippy::manual_range_contains)]
+#[inline(always)]
+fn valid(s: f64, k: f64, t: f64, sigma: f64, r: f64) -> bool {
+    (s > 0.0)
+        & (k > 0.0)
+        & (t > 0.0)
+        & (sigma > 0.0)
+        & (s < f64::INFINITY)
+        & (k < f64::INFINITY)
+        & (t < f64::INFINITY)
+        & (sigma < f64::INFINITY)
+        & (r.abs() < f64::INFINITY)
+        & (sigma * t.sqrt() >= f64::MIN_POSITIVE)
+        & (sigma * t.sqrt() < f64::INFINITY)
+}
+
+/// (delta, vanna, charm) of one option by the careful scalar path: the platform `ln`
+/// of S/K, or ln S − ln K where S/K under- or overflows (never near the money, where
+/// that difference would cancel), so any positive finite S and K work.
+pub fn black76_dvc(s: f64, k: f64, t: f64, sigma: f64, r: f64, is_call: bool) -> (f64, f64, f64) {
+    if !valid(s, k, t, sigma, r) {
+        return (0.0, 0.0, 0.0);
+    }
+    let ratio = s / k;
+    let x = if ratio.is_normal() && ratio.is_finite() {
+        ratio.ln()
+    } else {
+        s.ln() - k.ln()
+    };
+    from_log_moneyness::<false>(x, t, sigma, r, is_call)
+}
+
+/// Black-76 greeks of one option; gamma is [`black76_gamma`] itself.
+pub fn black76_greeks(s: f64, k: f64, t: f64, sigma: f64, r: f64, is_call: bool) -> Greeks {
+    let (delta, vanna, charm) = black76_dvc(s, k, t, sigma, r, is_call);
+    Greeks {
+        gamma: black76_gamma(s, k, t, sigma, r),
+        delta,
+        vanna,
+        charm,
+    }
+}
+
+/// One lane of the block loop: `ln(S/K)` by the branch-free `fastmath::ln`, or NaN
+/// in delta when S/K is not a normal double (the block redoes those rows carefully).
+/// The block computes exactly this, split into passes (a test compares the bits).
+#[cfg(test)]
+#[allow(clippy::manual_range_contains)]
+#[inline(always)]
+fn lane<const FMA: bool>(
+    s: f64,
+    k: f64,
+    t: f64,
+    sigma: f64,
+    r: f64,
+    is_call: bool,
+) -> (f64, f64, f64) {
+    let ok = valid(s, k, t, sigma, r);
+    let ratio = s / k;
+    let normal = (ratio >= f64::MIN_POSITIVE) & (ratio < f64::INFINITY);
+    let (d, v, c) = from_log_moneyness::<FMA>(ln::<FMA>(ratio), t, sigma, r, is_call);
+    if ok & normal {
+        (d, v, c)
+    } else if ok {
+        (f64::NAN, 0.0, 0.0)
+    } else {
+        (0.0, 0.0, 0.0)
+    }
+}
+
+/// Rows per inner block: the block's three result arrays stay in L1.
+const SUB: usize = 512;
+
+/// Delta, vanna and charm of up to [`SUB`] rows into `d`, `v`, `c` (`r`, `is_call` per row).
+///
+/// The operations of [`lane`], row by row in the same order (so the same bits), but
+/// split into passes that each use at most one of `ln`/`exp`: LLVM vectorises each
+/// such loop, not one that holds both. Scratch lives in `d`, `v`, `c` and two
+/// stack arrays, all in L1.
+#[inline(always)]
+#[allow(clippy::too_many_arguments)]
+#[allow(clippy::needless_range_loop)] // indexing several equal-length slices in lockstep
+fn sub_block<const FMA: bool>(
+    d: &mut [f64],
+    v: &mut [f64],
+    c: &mut [f64],
+    s: &[f64],
+    k: &[f64],
+    t: &[f64],
+    sigma: &[f64],
+    r: &[f64],
+    is_call: &[bool],
+) {
+    let n = d.len();
+    let (v, c, s, k, t, sigma, r, is_call) = (
+        &mut v[..n],
+        &mut c[..n],
+        &s[..n],
+        &k[..n],
+        &t[..n],
+        &sigma[..n],
+        &r[..n],
+        &is_call[..n],
+    );
+    let (mut pdf, mut disc) = ([0.0f64; SUB], [0.0f64; SUB]);
+    let (pdf, disc) = (&mut pdf[..n], &mut disc[..n]);
+    // 1: x = ln(S/K), into d.
+    for i in 0..n {
+        d[i] = ln::<FMA>(s[i] / k[i]);
+    }
+    // 2: d1 into v, d2 into c, φ(d1).
+    for i in 0..n {
+        let (x, vst) = (d[i], sigma[i] * t[i].sqrt());
+        let inv_vst = 1.0 / vst;
+        let h = 0.5 * sigma[i] * sigma[i] * t[i];
+        let d1 = (x + h) * inv_vst;
+        v[i] = d1;
+        c[i] = (x - h) * inv_vst;
+        pdf[i] = exp::<FMA>(-0.5 * d1 * d1) * INV_SQRT_2PI;
+    }
+    // 3: e^{−rT}.
+    for i in 0..n {
+        disc[i] = exp::<FMA>(-r[i] * t[i]);
+    }
+    // 4: the tail N(−|d1|) and the greeks, masked as in `lane`.
+    for i in 0..n {
+        let (d1, d2) = (v[i], c[i]);
+        let (dv, vv, cv) =
+            combine::<FMA>(d1, d2, pdf[i], disc[i], t[i], sigma[i], r[i], is_call[i]);
+        let ok = valid(s[i], k[i], t[i], sigma[i], r[i]);
+        let ratio = s[i] / k[i];
+        let normal = (ratio >= f64::MIN_POSITIVE) & (ratio < f64::INFINITY);
+        d[i] = if ok & normal {
+            dv
+        } else if ok {
+            f64::NAN
+        } else {
+            0.0
+        };
+        v[i] = if ok & normal { vv } else { 0.0 };
+        c[i] = if ok & normal { cv } else { 0.0 };
+    }
+}
+
+macro_rules! sub_block_for {
+    ($name:ident, $features:literal) => {
+        /// [`sub_block`] with FMA, compiled for these instructions (LLVM picks the width).
+        #[cfg(target_arch = "x86_64")]
+        #[target_feature(enable = $features)]
+        #[allow(clippy::too_many_arguments)]
+        fn $name(
+            d: &mut [f64],
+            v: &mut [f64],
+            c: &mut [f64],
+            s: &[f64],
+            k: &[f64],
+            t: &[f64],
+            sigma: &[f64],
+            r: &[f64],
+            is_call: &[bool],
+        ) {
+            sub_block::<true>(d, v, c, s, k, t, sigma, r, is_call)
+        }
+    };
+}
+sub_block_for!(sub_block_avx2, "avx2,fma");
+sub_block_for!(sub_block_avx512, "avx512f,avx2,fma");
+
+/// The widest [`sub_block`] this CPU runs; every choice gives the same bits (all use FMA
+/// except the portable one, chosen only where there is no FMA).
+#[derive(Clone, Copy, PartialEq, Debug)]
+enum Isa {
+    Portable,
+    #[cfg(target_arch = "x86_64")]
+    Avx2,
+    #[cfg(target_arch = "x86_64")]
+    Avx512,
+}
+
+fn isa() -> Isa {
+    #[cfg(target_arch = "x86_64")]
+    {
+        let fma = std::arch::is_x86_feature_detected!("fma");
+        if fma && std::arch::is_x86_feature_detected!("avx512f") {
+            return Isa::Avx512;
+        }
+        if fma && std::arch::is_x86_feature_detected!("avx2") {
+            return Isa::Avx2;
+        }
+    }
+    Isa::Portable
+}
+
+#[allow(clippy::too_many_arguments)]
+fn run_sub_block(
+    isa: Isa,
+    d: &mut [f64],
+    v: &mut [f64],
+    c: &mut [f64],
+    s: &[f64],
+    k: &[f64],
+    t: &[f64],
+    sigma: &[f64],
+    r: &[f64],
+    is_call: &[bool],
+) {
+    match isa {
+        Isa::Portable => sub_block::<false>(d, v, c, s, k, t, sigma, r, is_call),
+        // SAFETY: `isa()` saw these features on this CPU.
+        #[cfg(target_arch = "x86_64")]
+        Isa::Avx2 => unsafe { sub_block_avx2(d, v, c, s, k, t, sigma, r, is_call) },
+        // SAFETY: as above.
+        #[cfg(target_arch = "x86_64")]
+        Isa::Avx512 => unsafe { sub_block_avx512(d, v, c, s, k, t, sigma, r, is_call) },
+    }
+}
+
+/// Where a block writes: each greek that was asked for, else `None`.
+#[derive(Default)]
+pub struct GreeksOut<'a> {
+    pub gamma: Option<&'a mut [f64]>,
+    pub delta: Option<&'a mut [f64]>,
+    pub vanna: Option<&'a mut [f64]>,
+    pub charm: Option<&'a mut [f64]>,
+}
+
+impl GreeksOut<'_> {
+    fn rows(&self) -> Option<usize> {
+        [&self.gamma, &self.delta, &self.vanna, &self.charm]
+            .into_iter()
+            .flatten()
+            .map(|o| o.len())
+            .next()
+    }
+}
+
+/// The asked-for greeks of one block on this thread. `r` and `is_call` hold one
+/// value (for every row) or one per row. Gamma is [`gamma_block`] (or, with a rate
+/// per row, [`black76_gamma`] per row), bit for bit what `gamma_into` gives.
+#[allow(clippy::too_many_arguments)]
+pub fn greeks_block(
+    out: GreeksOut<'_>,
+    s: &[f64],
+    k: &[f64],
+    t: &[f64],
+    sigma: &[f64],
+    r: &[f64],
+    is_call: &[bool],
+) {
+    let n = s.len();
+    let GreeksOut {
+        gamma,
+        delta,
+        vanna,
+        charm,
+    } = out;
+    if let Some(g) = gamma {
+        if r.len() == 1 {
+            gamma_block(g, s, k, t, sigma, r[0]);
+        } else {
+            for i in 0..n {
+                g[i] = black76_gamma(s[i], k[i], t[i], sigma[i], r[i]);
+            }
+        }
+    }
+    if delta.is_none() && vanna.is_none() && charm.is_none() {
+        return;
+    }
+    let isa = isa();
+    let (mut d, mut v, mut c) = ([0.0f64; SUB], [0.0f64; SUB], [0.0f64; SUB]);
+    let (mut rb, mut kb) = ([0.0f64; SUB], [false; SUB]);
+    let (mut delta, mut vanna, mut charm) = (delta, vanna, charm);
+    let mut lo = 0;
+    while lo < n {
+        let hi = (lo + SUB).min(n);
+        let m = hi - lo;
+        // One rate and one kind per row, whatever the caller gave.
+        if r.len() == 1 {
+            rb[..m].fill(r[0]);
+        } else {
+            rb[..m].copy_from_slice(&r[lo..hi]);
+        }
+        if is_call.len() == 1 {
+            kb[..m].fill(is_call[0]);
+        } else {
+            kb[..m].copy_from_slice(&is_call[lo..hi]);
+        }
+        run_sub_block(
+            isa,
+            &mut d[..m],
+            &mut v[..m],
+            &mut c[..m],
+            &s[lo..hi],
+            &k[lo..hi],
+            &t[lo..hi],
+            &sigma[lo..hi],
+            &rb[..m],
+            &kb[..m],
+        );
+        // NaN marks rows whose S/K is not a normal double: the careful path.
+        if d[..m].iter().fold(false, |any, x| any | x.is_nan()) {
+            for j in 0..m {
+                if d[j].is_nan() {
+                    let i = lo + j;
+                    (d[j], v[j], c[j]) = black76_dvc(s[i], k[i], t[i], sigma[i], rb[j], kb[j]);
+                }
+            }
+        }
+        for (dst, src) in [(&mut delta, &d), (&mut vanna, &v), (&mut charm, &c)] {
+            if let Some(o) = dst.as_deref_mut() {
+                o[lo..hi].copy_from_slice(&src[..m]);
+            }
+        }
+        lo = hi;
+    }
+}
+
+/// The asked-for greeks of every row, in parallel on the current rayon pool, in
+/// one pass that shares d₁ between delta, vanna and charm. `r` and `is_call` hold
+/// one value or one per row. Every row is computed by the same code whatever the
+/// chunking, so results do not depend on the number of threads; gamma equals
+/// [`crate::greeks::gamma_into`] bit for bit.
+pub fn greeks_into(
+    out: GreeksOut<'_>,
+    s: &[f64],
+    k: &[f64],
+    t: &[f64],
+    sigma: &[f64],
+    r: &[f64],
+    is_call: &[bool],
+) {
+    let n = s.len();
+    let lens_ok = [k.len(), t.len(), sigma.len()].iter().all(|&l| l == n)
+        && (r.len() == 1 || r.len() == n)
+        && (is_call.len() == 1 || is_call.len() == n)
+        && [&out.gamma, &out.delta, &out.vanna, &out.charm]
+            .into_iter()
+            .flatten()
+            .all(|o| o.len() == n);
+    assert!(lens_ok, "greeks_into: length mismatch");
+    if out.rows().is_none() || n == 0 {
+        return;
+    }
+    let chunks = n.div_ceil(CHUNK);
+    let (g, d, v, c) = (
+        split(out.gamma, chunks),
+        split(out.delta, chunks),
+        split(out.vanna, chunks),
+        split(out.charm, chunks),
+    );
+    g.into_par_iter()
+        .zip(d)
+        .zip(v)
+        .zip(c)
+        .enumerate()
+        .for_each(|(ci, (((gamma, delta), vanna), charm))| {
+            let lo = ci * CHUNK;
+            let hi = (lo + CHUNK).min(n);
+            let (rl, rh) = if r.len() == 1 { (0, 1) } else { (lo, hi) };
+            let (kl, kh) = if is_call.len() == 1 { (0, 1) } else { (lo, hi) };
+            greeks_block(
+                GreeksOut {
+                    gamma,
+                    delta,
+                    vanna,
+                    charm,
+                },
+                &s[lo..hi],
+                &k[lo..hi],
+                &t[lo..hi],
+                &sigma[lo..hi],
+                &r[rl..rh],
+                &is_call[kl..kh],
+            );
+        });
+}
+
+/// One output split into `chunks` pieces of [`CHUNK`] rows (or `chunks` `None`s).
+fn split(o: Option<&mut [f64]>, chunks: usize) -> Vec<Option<&mut [f64]>> {
+    match o {
+        Some(o) => o.chunks_mut(CHUNK).map(Some).collect(),
+        None => (0..chunks).map(|_| None).collect(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn close(a: f64, b: f64, rel: f64) -> bool {
+        (a - b).abs() <= rel * b.abs() || (a - b).abs() < 1e-300
+    }
+
+    /// The passes of `sub_block` are `lane`'s operations in the same order: same bits.
+    #[test]
+    fn passes_equal_the_one_lane_formula_bit_for_bit() {
+        let n = SUB;
+        let s: Vec<f64> = (0..n).map(|i| 1e-3 * 1.05f64.powi(i as i32 % 300)).collect();
+        let k: Vec<f64> = (0..n).map(|i| 0.5 * 1.07f64.powi(i as i32 % 211)).collect();
+        let t: Vec<f64> = (0..n).map(|i| if i % 97 == 0 { 0.0 } else { 1e-5 + (i % 37) as f64 * 0.4 }).collect();
+        let v: Vec<f64> = (0..n).map(|i| if i % 89 == 0 { f64::NAN } else { 0.01 + (i % 23) as f64 * 0.2 }).collect();
+        let r: Vec<f64> = (0..n).map(|i| (i % 5) as f64 * 0.03 - 0.05).collect();
+        let calls: Vec<bool> = (0..n).map(|i| i % 2 == 0).collect();
+        let (mut d, mut va, mut c) = (vec![0.0; n], vec![0.0; n], vec![0.0; n]);
+        let mut check = |isa: Isa, fma: bool| {
+            run_sub_block(isa, &mut d, &mut va, &mut c, &s, &k, &t, &v, &r, &calls);
+            for i in 0..n {
+                let want = if fma {
+                    lane::<true>(s[i], k[i], t[i], v[i], r[i], calls[i])
+                } else {
+                    lane::<false>(s[i], k[i], t[i], v[i], r[i], calls[i])
+                };
+                let got = (d[i], va[i], c[i]);
+                assert_eq!(got.0.to_bits(), want.0.to_bits(), "{isa:?} delta row {i}");
+                assert_eq!(got.1.to_bits(), want.1.to_bits(), "{isa:?} vanna row {i}");
+                assert_eq!(got.2.to_bits(), want.2.to_bits(), "{isa:?} charm row {i}");
+            }
+        };
+        check(Isa::Portable, false);
+        #[cfg(target_arch = "x86_64")]
+        {
+            let fma = std::arch::is_x86_feature_detected!("fma");
+            if fma && std::arch::is_x86_feature_detected!("avx2") {
+                check(Isa::Avx2, true);
+            }
+            if fma && std::arch::is_x86_feature_detected!("avx512f") {
+                check(Isa::Avx512, true);
+            }
+        }
+    }
+
+    #[test]
+    fn norm_cdf_known_values() {
+        // Φ(1) and Φ(−5), Φ(−20) to 17 digits (Abramowitz & Stegun 26.2; mpmath.ncdf).
+        assert!(close(norm_cdf(1.0), 0.841_344_746_068_542_9, 2e-16));
+        assert!(close(norm_cdf(-5.0), 2.866_515_718_791_939e-7, 5e-16));
+        assert!(close(norm_cdf(-20.0), 2.753_624_118_606_233_7e-89, 2e-15));
+        assert!(close(norm_cdf(0.0), 0.5, 2.3e-16));
+        assert_eq!(norm_cdf(f64::INFINITY), 1.0);
+        assert_eq!(norm_cdf(f64::NEG_INFINITY), 0.0);
+    }
+
+    #[test]
+    fn put_call_and_r_zero_forms() {
+        for (s, k, t, v, r) in [
+            (100.0, 110.0, 0.5, 0.6, 0.0),
+            (100.0, 90.0, 2.0, 0.3, 0.05),
+            (50_000.0, 80_000.0, 0.01, 1.2, -0.01),
+        ] {
+            let c = black76_greeks(s, k, t, v, r, true);
+            let p = black76_greeks(s, k, t, v, r, false);
+            let disc = (-r * t).exp();
+            assert!(close(c.delta - p.delta, disc, 1e-15), "{c:?} {p:?}");
+            assert_eq!(c.vanna, p.vanna);
+            let rounding = 1e-14 * (c.charm.abs() + p.charm.abs()) + 1e-16;
+            assert!(((c.charm - p.charm) - r * disc).abs() <= rounding, "{c:?} {p:?}");
+            assert_eq!(c.gamma, p.gamma);
+            if r == 0.0 {
+                assert_eq!(c.charm, p.charm);
+            }
+        }
+    }
+
+    #[test]
+    fn degenerate_inputs_give_zero() {
+        for (s, k, t, v, r) in [
+            (0.0, 1.0, 1.0, 0.5, 0.0),
+            (1.0, -1.0, 1.0, 0.5, 0.0),
+            (1.0, 1.0, 0.0, 0.5, 0.0),
+            (1.0, 1.0, 1.0, 0.0, 0.0),
+            (f64::NAN, 1.0, 1.0, 0.5, 0.0),
+            (1.0, f64::INFINITY, 1.0, 0.5, 0.0),
+            (1.0, 1.0, 1.0, 0.5, f64::NAN),
+            (1.0, 1.0, 1e-300, 1e-300, 0.0),
+            (1.0, 1.0, 1e300, 1.0, -1.0),
+        ] {
+            for call in [true, false] {
+                let g = black76_greeks(s, k, t, v, r, call);
+                assert_eq!((g.delta, g.vanna, g.charm), (0.0, 0.0, 0.0), "{s} {k} {t} {v} {r}");
+            }
+        }
+    }
+
+    #[test]
+    fn block_equals_the_careful_path_and_ignores_chunking() {
+        let n = 3 * CHUNK + 77;
+        let mut state = 0x2545_f491_4f6c_dd1du64;
+        let mut next = move || {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            (state >> 11) as f64 / (1u64 << 53) as f64
+        };
+        let mut draw = |lo: f64, hi: f64| -> Vec<f64> {
+            (0..n)
+                .map(|_| match (next() * 50.0) as u32 {
+                    0 => 0.0,
+                    1 => f64::NAN,
+                    2 => 1e-300,
+                    3 => 1e300,
+                    _ => lo * (hi / lo).powf(next()),
+                })
+                .collect()
+        };
+        let (s, k, t, v) = (
+            draw(1e-3, 1e7),
+            draw(1e-3, 1e7),
+            draw(1e-6, 30.0),
+            draw(1e-4, 10.0),
+        );
+        let calls: Vec<bool> = (0..n).map(|i| i % 3 != 0).collect();
+        let rates: Vec<f64> = (0..n).map(|i| (i % 7) as f64 * 0.01 - 0.02).collect();
+        let mut outs = vec![vec![0.0; n]; 4];
+        {
+            let [g, d, va, c] = &mut outs[..] else {
+                unreachable!()
+            };
+            greeks_into(
+                GreeksOut {
+                    gamma: Some(g),
+                    delta: Some(d),
+                    vanna: Some(va),
+                    charm: Some(c),
+                },
+                &s,
+                &k,
+                &t,
+                &v,
+                &rates,
+                &calls,
+            );
+        }
+        let mut careful_rows = 0;
+        for i in 0..n {
+            let want = black76_greeks(s[i], k[i], t[i], v[i], rates[i], calls[i]);
+            assert_eq!(outs[0][i].to_bits(), want.gamma.to_bits(), "gamma row {i}");
+            // The fast lane (fastmath ln/exp, FMA) and the careful one differ by a few
+            // ulps in ln(S/K) and e^x; d1 turns an error ε in x into ε·(|x| + h)/(σ√T),
+            // and φ(d1) into d1 times that: the tolerance is that condition number.
+            let (x, vst) = ((s[i] / k[i]).ln(), v[i] * t[i].sqrt());
+            let h = 0.5 * vst * vst;
+            let d1 = (x + h) / vst;
+            let dx = 1e-15 * (x.abs() + h + 1.0) / vst;
+            let kappa = 1.0 + d1.abs() * dx / 1e-15 + d1 * d1;
+            let pdf = (-rates[i] * t[i]).exp() * (-0.5 * d1 * d1).exp() * INV_SQRT_2PI;
+            let mags = [0.0, pdf * dx / v[i], pdf * dx / (2.0 * t[i])];
+            let got = [outs[1][i], outs[2][i], outs[3][i]];
+            for (j, w) in [want.delta, want.vanna, want.charm].into_iter().enumerate() {
+                let tol = 1e-13 * kappa * (w.abs() + 1e3 * mags[j]) + 1e-300;
+                // σ²T overflowing makes d1 infinite: then only r·Δ is left, to an ulp or two.
+                let tol = if tol.is_finite() { tol } else { 1e-15 * w.abs() };
+                assert!(got[j].is_finite(), "greek {j} row {i}");
+                assert!(
+                    got[j] == w || (got[j] - w).abs() <= tol,
+                    "greek {j} row {i}: {} vs {w} (S={} K={} T={} v={})",
+                    got[j],
+                    s[i],
+                    k[i],
+                    t[i],
+                    v[i]
+                );
+            }
+            let ratio = s[i] / k[i];
+            let ok = valid(s[i], k[i], t[i], v[i], rates[i]);
+            careful_rows += usize::from(ok && !(ratio.is_normal() && ratio.is_finite()));
+        }
+        assert!(careful_rows > 0, "no row took the careful path");
+        // Only delta asked, scalar rate and kind: the same numbers as in the full pass.
+        let mut only = vec![0.0; n];
+        greeks_into(
+            GreeksOut {
+                delta: Some(&mut only),
+                ..Default::default()
+            },
+            &s,
+            &k,
+            &t,
+            &v,
+            &[0.01],
+            &[true],
+        );
+        let mut full = vec![0.0; n];
+        greeks_into(
+            GreeksOut {
+                delta: Some(&mut full),
+                vanna: Some(&mut vec![0.0; n]),
+                ..Default::default()
+            },
+            &s,
+            &k,
+            &t,
+            &v,
+            &vec![0.01; n],
+            &vec![true; n],
+        );
+        assert!(only.iter().zip(&full).all(|(a, b)| a.to_bits() == b.to_bits()));
+    }
+}

@@ -1,0 +1,18 @@
+//! Black-76 greeks (DESIGN rules 8 and 15).
+//!
+//! - [`first_order`]: delta, vanna and charm (rule 15), with gamma, in one pass
+//!   sharing d₁; the derivations are in its docs.
+//! - [`gamma`]: the scalar formula, the chunked parallel driver and the run-time
+//!   choice of vector kernel; [`gamma_avx2`], [`gamma_avx512`]: that kernel in
+//!   intrinsics (bit-identical to each other).
+//!
+//! The public names of the gamma module are re-exported here, so callers write
+//! `greeks::gamma_into` whatever file the kernel lives in.
+
+pub mod first_order;
+pub mod gamma;
+pub mod gamma_avx2;
+pub mod gamma_avx512;
+
+pub use gamma::{black76_gamma, gamma_block, gamma_into, CHUNK, INV_SQRT_2PI};
+pub use first_order::{black76_greeks, greeks_into, norm_cdf, Greeks, GreeksOut};
