@@ -20,10 +20,11 @@ import pyarrow as pa
 
 from .diagnostics import Diagnostics
 from .errors import OptionError
-from .options import to_ns
+from .options import EXPOSURES, parse_greeks, to_ns
 from .schema import TIMESTAMP
 
 __all__ = ["GexResult", "Book"]
+
 
 
 @dataclass(frozen=True)
@@ -77,6 +78,7 @@ class GexResult:
         method: str,
         diagnostics: Diagnostics,
         resolution_ns: int | None = None,
+        greeks: tuple[str, ...] = ("gamma",),
     ) -> None:
         reg = core["registry"]
         self._assets: list[str] = list(reg["assets"])
@@ -93,6 +95,16 @@ class GexResult:
             if "." in key:
                 table, col = key.split(".", 1)
                 self._t.setdefault(table, {})[col] = np.asarray(value)
+        self.greeks = parse_greeks(greeks)
+        #: The exposure columns this result carries (dex, vex, cex for the greeks asked).
+        self.exposures: tuple[str, ...] = tuple(EXPOSURES[g] for g in self.greeks if g in EXPOSURES)
+        for table in ("inventory", "by_strike", "by_expiry", "total"):
+            cols = self._t.get(table, {})
+            for x in EXPOSURES.values():
+                if x not in self.exposures:
+                    cols.pop(x, None)
+                elif x not in cols:
+                    raise OptionError(f"this result has no {x} column for greeks={self.greeks}")
         self._steps: np.ndarray = self._t["steps"]["time"]
         self.unit = unit
         self.r = r
@@ -169,7 +181,8 @@ class GexResult:
 
     # -- tables -----------------------------------------------------------
     def by_strike(self, asset: str | None = None, at: Any = None) -> pd.DataFrame:
-        """GEX by (asset, time, strike), maturities and both legs summed: the strike chart."""
+        """GEX by (asset, time, strike), maturities and both legs summed: the strike chart
+        (with ``dex``/``vex``/``cex`` when those greeks were asked for)."""
         c, s = self._rows("by_strike", asset, at)
         return _frame(
             {
@@ -179,6 +192,7 @@ class GexResult:
                 "call_gex": c["call_gex"][s],
                 "put_gex": c["put_gex"][s],
                 "gex": c["gex"][s],
+                **{x: c[x][s] for x in self.exposures},
             }
         )
 
@@ -191,6 +205,7 @@ class GexResult:
                 "time": self._time(c["time"][s]),
                 "expiry": self._time(c["expiry"][s]),
                 "gex": c["gex"][s],
+                **{x: c[x][s] for x in self.exposures},
             }
         )
 
@@ -203,6 +218,7 @@ class GexResult:
                 "time": self._time(c["time"][s]),
                 "spot": c["spot"][s],
                 "gex": c["gex"][s],
+                **{x: c[x][s] for x in self.exposures},
             }
         )
 
@@ -221,6 +237,7 @@ class GexResult:
             "vol": c["vol"][s],
             "gamma": c["gamma"][s],
             "gex": c["gex"][s],
+            **{x: c[x][s] for x in self.exposures},
         }
 
     def inventory(self, at: Any = None, asset: str | None = None) -> pd.DataFrame:
@@ -241,7 +258,7 @@ class GexResult:
                 "expiry": _ts(cols["expiry"]),
                 "strike": pa.array(cols["strike"], pa.float64()),
                 "kind": pa.array(list(cols["kind"]), pa.string()),
-                **{k: pa.array(cols[k], pa.float64()) for k in ("inventory", "spot", "vol", "gamma", "gex")},
+                **{k: pa.array(cols[k], pa.float64()) for k in ("inventory", "spot", "vol", "gamma", "gex", *self.exposures)},
             }
         )
 

@@ -144,6 +144,7 @@ pub fn evaluate_point(
         rate,
         missing_vol: MissingVol::Skip,
         missing_spot: MissingSpot::Skip,
+        greeks: Default::default(),
     };
     let mut out = Output::default();
     flush(&mut batch, &reg, &cfg, Retention::ALL, i64::MAX, &mut out);
