@@ -38,6 +38,7 @@ class CoreEngine:
         keep_aggregates: str = "all",
         grid_limit: int | None = None,
         outlier_gap: int | None = ...,
+        greeks: list[str] = ...,
     ) -> CoreEngine: ...
     def seed(self, table: dict[str, Any]) -> None: ...
     def update(
