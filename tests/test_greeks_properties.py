@@ -40,8 +40,10 @@ def test_rust_equals_reference_for_every_exposure(m, greeks, unit, r, keep, seed
         )
     fast = fg.flow_gex(m.trades, m.chain, m.spot, **kw)
     ref = fg.flow_gex(m.trades, m.chain, m.spot, engine="reference", **kw)
-    assert fast.exposures == ref.exposures == tuple(
-        x for g, x in (("delta", "dex"), ("vanna", "vex"), ("charm", "cex")) if g in greeks
+    assert (
+        fast.exposures
+        == ref.exposures
+        == tuple(x for g, x in (("delta", "dex"), ("vanna", "vex"), ("charm", "cex")) if g in greeks)
     )
     assert_close(fast, ref)
 
@@ -68,6 +70,12 @@ def test_reference_greeks_are_derivatives_of_its_delta(moneyness, T, sigma, r, c
 
 
 def test_reference_greeks_of_degenerate_inputs_are_zero():
-    for args in [(0.0, 1.0, 1.0, 0.5), (1.0, 1.0, 0.0, 0.5), (1.0, 1.0, 1.0, 0.0), (1.0, -1.0, 1.0, 0.5),
-                 (math.inf, 1.0, 1.0, 0.5), (1.0, 1.0, math.nan, 0.5)]:
+    for args in [
+        (0.0, 1.0, 1.0, 0.5),
+        (1.0, 1.0, 0.0, 0.5),
+        (1.0, 1.0, 1.0, 0.0),
+        (1.0, -1.0, 1.0, 0.5),
+        (math.inf, 1.0, 1.0, 0.5),
+        (1.0, 1.0, math.nan, 0.5),
+    ]:
         assert first_order(*args, 0.0, True) == (0.0, 0.0, 0.0)

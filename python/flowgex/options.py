@@ -15,7 +15,7 @@ import pandas as pd
 
 from .errors import OptionError
 
-__all__ = ["EngineOptions", "to_ns", "UNITS", "GREEKS", "EXPOSURES", "parse_greeks"]
+__all__ = ["EngineOptions", "to_ns", "UNITS", "GREEKS", "EXPOSURES", "parse_greeks", "duration_ns"]
 
 UNITS = ("usd_per_1pct", "usd_per_point", "underlying")
 
@@ -37,6 +37,7 @@ def parse_greeks(greeks: Any) -> tuple[str, ...]:
         if not isinstance(g, str) or g not in GREEKS:
             raise OptionError(f"invalid option greeks: expected names among {GREEKS}, found {g!r}")
     return tuple(g for g in GREEKS if g == "gamma" or g in names)
+
 
 TimeLike = str | dt.datetime | dt.date | pd.Timestamp | np.datetime64 | int
 
@@ -64,6 +65,11 @@ def _duration_ns(name: str, value: Any) -> int:
     if td is pd.NaT or ns <= 0:
         raise OptionError(f"invalid option {name}: expected a positive duration, found {value!r}")
     return ns
+
+
+def duration_ns(value: Any, *, name: str) -> int:
+    """A positive duration (``"1h"``, a Timedelta) in nanoseconds; anything else is an OptionError."""
+    return _duration_ns(name, value)
 
 
 def _resolution_ns(value: Any) -> int:

@@ -26,7 +26,6 @@ from .schema import TIMESTAMP
 __all__ = ["GexResult", "Book"]
 
 
-
 @dataclass(frozen=True)
 class Book:
     """The live options of one asset at one grid time, as arrays (for profiles and levels)."""
@@ -258,7 +257,10 @@ class GexResult:
                 "expiry": _ts(cols["expiry"]),
                 "strike": pa.array(cols["strike"], pa.float64()),
                 "kind": pa.array(list(cols["kind"]), pa.string()),
-                **{k: pa.array(cols[k], pa.float64()) for k in ("inventory", "spot", "vol", "gamma", "gex", *self.exposures)},
+                **{
+                    k: pa.array(cols[k], pa.float64())
+                    for k in ("inventory", "spot", "vol", "gamma", "gex", *self.exposures)
+                },
             }
         )
 
@@ -313,6 +315,19 @@ class GexResult:
         from .analytics.series import levels_series
 
         return levels_series(self, asset, band=band, width=width, points=points, threads=threads)
+
+    def changes(self, asset: str, *, lookback: Any = "1h", at: Any = "last", by: str = "strike") -> pd.DataFrame:
+        """What changed over ``lookback`` before ``at`` (DESIGN rule 17), per strike or expiry.
+
+        One row per strike (``by="expiry"``: per expiry) of ``asset`` live at either time:
+        ``gex``, ``gex_before``, ``gex_change`` (and the same for ``dex``/``vex``/``cex``
+        when computed) and ``inventory_change`` in contracts, sorted by the size of the
+        GEX change. Both times must be grid times of the result; a strike absent at
+        one of them counts 0 there.
+        """
+        from .analytics.changes import changes
+
+        return changes(self, asset, lookback=lookback, at=at, by=by)
 
     def regime_study(
         self,

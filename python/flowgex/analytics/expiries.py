@@ -115,6 +115,7 @@ def filter_expiries(
     tot = res._t["total"]
     idx = pd.MultiIndex.from_arrays([tot["time"], tot["asset"].astype(np.int64)])
     pos = idx.get_indexer(pd.MultiIndex.from_arrays([t, a]))
+
     def per_total(v: np.ndarray) -> np.ndarray:
         return np.bincount(pos, weights=v, minlength=len(tot["time"])) if len(pos) else np.zeros(len(tot["time"]))
 
