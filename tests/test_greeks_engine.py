@@ -172,3 +172,35 @@ def test_expiry_filter_sums_the_exposures_too(mkt):
         tot = f.total().set_index(["asset", "time"])[x]
         want_t = inv.groupby(["asset", "time"])[x].sum().reindex(tot.index).fillna(0.0)
         _close(tot.to_numpy(), want_t.to_numpy(), np.abs(want_t).max())
+
+
+# The README's sign table: one taker trade on a 26-day BTC option, spot 100k, vol 50%.
+# "above" strikes (d2 < 0: K > S·e^{−σ²T/2}, at the money included) and "below" (d2 > 0).
+SIGNS = [
+    # (side, instrument, GEX, DEX, VEX, CEX)
+    ("buy", "BTC-27DEC24-100000-C", -1, -1, -1, +1),
+    ("buy", "BTC-27DEC24-110000-C", -1, -1, -1, +1),
+    ("buy", "BTC-27DEC24-80000-C", -1, -1, +1, -1),
+    ("buy", "BTC-27DEC24-100000-P", -1, +1, -1, +1),
+    ("buy", "BTC-27DEC24-80000-P", -1, +1, +1, -1),
+    ("sell", "BTC-27DEC24-100000-C", +1, +1, +1, -1),
+    ("sell", "BTC-27DEC24-80000-C", +1, +1, -1, +1),
+    ("sell", "BTC-27DEC24-110000-P", +1, -1, +1, -1),
+    ("sell", "BTC-27DEC24-80000-P", +1, -1, -1, +1),
+]
+
+
+@pytest.mark.parametrize("side, name, gex, dex, vex, cex", SIGNS)
+def test_sign_conventions_of_the_readme(side, name, gex, dex, vex, cex):
+    trades = pd.DataFrame(
+        {
+            "timestamp": pd.to_datetime(["2024-12-01T00:05:00Z"]),
+            "instrument": [name],
+            "side": [side],
+            "amount": [10.0],
+            "index_price": [100_000.0],
+            "iv": [0.5],
+        }
+    )
+    row = fg.flow_gex(trades, greeks=ALL).total().iloc[0]
+    assert (np.sign(row["gex"]), np.sign(row["dex"]), np.sign(row["vex"]), np.sign(row["cex"])) == (gex, dex, vex, cex)
