@@ -4,6 +4,7 @@ OptionError."""
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 from matplotlib.colors import to_hex
 
@@ -48,3 +49,19 @@ def test_missing_exposure_is_an_option_error(tmp_path):
         fg.plot_strikes(plain, "BTC", exposure="vex")
     fig = fg.plot_strikes(plain, "BTC", exposure="cex")
     assert fig.axes[0].get_ylabel().startswith("CEX")
+
+
+def test_heatmap_of_an_exposure(res, tmp_path):
+    fig = fg.plot_heatmap(res, "BTC", exposure="vex", path=tmp_path / "h.png")
+    assert (tmp_path / "h.png").read_bytes()[:4] == b"\x89PNG"
+    ax = fig.axes[0]
+    assert ax.get_title() == "BTC flow VEX by strike and time"
+    assert fig.axes[1].get_ylabel() == "VEX: delta change per +1 vol point (USD)"
+    mesh = next(c for c in ax.collections if c.__class__.__name__ == "QuadMesh")
+    z = np.asarray(mesh.get_array()).reshape(-1)
+    by = res.by_strike(asset="BTC")
+    # Every drawn cell is a by-strike VEX value or 0 (no row), and the largest one is drawn.
+    assert np.isin(z[z != 0], by["vex"].to_numpy()).all()
+    assert np.abs(z).max() > 0
+    with pytest.raises(fg.errors.OptionError, match="exposure"):
+        fg.plot_heatmap(fg.flow_gex(flow_market(), resolution="1h"), "BTC", exposure="dex")

@@ -94,6 +94,7 @@ def evaluate_point(
     multipliers: list[tuple[str, float]],
     asset_spot: list[tuple[str, float]],
     threads: int | None = None,
+    greeks: list[str] = ...,
 ) -> dict[str, Any]: ...
 def profile(
     s: npt.NDArray[np.float64],

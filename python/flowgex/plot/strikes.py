@@ -10,19 +10,19 @@ from matplotlib.figure import Figure
 from matplotlib.patches import Patch
 
 from ..analytics.levels import Levels, levels
-from ..errors import OptionError
 from ._style import (
     FLIP,
     GREEN,
     RED,
     SPOT,
+    check_exposure,
+    exposure_label,
     new_figure,
     plain,
     price_formatter,
     price_text,
     save,
     stamp,
-    unit_label,
     value_text,
 )
 from ._style import value_formatter as _values
@@ -31,18 +31,6 @@ if TYPE_CHECKING:
     from ..result import GexResult
 
 __all__ = ["plot_strikes"]
-
-#: Axis labels of the other exposures (DESIGN rule 16), in USD or, with unit="underlying", without S.
-_EXPOSURE_LABELS = {
-    "dex": ("DEX", "delta held", "USD", "underlying units"),
-    "vex": ("VEX", "delta change per +1 vol point", "USD", "underlying units"),
-    "cex": ("CEX", "delta change per day", "USD", "underlying units"),
-}
-
-
-def _exposure_label(exposure: str, unit: str) -> str:
-    name, what, usd, und = _EXPOSURE_LABELS[exposure]
-    return f"{name}: {what} ({und if unit == 'underlying' else usd})"
 
 
 def _label_wall(ax: Any, strike: float | None, value: float, text: str, color: str) -> None:
@@ -82,11 +70,7 @@ def plot_strikes(
     Figure; with ``path`` it is also written as a PNG. For another exposure the
     spot and flip lines stay; the GEX walls are not labelled.
     """
-    if exposure not in ("gex", *res.exposures):
-        raise OptionError(
-            f"invalid option exposure: expected one of {('gex', *res.exposures)} "
-            f"(dex, vex, cex need greeks=... in flow_gex), found {exposure!r}"
-        )
+    check_exposure(res, exposure)
     lv = lv if lv is not None else levels(res, asset, at=at)
     table = res.by_strike(asset=lv.asset, at=lv.time)
     k = table["strike"].to_numpy(dtype=np.float64)
@@ -114,7 +98,7 @@ def plot_strikes(
     ax.xaxis.set_major_formatter(price_formatter())
     ax.yaxis.set_major_formatter(_values(res.unit))
     ax.set_xlabel("strike")
-    ax.set_ylabel(unit_label(res.unit) if exposure == "gex" else _exposure_label(exposure, res.unit))
+    ax.set_ylabel(exposure_label(exposure, res.unit))
     ax.grid(axis="y", alpha=0.3)
     handles, _ = ax.get_legend_handles_labels()
     if exposure == "gex":

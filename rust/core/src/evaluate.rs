@@ -401,9 +401,13 @@ pub fn flush(
                 b.step_time[s],
                 &b.inst[lo..b.row_end[s]],
                 &gexv[lo..b.row_end[s]],
-                firstv
-                    .each_ref()
-                    .map(|v| if v.is_empty() { &v[..] } else { &v[lo..b.row_end[s]] }),
+                firstv.each_ref().map(|v| {
+                    if v.is_empty() {
+                        &v[..]
+                    } else {
+                        &v[lo..b.row_end[s]]
+                    }
+                }),
                 &b.group[lo..b.row_end[s]],
                 (
                     &b.group_asset[glo..b.group_end[s]],
@@ -532,7 +536,14 @@ fn aggregate_step(
         for (g, x) in group.iter().zip(gexv) {
             sums[*g as usize] += x;
         }
-        let mut fsums = vec![[0.0f64; 3]; if fx.iter().any(|c| !c.is_empty()) { g_asset.len() } else { 0 }];
+        let mut fsums = vec![
+            [0.0f64; 3];
+            if fx.iter().any(|c| !c.is_empty()) {
+                g_asset.len()
+            } else {
+                0
+            }
+        ];
         if !fsums.is_empty() {
             for (i, g) in group.iter().enumerate() {
                 add_first(&mut fsums[*g as usize], &fx, i);
@@ -544,7 +555,11 @@ fn aggregate_step(
             e.asset.push(g_asset[k]);
             e.expiry.push(g_expiry[k]);
             e.gex.push(sum);
-            push_first([&mut e.dex, &mut e.vex, &mut e.cex], &fx, fsums.get(k).copied().unwrap_or_default());
+            push_first(
+                [&mut e.dex, &mut e.vex, &mut e.cex],
+                &fx,
+                fsums.get(k).copied().unwrap_or_default(),
+            );
         }
     }
     // Totals: active assets in name order; the canonical order groups rows by asset in the same order.

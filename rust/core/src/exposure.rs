@@ -102,7 +102,14 @@ pub const CEX_SCALE: f64 = 1.0 / 365.0;
 /// rule 16 (these exposures have no "per 1%" or "per point" variant: the unit
 /// names scale GEX); `Unit::Underlying` drops the factor S.
 #[inline]
-pub fn first_order_exposure(greek: f64, inventory: f64, multiplier: f64, s: f64, scale: f64, unit: Unit) -> f64 {
+pub fn first_order_exposure(
+    greek: f64,
+    inventory: f64,
+    multiplier: f64,
+    s: f64,
+    scale: f64,
+    unit: Unit,
+) -> f64 {
     let per_unit = greek * inventory * multiplier;
     match unit {
         Unit::Underlying => per_unit * scale,
