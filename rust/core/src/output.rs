@@ -406,4 +406,38 @@ mod tests {
         u.append(totals(&[7]));
         assert_eq!(u.time, vec![1, 7]);
     }
+
+    #[test]
+    fn exposure_columns_stay_empty_or_full() {
+        let g = |delta| GreekSet {
+            delta,
+            ..GreekSet::default()
+        };
+        // Not asked: every range operation leaves the column empty.
+        let mut t = totals(&[1, 2, 3]);
+        let head = t.take_through(1);
+        assert!(head.dex.is_empty() && t.dex.is_empty());
+        t.drop_before(3);
+        assert_eq!(t.clone_through(5).dex.len(), 0);
+        let picked = TotalRows::pick(&[&totals(&[1]), &totals(&[1, 2])], &[(0, 0), (1, 1)]);
+        assert!(picked.dex.is_empty() && picked.time == vec![1, 2]);
+        // Asked: the column follows the rows.
+        let mut a = totals(&[1, 2, 3]);
+        a.dex = vec![10.0, 20.0, 30.0];
+        assert_eq!(a.take_through(2).dex, vec![10.0, 20.0]);
+        assert_eq!(a.dex, vec![30.0]);
+        let b = TotalRows { dex: vec![5.0], ..totals(&[4]) };
+        assert_eq!(TotalRows::pick(&[&a, &b], &[(1, 0), (0, 0)]).dex, vec![5.0, 30.0]);
+        // check_lengths: a column exactly when its greek was asked for.
+        let mut out = Output {
+            total: a,
+            ..Output::default()
+        };
+        out.stats = StepStats::default();
+        assert!(out.check_lengths(g(true)).is_ok());
+        assert!(out.check_lengths(g(false)).is_err());
+        out.total.dex.clear();
+        assert!(out.check_lengths(g(true)).is_err());
+        assert!(out.check_lengths(g(false)).is_ok());
+    }
 }
