@@ -67,6 +67,17 @@ def assert_close(fast: fg.GexResult, ref: fg.GexResult) -> None:
         scale = b.join(mag, on=["asset", "time"])["m"].fillna(0.0).to_numpy()
         for col in [c for c in a.columns if c.endswith("gex") or c == "spot"]:
             _close(a[col], b[col], scale if col != "spot" else 0.0, f"{name}.{col}")
+    # DEX, VEX, CEX (when computed): the same columns on both sides, each sum judged
+    # relative to the sum of its own terms' magnitudes.
+    exposures = [c for c in ("dex", "vex", "cex") if c in inv_b.columns]
+    assert exposures == [c for c in ("dex", "vex", "cex") if c in inv_a.columns]
+    for x in exposures:
+        _close(inv_a[x], inv_b[x], 0.0, f"inventory.{x}")
+        mag = inv_b.assign(m=inv_b[x].abs()).groupby(["asset", "time"])["m"].sum()
+        for name in ("by_strike", "by_expiry", "total"):
+            a, b = fa[name], fb[name]
+            scale = b.join(mag, on=["asset", "time"])["m"].fillna(0.0).to_numpy()
+            _close(a[x], b[x], scale, f"{name}.{x}")
     assert list(fast.times) == list(ref.times)
     da, db = fast.diagnostics.as_dict(), ref.diagnostics.as_dict()
     assert da == db, (da, db)

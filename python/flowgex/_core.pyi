@@ -38,6 +38,7 @@ class CoreEngine:
         keep_aggregates: str = "all",
         grid_limit: int | None = None,
         outlier_gap: int | None = ...,
+        greeks: list[str] = ...,
     ) -> CoreEngine: ...
     def seed(self, table: dict[str, Any]) -> None: ...
     def update(
@@ -93,6 +94,7 @@ def evaluate_point(
     multipliers: list[tuple[str, float]],
     asset_spot: list[tuple[str, float]],
     threads: int | None = None,
+    greeks: list[str] = ...,
 ) -> dict[str, Any]: ...
 def profile(
     s: npt.NDArray[np.float64],

@@ -14,7 +14,7 @@ they are ignored and counted in ``diagnostics.chain_after_expiry``.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any, Literal
 
 import numpy as np
@@ -116,6 +116,7 @@ def classic_gex(
     r: float = 0.0,
     errors: Literal["raise", "quarantine"] = "raise",
     threads: int | None = None,
+    greeks: Sequence[str] = ("gamma",),
 ) -> GexResult:
     """Open-interest GEX as of ``at`` from each option's latest good chain row at or before it.
 
@@ -129,7 +130,9 @@ def classic_gex(
     bounds) raise :class:`~flowgex.errors.BadRowsError`, or with
     ``errors="quarantine"`` are set aside and counted, the option falling back
     to its latest good row. Rows at or after their option's expiry are ignored
-    and counted in ``diagnostics.chain_after_expiry``.
+    and counted in ``diagnostics.chain_after_expiry``. ``greeks`` adds DEX, VEX and
+    CEX columns as in :func:`flowgex.flow_gex`, of the classic inventory s·OI (the
+    model's delta, vanna and charm, also under ``gamma="chain"``).
     """
     if unit not in UNITS:
         raise OptionError(f"invalid option unit: expected one of {UNITS}, found {unit!r}")
@@ -137,7 +140,7 @@ def classic_gex(
         raise OptionError(f"invalid option gamma: expected 'model' or 'chain', found {gamma!r}")
     if errors not in ("raise", "quarantine"):
         raise OptionError(f"invalid option errors: expected 'raise' or 'quarantine', found {errors!r}")
-    opts = EngineOptions.parse(unit=unit, multipliers=multipliers, errors=errors, threads=threads, r=r)
+    opts = EngineOptions.parse(unit=unit, multipliers=multipliers, errors=errors, threads=threads, r=r, greeks=greeks)
     overrides = dict(opts.multipliers)
     spot_override = None if spot is None else _spot_values(spot)
     at_ns = None if at is None else to_ns(at, name="at")
@@ -263,6 +266,7 @@ def classic_gex(
             multipliers=sorted({**overrides, **resolved}.items()),
             asset_spot=sorted(asset_spot.items()),
             threads=threads,
+            greeks=list(opts.greeks),
         )
     )
     rej_counts = np.bincount(reason[bad_rows], minlength=len(REASONS)).tolist()
@@ -281,4 +285,4 @@ def classic_gex(
                 "spot_source": {"chain": 0, "spot": used, "index_price": 0},
             }
         )
-    return GexResult(core, unit=unit, r=opts.r, method="classic", diagnostics=diag)
+    return GexResult(core, unit=unit, r=opts.r, method="classic", diagnostics=diag, greeks=opts.greeks)

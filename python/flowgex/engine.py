@@ -11,7 +11,7 @@ from __future__ import annotations
 import io
 import json
 import os
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any, Literal
 
 import numpy as np
@@ -101,6 +101,7 @@ class Engine:
         keep_aggregates: Literal["all", "last"] = "all",
         grid_limit: int | None = None,
         outlier_gap: Any = "30D",
+        greeks: Sequence[str] = ("gamma",),
     ) -> None:
         opts = EngineOptions.parse(
             resolution=resolution,
@@ -117,6 +118,7 @@ class Engine:
             keep_aggregates=keep_aggregates,
             grid_limit=grid_limit,
             outlier_gap=outlier_gap,
+            greeks=greeks,
         )
         self._init(opts, _new_core(opts))
         if initial is not None:
@@ -185,6 +187,7 @@ class Engine:
             method="flow",
             diagnostics=diag,
             resolution_ns=self._opts.resolution_ns,
+            greeks=self._opts.greeks,
         )
 
     def result(self) -> GexResult:
@@ -212,6 +215,7 @@ class Engine:
             method="flow",
             diagnostics=Diagnostics.from_core(core),
             resolution_ns=self._opts.resolution_ns,
+            greeks=self._opts.greeks,
         )
 
     def take_rejected(self) -> dict[str, pa.Table]:
@@ -288,6 +292,7 @@ def _new_core(opts: EngineOptions) -> Any:
         threads=opts.threads,
         grid_limit=opts.grid_limit,
         outlier_gap=opts.outlier_gap_ns,
+        greeks=list(opts.greeks),
     )
 
 
@@ -312,6 +317,7 @@ def flow_gex(
     keep_aggregates: Literal["all", "last"] = "all",
     grid_limit: int | None = None,
     outlier_gap: Any = "30D",
+    greeks: Sequence[str] = ("gamma",),
 ) -> GexResult:
     """Taker-flow GEX: dealer inventory = −cumulative taker flow, times Black-76 gamma.
 
@@ -361,6 +367,12 @@ def flow_gex(
         Under ``errors="quarantine"``, when a call would exceed ``grid_limit``: rows
         separated from the bulk of the data by more than this gap (at most 1% of the
         rows) are set aside as ``outlier_timestamp``. ``None`` turns it off.
+    greeks:
+        Greeks to compute, among ``"gamma"`` (always), ``"delta"``, ``"vanna"``, ``"charm"``
+        (DESIGN rules 15–16). Each asked one adds its exposure column to every table:
+        ``dex`` = Δ·I·m·S, ``vex`` = vanna·I·m·S·0.01 (per vol point), ``cex`` = charm·I·m·S/365
+        (per day), all in USD under both USD units; ``unit="underlying"`` drops S.
+        Gamma only (the default) computes nothing more.
     """
     opts = dict(
         resolution=resolution,
@@ -376,6 +388,7 @@ def flow_gex(
         missing_spot=missing_spot,
         keep_inventory=keep_inventory,
         keep_aggregates=keep_aggregates,
+        greeks=greeks,
     )
     if engine == "reference":
         from .reference import flow_gex_reference

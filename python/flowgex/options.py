@@ -15,9 +15,29 @@ import pandas as pd
 
 from .errors import OptionError
 
-__all__ = ["EngineOptions", "to_ns", "UNITS"]
+__all__ = ["EngineOptions", "to_ns", "UNITS", "GREEKS", "EXPOSURES", "parse_greeks", "duration_ns"]
 
 UNITS = ("usd_per_1pct", "usd_per_point", "underlying")
+
+#: Greeks a run may compute (gamma always is).
+GREEKS = ("gamma", "delta", "vanna", "charm")
+#: The exposure column of each greek beyond gamma (DESIGN rule 16).
+EXPOSURES = {"delta": "dex", "vanna": "vex", "charm": "cex"}
+
+
+def parse_greeks(greeks: Any) -> tuple[str, ...]:
+    """The asked greeks in canonical order, gamma included; anything else is an OptionError."""
+    if isinstance(greeks, str):
+        greeks = (greeks,)
+    try:
+        names = list(greeks)
+    except TypeError as exc:
+        raise OptionError(f"invalid option greeks: expected names among {GREEKS}, found {greeks!r}") from exc
+    for g in names:
+        if not isinstance(g, str) or g not in GREEKS:
+            raise OptionError(f"invalid option greeks: expected names among {GREEKS}, found {g!r}")
+    return tuple(g for g in GREEKS if g == "gamma" or g in names)
+
 
 TimeLike = str | dt.datetime | dt.date | pd.Timestamp | np.datetime64 | int
 
@@ -45,6 +65,11 @@ def _duration_ns(name: str, value: Any) -> int:
     if td is pd.NaT or ns <= 0:
         raise OptionError(f"invalid option {name}: expected a positive duration, found {value!r}")
     return ns
+
+
+def duration_ns(value: Any, *, name: str) -> int:
+    """A positive duration (``"1h"``, a Timedelta) in nanoseconds; anything else is an OptionError."""
+    return _duration_ns(name, value)
 
 
 def _resolution_ns(value: Any) -> int:
@@ -75,6 +100,7 @@ class EngineOptions:
     keep_aggregates: str = "all"
     grid_limit: int | None = None
     outlier_gap_ns: int | None = 30 * 86_400 * 10**9
+    greeks: tuple[str, ...] = ("gamma",)
 
     @classmethod
     def parse(
@@ -94,6 +120,7 @@ class EngineOptions:
         keep_aggregates: Literal["all", "last"] = "all",
         grid_limit: int | None = None,
         outlier_gap: Any = "30D",
+        greeks: Any = ("gamma",),
     ) -> EngineOptions:
         res = _resolution_ns(resolution)
         start_ns = None if start is None else to_ns(start, name="start")
@@ -155,6 +182,7 @@ class EngineOptions:
             keep_aggregates=_choice("keep_aggregates", keep_aggregates, ("all", "last")),
             grid_limit=grid_limit,
             outlier_gap_ns=gap_ns,
+            greeks=parse_greeks(greeks),
         )
 
     def to_json(self) -> dict[str, Any]:
@@ -164,4 +192,5 @@ class EngineOptions:
     def from_json(cls, d: Mapping[str, Any]) -> EngineOptions:
         d = dict(d)
         d["multipliers"] = tuple((str(k), float(v)) for k, v in d["multipliers"])
+        d["greeks"] = parse_greeks(d.get("greeks", ("gamma",)))
         return cls(**d)

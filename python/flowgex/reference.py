@@ -20,12 +20,12 @@ from typing import Any
 from .diagnostics import REASONS, Diagnostics
 from .errors import InstrumentError, MissingSpotError, MissingVolError, MultiplierError, OptionError
 from .multipliers import contract_multiplier
-from .options import EngineOptions
+from .options import EXPOSURES, EngineOptions
 from .rejects import bad_rows_error
 from .result import GexResult
 from .schema import canonical_chain, canonical_initial, canonical_spot, canonical_trades, uses_parts
 
-__all__ = ["flow_gex_reference", "gamma", "parse_name", "bucket_label", "timestamp_limit"]
+__all__ = ["flow_gex_reference", "gamma", "first_order", "parse_name", "bucket_label", "timestamp_limit"]
 
 YEAR_NS = 365 * 24 * 3600 * 10**9
 MONTHS = ["JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL", "AUG", "SEP", "OCT", "NOV", "DEC"]
@@ -62,6 +62,34 @@ def gamma(S: float, K: float, T: float, sigma: float, r: float = 0.0) -> float:
     except (OverflowError, ZeroDivisionError, ValueError):
         return 0.0
     return g if math.isfinite(g) and g > 0 else 0.0
+
+
+def first_order(S: float, K: float, T: float, sigma: float, r: float, is_call: bool) -> tuple[float, float, float]:
+    """Rule 15: Black-76 (delta, vanna, charm); (0, 0, 0) for degenerate inputs.
+
+    Δ_C = D·N(d1), Δ_P = D·(N(d1) − 1) = −D·N(−d1) (D = e^{−rT}; N by erfc, accurate in
+    both tails); vanna = −D·φ(d1)·d2/σ; charm = −∂Δ/∂T = D·φ(d1)·d2/(2T) + r·Δ, since
+    ∂d1/∂T = −d2/(2T) and ∂D/∂T = −r·D.
+    """
+    for x in (S, K, T, sigma):
+        if not (math.isfinite(x) and x > 0):
+            return 0.0, 0.0, 0.0
+    try:
+        vst = sigma * math.sqrt(T)
+        d1 = (math.log(S / K) + sigma * sigma * T / 2.0) / vst
+        d2 = d1 - vst
+        disc = math.exp(-r * T)
+        pdf = math.exp(-d1 * d1 / 2.0) / math.sqrt(2.0 * math.pi)
+        if is_call:
+            delta = disc * 0.5 * math.erfc(-d1 / math.sqrt(2.0))
+        else:
+            delta = -disc * 0.5 * math.erfc(d1 / math.sqrt(2.0))
+        vanna = -disc * pdf * d2 / sigma
+        charm = disc * pdf * d2 / (2.0 * T) + r * delta
+    except (OverflowError, ZeroDivisionError, ValueError):
+        return 0.0, 0.0, 0.0
+    out = tuple(v if math.isfinite(v) else 0.0 for v in (delta, vanna, charm))
+    return out[0], out[1], out[2]
 
 
 def parse_name(name: str) -> tuple[str, str | None, int, float, str] | None:
@@ -342,6 +370,9 @@ def flow_gex_reference(
     def aid(a: str) -> int:
         return asset_ids.setdefault(a, len(asset_ids))
 
+    # Rule 16: the exposure of each greek asked beyond gamma, and its scale.
+    exposures = tuple(EXPOSURES[g] for g in opts.greeks if g in EXPOSURES)
+    scales = {"dex": 1.0, "vex": 0.01, "cex": 1.0 / 365.0}
     out: dict[str, list[Any]] = {
         k: []
         for k in (
@@ -366,6 +397,7 @@ def flow_gex_reference(
             "total.asset",
             "total.spot",
             "total.gex",
+            *(f"{table}.{x}" for table in ("inventory", "by_strike", "by_expiry", "total") for x in exposures),
             "steps.time",
             "steps.spot_chain",
             "steps.spot_table",
@@ -433,6 +465,7 @@ def flow_gex_reference(
             ("spot_chain", "spot_table", "spot_index", "spot_missing", "vol_chain", "vol_trade", "vol_missing"), 0
         )
         gex_of: dict[int, float] = {}
+        first_of: dict[int, dict[str, float]] = {}
         for i in live:
             asset, _, expiry, strike, _ = ref.keys[i]
             if i in chain_under:
@@ -467,6 +500,13 @@ def flow_gex_reference(
             else:
                 x = g * inv * m
             gex_of[i] = x
+            if exposures:
+                dl, va, chm = first_order(S, strike, T, sigma, opts.r, ref.keys[i][4] == "C")
+                greek = {"dex": dl, "vex": va, "cex": chm}
+                per_unit = {k: greek[k] * inv * m * scales[k] for k in exposures}
+                first_of[i] = {k: v if opts.unit == "underlying" else v * S for k, v in per_unit.items()}
+                for k in exposures:
+                    out[f"inventory.{k}"].append(first_of[i][k])
             for k, v in (
                 ("time", t),
                 ("inst", i),
@@ -482,7 +522,18 @@ def flow_gex_reference(
         for i in live:
             slot = strikes.setdefault((ref.keys[i][0], ref.keys[i][3]), [0.0, 0.0])
             slot[0 if ref.keys[i][4] == "C" else 1] += gex_of[i]
+        strike_first: dict[tuple[str, float], dict[str, float]] = {}
+        expiry_first: dict[tuple[str, int], dict[str, float]] = {}
+        asset_first: dict[str, dict[str, float]] = {}
+        for i in live:
+            a, _, e, k_, _ = ref.keys[i]
+            for key, acc in (((a, k_), strike_first), ((a, e), expiry_first), (a, asset_first)):
+                slot2 = acc.setdefault(key, dict.fromkeys(exposures, 0.0))  # type: ignore[arg-type]
+                for x in exposures:
+                    slot2[x] += first_of[i][x]
         for (asset, strike), (c, p) in sorted(strikes.items()):
+            for x in exposures:
+                out[f"by_strike.{x}"].append(strike_first[(asset, strike)][x])
             for k, v in (
                 ("time", t),
                 ("asset", aid(asset)),
@@ -497,6 +548,8 @@ def flow_gex_reference(
             key = (ref.keys[i][0], ref.keys[i][2])
             expiries[key] = expiries.get(key, 0.0) + gex_of[i]
         for (asset, expiry), v in sorted(expiries.items()):
+            for x in exposures:
+                out[f"by_expiry.{x}"].append(expiry_first[(asset, expiry)][x])
             for k, x in (("time", t), ("asset", aid(asset)), ("expiry", expiry), ("gex", v)):
                 out[f"by_expiry.{k}"].append(x)
         for asset in sorted(active):
@@ -505,6 +558,8 @@ def flow_gex_reference(
                 if ref.keys[i][0] == asset:
                     total += gex_of[i]
             s = spot_tab.get(asset, index_px.get(asset, chain_any.get(asset, 0.0)))
+            for x in exposures:
+                out[f"total.{x}"].append(asset_first.get(asset, dict.fromkeys(exposures, 0.0))[x])
             for k, x in (("time", t), ("asset", aid(asset)), ("spot", s), ("gex", total)):
                 out[f"total.{k}"].append(x)
         out["steps.time"].append(t)
@@ -555,7 +610,9 @@ def flow_gex_reference(
                 else np.int64,
             )
     diag = Diagnostics.from_core(core, rejected_rows=rejected_rows)
-    return GexResult(core, unit=opts.unit, r=opts.r, method="flow-reference", diagnostics=diag, resolution_ns=res)
+    return GexResult(
+        core, unit=opts.unit, r=opts.r, method="flow-reference", diagnostics=diag, resolution_ns=res, greeks=opts.greeks
+    )
 
 
 def _rejected_tables(ref: _Ref, tables: Mapping[str, Any]) -> dict[str, Any]:

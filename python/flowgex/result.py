@@ -20,7 +20,7 @@ import pyarrow as pa
 
 from .diagnostics import Diagnostics
 from .errors import OptionError
-from .options import to_ns
+from .options import EXPOSURES, parse_greeks, to_ns
 from .schema import TIMESTAMP
 
 __all__ = ["GexResult", "Book"]
@@ -77,6 +77,7 @@ class GexResult:
         method: str,
         diagnostics: Diagnostics,
         resolution_ns: int | None = None,
+        greeks: tuple[str, ...] = ("gamma",),
     ) -> None:
         reg = core["registry"]
         self._assets: list[str] = list(reg["assets"])
@@ -93,6 +94,16 @@ class GexResult:
             if "." in key:
                 table, col = key.split(".", 1)
                 self._t.setdefault(table, {})[col] = np.asarray(value)
+        self.greeks = parse_greeks(greeks)
+        #: The exposure columns this result carries (dex, vex, cex for the greeks asked).
+        self.exposures: tuple[str, ...] = tuple(EXPOSURES[g] for g in self.greeks if g in EXPOSURES)
+        for table in ("inventory", "by_strike", "by_expiry", "total"):
+            cols = self._t.get(table, {})
+            for x in EXPOSURES.values():
+                if x not in self.exposures:
+                    cols.pop(x, None)
+                elif x not in cols:
+                    raise OptionError(f"this result has no {x} column for greeks={self.greeks}")
         self._steps: np.ndarray = self._t["steps"]["time"]
         self.unit = unit
         self.r = r
@@ -169,7 +180,8 @@ class GexResult:
 
     # -- tables -----------------------------------------------------------
     def by_strike(self, asset: str | None = None, at: Any = None) -> pd.DataFrame:
-        """GEX by (asset, time, strike), maturities and both legs summed: the strike chart."""
+        """GEX by (asset, time, strike), maturities and both legs summed: the strike chart
+        (with ``dex``/``vex``/``cex`` when those greeks were asked for)."""
         c, s = self._rows("by_strike", asset, at)
         return _frame(
             {
@@ -179,6 +191,7 @@ class GexResult:
                 "call_gex": c["call_gex"][s],
                 "put_gex": c["put_gex"][s],
                 "gex": c["gex"][s],
+                **{x: c[x][s] for x in self.exposures},
             }
         )
 
@@ -191,6 +204,7 @@ class GexResult:
                 "time": self._time(c["time"][s]),
                 "expiry": self._time(c["expiry"][s]),
                 "gex": c["gex"][s],
+                **{x: c[x][s] for x in self.exposures},
             }
         )
 
@@ -203,6 +217,7 @@ class GexResult:
                 "time": self._time(c["time"][s]),
                 "spot": c["spot"][s],
                 "gex": c["gex"][s],
+                **{x: c[x][s] for x in self.exposures},
             }
         )
 
@@ -221,6 +236,7 @@ class GexResult:
             "vol": c["vol"][s],
             "gamma": c["gamma"][s],
             "gex": c["gex"][s],
+            **{x: c[x][s] for x in self.exposures},
         }
 
     def inventory(self, at: Any = None, asset: str | None = None) -> pd.DataFrame:
@@ -241,7 +257,10 @@ class GexResult:
                 "expiry": _ts(cols["expiry"]),
                 "strike": pa.array(cols["strike"], pa.float64()),
                 "kind": pa.array(list(cols["kind"]), pa.string()),
-                **{k: pa.array(cols[k], pa.float64()) for k in ("inventory", "spot", "vol", "gamma", "gex")},
+                **{
+                    k: pa.array(cols[k], pa.float64())
+                    for k in ("inventory", "spot", "vol", "gamma", "gex", *self.exposures)
+                },
             }
         )
 
@@ -296,6 +315,19 @@ class GexResult:
         from .analytics.series import levels_series
 
         return levels_series(self, asset, band=band, width=width, points=points, threads=threads)
+
+    def changes(self, asset: str, *, lookback: Any = "1h", at: Any = "last", by: str = "strike") -> pd.DataFrame:
+        """What changed over ``lookback`` before ``at`` (DESIGN rule 17), per strike or expiry.
+
+        One row per strike (``by="expiry"``: per expiry) of ``asset`` live at either time:
+        ``gex``, ``gex_before``, ``gex_change`` (and the same for ``dex``/``vex``/``cex``
+        when computed) and ``inventory_change`` in contracts, sorted by the size of the
+        GEX change. Both times must be grid times of the result; a strike absent at
+        one of them counts 0 there.
+        """
+        from .analytics.changes import changes
+
+        return changes(self, asset, lookback=lookback, at=at, by=by)
 
     def regime_study(
         self,

@@ -106,14 +106,18 @@ def filter_expiries(
     rank = np.argsort(np.argsort(np.array(res._assets, dtype=object))) if res._assets else np.empty(0, np.int64)
     r = rank[a] if len(a) else a
 
-    (st, sr, sk), (sc, sp) = _group_sums([t, r, k], [np.where(call, gex, 0.0), np.where(call, 0.0, gex)])
-    (et, er, ee), (eg,) = _group_sums([t, r, e], [gex])
+    # DEX, VEX, CEX (when computed) are summed the same way as GEX.
+    xs = [inv[x][sel] for x in res.exposures]
+    (st, sr, sk), (sc, sp, *sx) = _group_sums([t, r, k], [np.where(call, gex, 0.0), np.where(call, 0.0, gex), *xs])
+    (et, er, ee), (eg, *ex) = _group_sums([t, r, e], [gex, *xs])
     by_rank = np.argsort(rank) if len(rank) else rank
 
     tot = res._t["total"]
     idx = pd.MultiIndex.from_arrays([tot["time"], tot["asset"].astype(np.int64)])
     pos = idx.get_indexer(pd.MultiIndex.from_arrays([t, a]))
-    total_gex = np.bincount(pos, weights=gex, minlength=len(tot["time"])) if len(pos) else np.zeros(len(tot["time"]))
+
+    def per_total(v: np.ndarray) -> np.ndarray:
+        return np.bincount(pos, weights=v, minlength=len(tot["time"])) if len(pos) else np.zeros(len(tot["time"]))
 
     return res._derive(
         {
@@ -125,8 +129,15 @@ def filter_expiries(
                 "call_gex": sc,
                 "put_gex": sp,
                 "gex": sc + sp,
+                **dict(zip(res.exposures, sx)),
             },
-            "by_expiry": {"time": et, "asset": by_rank[er].astype(np.uint16), "expiry": ee, "gex": eg},
-            "total": {**tot, "gex": total_gex},
+            "by_expiry": {
+                "time": et,
+                "asset": by_rank[er].astype(np.uint16),
+                "expiry": ee,
+                "gex": eg,
+                **dict(zip(res.exposures, ex)),
+            },
+            "total": {**tot, "gex": per_total(gex), **{x: per_total(v) for x, v in zip(res.exposures, xs)}},
         }
     )

@@ -98,6 +98,7 @@ def compute_flow(
     quarantine: bool = False,
     anchor: bool = False,
     progress: bool = True,
+    greeks: tuple[str, ...] = ("gamma",),
 ) -> GexResult:
     """Flow GEX of the inputs, fed to the engine in time order with a progress bar."""
     trades = canonical_trades(inputs.trades)
@@ -109,7 +110,7 @@ def compute_flow(
         if chain is None or "open_interest" not in chain.column_names:
             raise OptionError("--anchor needs a chain with open_interest (pass --chain)")
         initial = anchor_initial(trades, chain)
-    eng = Engine(resolution=resolution, errors="quarantine" if quarantine else "raise", initial=initial)
+    eng = Engine(resolution=resolution, errors="quarantine" if quarantine else "raise", initial=initial, greeks=greeks)
     n = trades.num_rows
     starts = list(range(0, max(n, 1), _SLICE))
     ts = trades.column("timestamp").cast(pa.int64()).to_numpy()

@@ -10,10 +10,11 @@ import click
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from ..options import to_ns
+from ..options import parse_greeks, to_ns
 from ..result import GexResult
 from ._options import filter_options, filters_from
 from ._pipeline import analyse, compute_flow, levels_frame, write_charts, write_page
+from .changes import changes_frame, changes_text, parse_lookbacks
 from .inputs import FORMATS, load_inputs
 from .report import levels_table, write_report
 
@@ -43,6 +44,19 @@ def input_options(fn: Callable[..., Any]) -> Callable[..., Any]:
 @click.option("--quarantine", is_flag=True, help="Set bad rows aside and count them instead of stopping.")
 @click.option("--anchor", is_flag=True, help="Seed censored options from the chain's open interest.")
 @click.option("--series", is_flag=True, help="Also write the levels at every grid time (series_<asset>.parquet).")
+@click.option(
+    "--greeks",
+    default=None,
+    metavar="NAMES",
+    help="Also compute delta, vanna and/or charm exposure (dex, vex, cex columns), e.g. 'delta,vanna,charm'.",
+)
+@click.option(
+    "--changes",
+    "changes",
+    default=None,
+    metavar="LOOKBACKS",
+    help="Print the strikes whose GEX changed most over each lookback, e.g. '10min,1h,4h' (changes.csv).",
+)
 def run(
     inputs: tuple[Path, ...],
     chain: tuple[Path, ...],
@@ -58,6 +72,8 @@ def run(
     quarantine: bool,
     anchor: bool,
     series: bool,
+    greeks: str | None,
+    changes: str | None,
 ) -> None:
     """Flow GEX of the trades in INPUTS (Parquet, CSV, or a `flowgex simulate` folder), with charts and a report.
 
@@ -68,9 +84,11 @@ def run(
     filters.check()
     if at is not None:
         to_ns(at, name="at")
+    lookbacks = parse_lookbacks(changes)
+    greek_names = parse_greeks(["gamma", *(g.strip() for g in greeks.split(",") if g.strip())] if greeks else ())
     data = load_inputs(inputs, chain=chain, spot=spot, fmt=fmt)
     click.echo(f"Read {data.description}")
-    flow = compute_flow(data, resolution=resolution, quarantine=quarantine, anchor=anchor)
+    flow = compute_flow(data, resolution=resolution, quarantine=quarantine, anchor=anchor, greeks=greek_names)
     a = analyse(flow, data, assets=assets, at=at, filters=filters)
     out.mkdir(parents=True, exist_ok=True)
     a.flow.by_strike().to_parquet(out / "by_strike.parquet", index=False)
@@ -83,6 +101,13 @@ def run(
     click.echo(levels_table(a))
     for c in a.comparisons.values():
         click.echo(c.summary)
+    if lookbacks:
+        frame, notes = changes_frame(a.flow, list(a.levels), lookbacks, at)
+        a.notes.extend(notes)
+        if not frame.empty:
+            frame.to_csv(out / "changes.csv", index=False)
+        click.echo(f"\nLargest changes ({a.flow.unit}):\n")
+        click.echo(changes_text(frame))
     write_charts(a, out)
     page = write_page(a, out, title="flowgex report")
     for note in a.notes:

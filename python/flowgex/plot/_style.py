@@ -8,6 +8,7 @@ drawn from any thread.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pandas as pd
 from matplotlib.backends.backend_agg import FigureCanvasAgg
@@ -15,6 +16,10 @@ from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter
 
 from .._format import compact, money, price_text, value_text
+from ..errors import OptionError
+
+if TYPE_CHECKING:
+    from ..result import GexResult
 
 __all__ = [
     "GREEN",
@@ -25,6 +30,8 @@ __all__ = [
     "compact",
     "money",
     "unit_label",
+    "exposure_label",
+    "check_exposure",
     "value_text",
     "price_text",
     "plain",
@@ -59,6 +66,31 @@ def plain(text: str) -> str:
 
 def unit_label(unit: str) -> str:
     return f"GEX ({_UNITS.get(unit, unit)})"
+
+
+#: Axis labels of the other exposures (DESIGN rule 16), in USD or, with unit="underlying", without S.
+_EXPOSURE_LABELS = {
+    "dex": ("DEX", "delta held", "USD", "underlying units"),
+    "vex": ("VEX", "delta change per +1 vol point", "USD", "underlying units"),
+    "cex": ("CEX", "delta change per day", "USD", "underlying units"),
+}
+
+
+def exposure_label(exposure: str, unit: str) -> str:
+    """The axis label of ``exposure`` ("gex": :func:`unit_label`)."""
+    if exposure == "gex":
+        return unit_label(unit)
+    name, what, usd, und = _EXPOSURE_LABELS[exposure]
+    return f"{name}: {what} ({und if unit == 'underlying' else usd})"
+
+
+def check_exposure(res: GexResult, exposure: str) -> None:
+    """``exposure`` must be "gex" or a column the result computed."""
+    if exposure not in ("gex", *res.exposures):
+        raise OptionError(
+            f"invalid option exposure: expected one of {('gex', *res.exposures)} "
+            f"(dex, vex, cex need greeks=... in flow_gex), found {exposure!r}"
+        )
 
 
 def value_formatter(unit: str) -> FuncFormatter:

@@ -19,7 +19,17 @@ from matplotlib.figure import Figure
 
 from ..analytics._book import check_asset
 from ..errors import OptionError
-from ._style import GREEN, RED, SPOT, new_figure, price_formatter, save, unit_label, value_formatter
+from ._style import (
+    GREEN,
+    RED,
+    SPOT,
+    check_exposure,
+    exposure_label,
+    new_figure,
+    price_formatter,
+    save,
+    value_formatter,
+)
 
 if TYPE_CHECKING:
     from ..result import GexResult
@@ -46,12 +56,15 @@ def plot_heatmap(
     flips: pd.DataFrame | None = None,
     title: str | None = None,
     path: str | Path | None = None,
+    exposure: str = "gex",
 ) -> Figure:
-    """Strike × time heatmap of ``asset``'s GEX with the spot path overlaid.
+    """Strike × time heatmap of ``asset``'s GEX (or ``exposure="dex"``, ``"vex"``,
+    ``"cex"`` when computed) with the spot path overlaid.
 
     ``flips`` (the output of :meth:`GexResult.levels_series`) adds the flip
     path. Returns the Figure; with ``path`` it is also written as a PNG.
     """
+    check_exposure(res, exposure)
     name = check_asset(res, asset)
     table = res.by_strike(asset=name)
     totals = res.total(asset=name)
@@ -63,7 +76,7 @@ def plot_heatmap(
         lo, hi = live.min() * (1 - width), live.max() * (1 + width)
         inside = table[(table["strike"] >= lo) & (table["strike"] <= hi)]
         table = inside if not inside.empty else table
-    grid = table.pivot_table(index="strike", columns="time", values="gex", aggfunc="sum", fill_value=0.0)
+    grid = table.pivot_table(index="strike", columns="time", values=exposure, aggfunc="sum", fill_value=0.0)
     times = pd.DatetimeIndex(totals["time"])
     grid = grid.reindex(columns=times, fill_value=0.0)
     strikes = grid.index.to_numpy(dtype=np.float64)
@@ -84,7 +97,7 @@ def plot_heatmap(
         f = flips["flip"].astype("Float64").to_numpy(dtype=np.float64, na_value=np.nan)
         ax.plot(pd.DatetimeIndex(flips["time"]).tz_convert(None), f, color="#e08a00", lw=1.2, ls=":", label="flip")
     bar = fig.colorbar(mesh, ax=ax, pad=0.01, extend="both")
-    bar.set_label(unit_label(res.unit))
+    bar.set_label(exposure_label(exposure, res.unit))
     bar.formatter = value_formatter(res.unit)
     bar.update_ticks()
     ax.set_ylim(_edges(strikes)[0], _edges(strikes)[-1])
@@ -95,6 +108,7 @@ def plot_heatmap(
     ax.set_ylabel("strike")
     ax.set_xlabel("time (UTC)")
     ax.legend(loc="upper left", fontsize=9, framealpha=0.9)
-    ax.set_title(title or f"{name} {res.method} GEX by strike and time", fontsize=13)
+    shown = "GEX" if exposure == "gex" else exposure.upper()
+    ax.set_title(title or f"{name} {res.method} {shown} by strike and time", fontsize=13)
     save(fig, path)
     return fig

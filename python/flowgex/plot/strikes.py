@@ -15,13 +15,14 @@ from ._style import (
     GREEN,
     RED,
     SPOT,
+    check_exposure,
+    exposure_label,
     new_figure,
     plain,
     price_formatter,
     price_text,
     save,
     stamp,
-    unit_label,
     value_text,
 )
 from ._style import value_formatter as _values
@@ -58,18 +59,22 @@ def plot_strikes(
     lv: Levels | None = None,
     title: str | None = None,
     path: str | Path | None = None,
+    exposure: str = "gex",
 ) -> Figure:
-    """GEX by strike as bars (green positive, red negative) for strikes within ±``width`` of spot.
+    """GEX (or ``exposure="dex"``, ``"vex"``, ``"cex"`` when computed) by strike as bars
+    (green positive, red negative) for strikes within ±``width`` of spot.
 
     Spot and the gamma flip are vertical lines, the positive and negative
     walls are labelled, the y axis carries the result's unit and the title the
     asset, method and time. ``lv`` reuses levels already computed. Returns the
-    Figure; with ``path`` it is also written as a PNG.
+    Figure; with ``path`` it is also written as a PNG. For another exposure the
+    spot and flip lines stay; the GEX walls are not labelled.
     """
+    check_exposure(res, exposure)
     lv = lv if lv is not None else levels(res, asset, at=at)
     table = res.by_strike(asset=lv.asset, at=lv.time)
     k = table["strike"].to_numpy(dtype=np.float64)
-    g = table["gex"].to_numpy(dtype=np.float64)
+    g = table[exposure].to_numpy(dtype=np.float64)
     if lv.spot > 0:
         near = np.abs(k - lv.spot) <= width * lv.spot
         if near.any():
@@ -84,7 +89,7 @@ def plot_strikes(
         ax.axvline(lv.spot, color=SPOT, lw=1.6, ls="--", label=f"spot {price_text(lv.spot)}")
     if lv.flip is not None:
         ax.axvline(lv.flip, color=FLIP, lw=1.6, ls=":", label=f"gamma flip {price_text(lv.flip)}")
-    by_k = dict(zip(k, g))
+    by_k = dict(zip(k, g)) if exposure == "gex" else {}
     if lv.positive_wall in by_k:
         _label_wall(ax, lv.positive_wall, by_k[lv.positive_wall], "+ wall", GREEN)
     if lv.negative_wall in by_k:
@@ -93,12 +98,17 @@ def plot_strikes(
     ax.xaxis.set_major_formatter(price_formatter())
     ax.yaxis.set_major_formatter(_values(res.unit))
     ax.set_xlabel("strike")
-    ax.set_ylabel(unit_label(res.unit))
+    ax.set_ylabel(exposure_label(exposure, res.unit))
     ax.grid(axis="y", alpha=0.3)
     handles, _ = ax.get_legend_handles_labels()
-    handles += [Patch(color=GREEN, label="dealers long gamma"), Patch(color=RED, label="dealers short gamma")]
+    if exposure == "gex":
+        handles += [Patch(color=GREEN, label="dealers long gamma"), Patch(color=RED, label="dealers short gamma")]
+    else:
+        name = exposure.upper()
+        handles += [Patch(color=GREEN, label=f"positive {name}"), Patch(color=RED, label=f"negative {name}")]
     ax.legend(handles=handles, loc="upper left", fontsize=9, framealpha=0.9)
-    ax.set_title(title or f"{lv.asset} {res.method} GEX by strike \u2014 {stamp(lv.time)}", fontsize=13)
+    shown = "GEX" if exposure == "gex" else exposure.upper()
+    ax.set_title(title or f"{lv.asset} {res.method} {shown} by strike \u2014 {stamp(lv.time)}", fontsize=13)
     ax.text(
         0.99,
         0.97,

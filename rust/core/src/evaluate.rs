@@ -12,7 +12,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::batch::prefetch;
 use crate::error::{fmt_time, CoreError, Result};
-use crate::exposure::{gex, Unit};
+use crate::exposure::{first_order_exposure, gex, GreekSet, Unit, CEX_SCALE, DEX_SCALE, VEX_SCALE};
+use crate::greeks::first_order::{greeks_block, GreeksOut};
 use crate::greeks::{gamma_block, CHUNK};
 use crate::grid::year_fraction;
 use crate::output::{
@@ -46,6 +47,8 @@ pub struct EvalConfig {
     pub rate: f64,
     pub missing_vol: MissingVol,
     pub missing_spot: MissingSpot,
+    /// Greeks beyond gamma whose exposures are computed (rule 16).
+    pub greeks: GreekSet,
 }
 
 /// Inputs of a block of steps, gathered by the sequential replay.
@@ -75,6 +78,8 @@ pub struct StepBatch {
     /// Scratch for [`flush`]'s gamma and GEX columns, kept across flushes.
     gamma: Vec<f64>,
     gexv: Vec<f64>,
+    /// Scratch for DEX, VEX and CEX (left empty when not asked for).
+    firstv: [Vec<f64>; 3],
 }
 
 impl StepBatch {
@@ -105,6 +110,7 @@ impl StepBatch {
             gamma_override,
             gamma: _,
             gexv: _,
+            firstv: _,
         } = self;
         step_time.clear();
         row_end.clear();
@@ -296,18 +302,21 @@ impl StepAgg {
                 call_gex: Vec::with_capacity(r),
                 put_gex: Vec::with_capacity(r),
                 gex: Vec::with_capacity(r),
+                ..Default::default()
             },
             expiry: ExpiryRows {
                 time: Vec::with_capacity(r),
                 asset: Vec::with_capacity(r),
                 expiry: Vec::with_capacity(r),
                 gex: Vec::with_capacity(r),
+                ..Default::default()
             },
             total: TotalRows {
                 time: Vec::with_capacity(a),
                 asset: Vec::with_capacity(a),
                 spot: Vec::with_capacity(a),
                 gex: Vec::with_capacity(a),
+                ..Default::default()
             },
         }
     }
@@ -374,6 +383,10 @@ pub fn flush(
             }
         });
 
+    let mut firstv = std::mem::take(&mut batch.firstv);
+    first_order_pass(batch, reg, cfg, &mut firstv);
+    let b = &*batch;
+
     let steps = b.step_time.len();
     let last = b.step_time[steps - 1];
     let aggs: Vec<StepAgg> = (0..steps)
@@ -388,6 +401,13 @@ pub fn flush(
                 b.step_time[s],
                 &b.inst[lo..b.row_end[s]],
                 &gexv[lo..b.row_end[s]],
+                firstv.each_ref().map(|v| {
+                    if v.is_empty() {
+                        &v[..]
+                    } else {
+                        &v[lo..b.row_end[s]]
+                    }
+                }),
                 &b.group[lo..b.row_end[s]],
                 (
                     &b.group_asset[glo..b.group_end[s]],
@@ -437,6 +457,9 @@ pub fn flush(
             vol: std::mem::take(&mut batch.vol),
             gamma,
             gex: gexv,
+            dex: std::mem::take(&mut firstv[0]),
+            vex: std::mem::take(&mut firstv[1]),
+            cex: std::mem::take(&mut firstv[2]),
         });
     } else {
         // Only the tail is reported: copy it and keep the block's pages for the next one.
@@ -448,9 +471,13 @@ pub fn flush(
             vol: b.vol[row0..].to_vec(),
             gamma: gamma[row0..].to_vec(),
             gex: gexv[row0..].to_vec(),
+            dex: firstv[0].get(row0..).unwrap_or_default().to_vec(),
+            vex: firstv[1].get(row0..).unwrap_or_default().to_vec(),
+            cex: firstv[2].get(row0..).unwrap_or_default().to_vec(),
         });
         batch.gamma = gamma;
         batch.gexv = gexv;
+        batch.firstv = firstv;
     }
     batch.clear();
     keep.trim(out, retain_from);
@@ -463,6 +490,7 @@ fn aggregate_step(
     t: i64,
     inst: &[u32],
     gexv: &[f64],
+    fx: [&[f64]; 3],
     group: &[u32],
     groups: (&[u16], &[i64]),
     total_asset: &[u16],
@@ -478,6 +506,7 @@ fn aggregate_step(
     while i < n {
         let first = c[inst[i] as usize];
         let (mut call, mut put) = (0.0, 0.0);
+        let mut f = [0.0f64; 3];
         while i < n {
             let ci = c[inst[i] as usize];
             if ci.asset != first.asset || ci.strike != first.strike {
@@ -488,6 +517,7 @@ fn aggregate_step(
             } else {
                 put += gexv[i];
             }
+            add_first(&mut f, &fx, i);
             i += 1;
         }
         let s = &mut agg.strike;
@@ -497,6 +527,7 @@ fn aggregate_step(
         s.call_gex.push(call);
         s.put_gex.push(put);
         s.gex.push(call + put);
+        push_first([&mut s.dex, &mut s.vex, &mut s.cex], &fx, f);
     }
     // By expiry: each row adds to its group's slot, in canonical order.
     if strikes_and_expiries {
@@ -505,20 +536,40 @@ fn aggregate_step(
         for (g, x) in group.iter().zip(gexv) {
             sums[*g as usize] += x;
         }
+        let mut fsums = vec![
+            [0.0f64; 3];
+            if fx.iter().any(|c| !c.is_empty()) {
+                g_asset.len()
+            } else {
+                0
+            }
+        ];
+        if !fsums.is_empty() {
+            for (i, g) in group.iter().enumerate() {
+                add_first(&mut fsums[*g as usize], &fx, i);
+            }
+        }
         let e = &mut agg.expiry;
         for (k, sum) in sums.into_iter().enumerate() {
             e.time.push(t);
             e.asset.push(g_asset[k]);
             e.expiry.push(g_expiry[k]);
             e.gex.push(sum);
+            push_first(
+                [&mut e.dex, &mut e.vex, &mut e.cex],
+                &fx,
+                fsums.get(k).copied().unwrap_or_default(),
+            );
         }
     }
     // Totals: active assets in name order; the canonical order groups rows by asset in the same order.
     let mut i = 0;
     for (k, &asset) in total_asset.iter().enumerate() {
         let mut sum = 0.0;
+        let mut f = [0.0f64; 3];
         while i < n && c[inst[i] as usize].asset == asset {
             sum += gexv[i];
+            add_first(&mut f, &fx, i);
             i += 1;
         }
         let tr = &mut agg.total;
@@ -526,7 +577,90 @@ fn aggregate_step(
         tr.asset.push(asset);
         tr.spot.push(total_spot[k]);
         tr.gex.push(sum);
+        push_first([&mut tr.dex, &mut tr.vex, &mut tr.cex], &fx, f);
     }
     debug_assert_eq!(i, n, "every live row belongs to an active asset");
     agg
+}
+
+/// Adds row `i` of each asked-for exposure column (`first`: DEX, VEX, CEX; empty when not asked).
+#[inline]
+fn add_first(acc: &mut [f64; 3], first: &[&[f64]; 3], i: usize) {
+    for (a, col) in acc.iter_mut().zip(first) {
+        if let Some(x) = col.get(i) {
+            *a += x;
+        }
+    }
+}
+
+/// Pushes each asked-for exposure sum onto its output column.
+#[inline]
+fn push_first(cols: [&mut Vec<f64>; 3], first: &[&[f64]; 3], sums: [f64; 3]) {
+    for ((col, src), x) in cols.into_iter().zip(first).zip(sums) {
+        if !src.is_empty() {
+            col.push(x);
+        }
+    }
+}
+
+/// DEX, VEX and CEX of every gathered row into `firstv` (each left empty unless
+/// asked for): delta, vanna and charm from the one-pass kernel sharing d₁, then
+/// scaled per rule 16. Nothing runs for a gamma-only run.
+fn first_order_pass(b: &StepBatch, reg: &Registry, cfg: &EvalConfig, firstv: &mut [Vec<f64>; 3]) {
+    let g = cfg.greeks;
+    let n = b.inst.len();
+    for (v, on) in firstv.iter_mut().zip([g.delta, g.vanna, g.charm]) {
+        v.clear();
+        if on {
+            v.resize(n, 0.0);
+        }
+    }
+    if !g.any() || n == 0 {
+        return;
+    }
+    let chunks = n.div_ceil(CHUNK);
+    fn split(v: &mut [f64], chunks: usize) -> Vec<Option<&mut [f64]>> {
+        if v.is_empty() {
+            (0..chunks).map(|_| None).collect()
+        } else {
+            v.chunks_mut(CHUNK).map(Some).collect()
+        }
+    }
+    let [dv, vv, cv] = firstv;
+    let (d, v, c) = (split(dv, chunks), split(vv, chunks), split(cv, chunks));
+    let consts = &reg.consts;
+    d.into_par_iter()
+        .zip(v)
+        .zip(c)
+        .enumerate()
+        .for_each(|(ci, ((mut d, mut v), mut c))| {
+            let lo = ci * CHUNK;
+            let hi = (lo + CHUNK).min(n);
+            let inst = &b.inst[lo..hi];
+            let k: Vec<f64> = inst.iter().map(|&id| consts[id as usize].strike).collect();
+            let is_call: Vec<bool> = inst.iter().map(|&id| consts[id as usize].is_call).collect();
+            greeks_block(
+                GreeksOut {
+                    gamma: None,
+                    delta: d.as_deref_mut(),
+                    vanna: v.as_deref_mut(),
+                    charm: c.as_deref_mut(),
+                },
+                &b.spot[lo..hi],
+                &k,
+                &b.tau[lo..hi],
+                &b.vol[lo..hi],
+                &[cfg.rate],
+                &is_call,
+            );
+            let (inv, spot) = (&b.inventory[lo..hi], &b.spot[lo..hi]);
+            for (col, scale) in [(d, DEX_SCALE), (v, VEX_SCALE), (c, CEX_SCALE)] {
+                if let Some(x) = col {
+                    for j in 0..x.len() {
+                        let m = consts[inst[j] as usize].multiplier;
+                        x[j] = first_order_exposure(x[j], inv[j], m, spot[j], scale, cfg.unit);
+                    }
+                }
+            }
+        });
 }

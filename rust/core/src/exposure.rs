@@ -54,6 +54,69 @@ pub fn gex(gamma: f64, inventory: f64, multiplier: f64, s: f64, unit: Unit) -> f
     }
 }
 
+/// Which greeks besides gamma a run computes (DESIGN rules 15–16); gamma always is.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct GreekSet {
+    pub delta: bool,
+    pub vanna: bool,
+    pub charm: bool,
+}
+
+impl GreekSet {
+    pub const NAMES: [&'static str; 4] = ["gamma", "delta", "vanna", "charm"];
+
+    /// The set named by `names` (each one of [`GreekSet::NAMES`]; gamma is implied).
+    pub fn parse<S: AsRef<str>>(names: &[S]) -> Result<GreekSet> {
+        let mut g = GreekSet::default();
+        for n in names {
+            match n.as_ref() {
+                "gamma" => {}
+                "delta" => g.delta = true,
+                "vanna" => g.vanna = true,
+                "charm" => g.charm = true,
+                other => {
+                    return Err(CoreError::InvalidOption {
+                        name: "greeks".into(),
+                        expected: format!("names among {:?}", GreekSet::NAMES),
+                        found: format!("{other:?}"),
+                    })
+                }
+            }
+        }
+        Ok(g)
+    }
+
+    /// Whether anything beyond gamma is asked for.
+    pub fn any(self) -> bool {
+        self.delta || self.vanna || self.charm
+    }
+}
+
+/// Scale of DEX, VEX and CEX (rule 16): Δ·I·m·S, vanna·I·m·S·0.01, charm·I·m·S/365.
+pub const DEX_SCALE: f64 = 1.0;
+pub const VEX_SCALE: f64 = 0.01;
+pub const CEX_SCALE: f64 = 1.0 / 365.0;
+
+/// DEX, VEX or CEX of one position (`greek` the option's delta, vanna or charm,
+/// `scale` its [`DEX_SCALE`]-style factor). Both USD units give the USD value of
+/// rule 16 (these exposures have no "per 1%" or "per point" variant: the unit
+/// names scale GEX); `Unit::Underlying` drops the factor S.
+#[inline]
+pub fn first_order_exposure(
+    greek: f64,
+    inventory: f64,
+    multiplier: f64,
+    s: f64,
+    scale: f64,
+    unit: Unit,
+) -> f64 {
+    let per_unit = greek * inventory * multiplier;
+    match unit {
+        Unit::Underlying => per_unit * scale,
+        Unit::UsdPer1Pct | Unit::UsdPerPoint => per_unit * s * scale,
+    }
+}
+
 /// Deribit contract multipliers (underlying units per contract): `ASSET_QUOTE`
 /// keys for linear (USDC) options, `ASSET` keys for inverse options and
 /// unquoted names. The same table as `flowgex.multipliers.BUILTIN_MULTIPLIERS`

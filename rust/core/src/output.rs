@@ -4,6 +4,8 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::exposure::GreekSet;
+
 /// One row per (grid time, live instrument): DESIGN section 4 `inventory`.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct InventoryRows {
@@ -14,6 +16,10 @@ pub struct InventoryRows {
     pub vol: Vec<f64>,
     pub gamma: Vec<f64>,
     pub gex: Vec<f64>,
+    /// Delta, vanna and charm exposure (DESIGN rule 16): empty unless that greek was asked for.
+    pub dex: Vec<f64>,
+    pub vex: Vec<f64>,
+    pub cex: Vec<f64>,
 }
 
 /// The strike chart: one row per (time, asset, strike), both legs and all maturities summed.
@@ -25,6 +31,9 @@ pub struct StrikeRows {
     pub call_gex: Vec<f64>,
     pub put_gex: Vec<f64>,
     pub gex: Vec<f64>,
+    pub dex: Vec<f64>,
+    pub vex: Vec<f64>,
+    pub cex: Vec<f64>,
 }
 
 /// One row per (time, asset, expiry).
@@ -34,6 +43,9 @@ pub struct ExpiryRows {
     pub asset: Vec<u16>,
     pub expiry: Vec<i64>,
     pub gex: Vec<f64>,
+    pub dex: Vec<f64>,
+    pub vex: Vec<f64>,
+    pub cex: Vec<f64>,
 }
 
 /// One row per (time, asset): the asset's spot and total GEX.
@@ -43,6 +55,9 @@ pub struct TotalRows {
     pub asset: Vec<u16>,
     pub spot: Vec<f64>,
     pub gex: Vec<f64>,
+    pub dex: Vec<f64>,
+    pub vex: Vec<f64>,
+    pub cex: Vec<f64>,
 }
 
 /// Where the underlying price and the volatility of each live row came from.
@@ -129,8 +144,10 @@ pub struct Output {
 }
 
 /// Implements range operations for a struct of equally long, time-sorted columns.
+/// The optional columns (after `;`) are either as long as `time` or empty (a greek
+/// that was not asked for): every operation leaves an empty one empty.
 macro_rules! columns {
-    ($ty:ident { $($col:ident),* }) => {
+    ($ty:ident { $($col:ident),* $(; $($opt:ident),*)? }) => {
         impl $ty {
             pub fn len(&self) -> usize { self.time.len() }
             pub fn is_empty(&self) -> bool { self.time.is_empty() }
@@ -145,6 +162,7 @@ macro_rules! columns {
                 }
                 self.time.append(&mut other.time);
                 $( self.$col.append(&mut other.$col); )*
+                $($( self.$opt.append(&mut other.$opt); )*)?
             }
             /// Removes and returns the rows with time <= `t`.
             pub fn take_through(&mut self, t: i64) -> Self {
@@ -152,6 +170,7 @@ macro_rules! columns {
                 let mut head = Self::default();
                 head.time = self.time.drain(..n).collect();
                 $( head.$col = self.$col.drain(..n).collect(); )*
+                $($( if !self.$opt.is_empty() { head.$opt = self.$opt.drain(..n).collect(); } )*)?
                 head
             }
             /// Drops the rows with time < `t`.
@@ -159,12 +178,14 @@ macro_rules! columns {
                 let n = self.split_before(t);
                 self.time.drain(..n);
                 $( self.$col.drain(..n); )*
+                $($( if !self.$opt.is_empty() { self.$opt.drain(..n); } )*)?
             }
             /// Drops the rows with time > `t`.
             pub fn truncate_after(&mut self, t: i64) {
                 let n = self.split_after(t);
                 self.time.truncate(n);
                 $( self.$col.truncate(n); )*
+                $($( self.$opt.truncate(n); )*)?
             }
             /// Rows `(part, row)` of `parts`, in the order given.
             #[allow(dead_code)] // not for StepStats: its counts are summed per step
@@ -173,12 +194,20 @@ macro_rules! columns {
                 Self {
                     time: picks.iter().map(|x| { let (p, r) = at(x); parts[p].time[r] }).collect(),
                     $( $col: picks.iter().map(|x| { let (p, r) = at(x); parts[p].$col[r] }).collect(), )*
+                    // Every part was computed with the same greeks: a column is empty in all or none.
+                    $($( $opt: if parts.iter().all(|p| p.$opt.is_empty()) { Vec::new() } else {
+                        picks.iter().map(|x| { let (p, r) = at(x); parts[p].$opt[r] }).collect()
+                    }, )*)?
                 }
             }
             /// A copy of the rows with time <= `t`.
             pub fn clone_through(&self, t: i64) -> Self {
                 let n = self.split_after(t);
-                Self { time: self.time[..n].to_vec(), $( $col: self.$col[..n].to_vec(), )* }
+                Self {
+                    time: self.time[..n].to_vec(),
+                    $( $col: self.$col[..n].to_vec(), )*
+                    $($( $opt: self.$opt[..n.min(self.$opt.len())].to_vec(), )*)?
+                }
             }
         }
     };
@@ -190,22 +219,29 @@ columns!(InventoryRows {
     spot,
     vol,
     gamma,
-    gex
+    gex;
+    dex,
+    vex,
+    cex
 });
 columns!(StrikeRows {
     asset,
     strike,
     call_gex,
     put_gex,
-    gex
+    gex;
+    dex,
+    vex,
+    cex
 });
-columns!(ExpiryRows { asset, expiry, gex });
-columns!(TotalRows { asset, spot, gex });
+columns!(ExpiryRows { asset, expiry, gex; dex, vex, cex });
+columns!(TotalRows { asset, spot, gex; dex, vex, cex });
 columns!(StepStats { counts });
 
 impl Output {
-    /// The columns of each table line up (checked on snapshot restore).
-    pub fn check_lengths(&self) -> std::result::Result<(), &'static str> {
+    /// The columns of each table line up, with an exposure column exactly for each
+    /// greek asked for (checked on snapshot restore).
+    pub fn check_lengths(&self, greeks: GreekSet) -> std::result::Result<(), &'static str> {
         let i = &self.inventory;
         let k = &self.by_strike;
         let e = &self.by_expiry;
@@ -229,6 +265,18 @@ impl Output {
         ]) && same(&[e.time.len(), e.asset.len(), e.expiry.len(), e.gex.len()])
             && same(&[t.time.len(), t.asset.len(), t.spot.len(), t.gex.len()])
             && same(&[self.stats.time.len(), self.stats.counts.len()]);
+        // A greek's exposure column is as long as its table when asked for, else empty.
+        let greek = |n: usize, cols: [&Vec<f64>; 3]| {
+            [greeks.delta, greeks.vanna, greeks.charm]
+                .iter()
+                .zip(cols)
+                .all(|(&on, c)| c.len() == if on { n } else { 0 })
+        };
+        let ok = ok
+            && greek(i.time.len(), [&i.dex, &i.vex, &i.cex])
+            && greek(k.time.len(), [&k.dex, &k.vex, &k.cex])
+            && greek(e.time.len(), [&e.dex, &e.vex, &e.cex])
+            && greek(t.time.len(), [&t.dex, &t.vex, &t.cex]);
         if ok {
             Ok(())
         } else {
@@ -352,6 +400,7 @@ mod tests {
             asset: vec![0; times.len()],
             spot: times.iter().map(|&t| t as f64).collect(),
             gex: vec![1.0; times.len()],
+            ..Default::default()
         }
     }
 
@@ -369,5 +418,39 @@ mod tests {
         assert_eq!(u.len(), 1);
         u.append(totals(&[7]));
         assert_eq!(u.time, vec![1, 7]);
+    }
+
+    #[test]
+    fn exposure_columns_stay_empty_or_full() {
+        let g = |delta| GreekSet {
+            delta,
+            ..GreekSet::default()
+        };
+        // Not asked: every range operation leaves the column empty.
+        let mut t = totals(&[1, 2, 3]);
+        let head = t.take_through(1);
+        assert!(head.dex.is_empty() && t.dex.is_empty());
+        t.drop_before(3);
+        assert_eq!(t.clone_through(5).dex.len(), 0);
+        let picked = TotalRows::pick(&[&totals(&[1]), &totals(&[1, 2])], &[(0, 0), (1, 1)]);
+        assert!(picked.dex.is_empty() && picked.time == vec![1, 2]);
+        // Asked: the column follows the rows.
+        let mut a = totals(&[1, 2, 3]);
+        a.dex = vec![10.0, 20.0, 30.0];
+        assert_eq!(a.take_through(2).dex, vec![10.0, 20.0]);
+        assert_eq!(a.dex, vec![30.0]);
+        let b = TotalRows { dex: vec![5.0], ..totals(&[4]) };
+        assert_eq!(TotalRows::pick(&[&a, &b], &[(1, 0), (0, 0)]).dex, vec![5.0, 30.0]);
+        // check_lengths: a column exactly when its greek was asked for.
+        let mut out = Output {
+            total: a,
+            ..Output::default()
+        };
+        out.stats = StepStats::default();
+        assert!(out.check_lengths(g(true)).is_ok());
+        assert!(out.check_lengths(g(false)).is_err());
+        out.total.dex.clear();
+        assert!(out.check_lengths(g(true)).is_err());
+        assert!(out.check_lengths(g(false)).is_ok());
     }
 }

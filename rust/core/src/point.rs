@@ -6,7 +6,7 @@ use rustc_hash::FxHashMap;
 
 use crate::error::{CoreError, Result};
 use crate::evaluate::{flush, EvalConfig, MissingSpot, MissingVol, StepBatch};
-use crate::exposure::Unit;
+use crate::exposure::{GreekSet, Unit};
 use crate::grid::year_fraction;
 use crate::output::{Output, Retention, SourceCounts};
 use crate::registry::{InstrumentDict, Registry};
@@ -31,6 +31,7 @@ pub fn evaluate_point(
     unit: Unit,
     rate: f64,
     multipliers: &[(String, f64)],
+    greeks: GreekSet,
 ) -> Result<(Registry, Output, u64)> {
     let n = book.codes.len();
     for (name, len) in [
@@ -144,6 +145,7 @@ pub fn evaluate_point(
         rate,
         missing_vol: MissingVol::Skip,
         missing_spot: MissingSpot::Skip,
+        greeks,
     };
     let mut out = Output::default();
     flush(&mut batch, &reg, &cfg, Retention::ALL, i64::MAX, &mut out);

@@ -14,7 +14,7 @@ use serde::{Deserialize, Serialize};
 use crate::batch::UpdateBatch;
 use crate::error::{CoreError, Result};
 use crate::evaluate::{flush, EvalConfig, MissingSpot, MissingVol, StepBatch};
-use crate::exposure::Unit;
+use crate::exposure::{GreekSet, Unit};
 use crate::grid::{ceil_to_grid, floor_to_grid};
 use crate::output::{Output, Retention};
 use crate::registry::{InstrumentDict, Registry};
@@ -47,6 +47,8 @@ pub struct Config {
     /// Under quarantine, rows more than this far (ns) from the bulk of an
     /// update over the grid limit are outliers (see [`crate::budget`]); `None`: never.
     pub outlier_gap: Option<i64>,
+    /// Greeks beyond gamma whose exposures (DEX, VEX, CEX) are computed.
+    pub greeks: GreekSet,
 }
 
 impl Config {
@@ -63,6 +65,7 @@ impl Config {
             keep: Retention::ALL,
             grid_limit: None,
             outlier_gap: Some(crate::limits::DEFAULT_OUTLIER_GAP),
+            greeks: GreekSet::default(),
         }
     }
 
@@ -160,6 +163,7 @@ impl Config {
             rate: self.rate,
             missing_vol: self.missing_vol,
             missing_spot: self.missing_spot,
+            greeks: self.greeks,
         }
     }
 }

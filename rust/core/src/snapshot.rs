@@ -17,7 +17,7 @@ use crate::replay::Engine;
 
 pub const MAGIC: &[u8; 8] = b"FLOWGEX\0";
 /// Bump when the serialised layout changes; older blobs are refused with a clear error.
-pub const FORMAT_VERSION: u32 = 2;
+pub const FORMAT_VERSION: u32 = 3;
 const HEADER: usize = 8 + 4 + 8 + 8;
 
 fn corrupt(why: impl std::fmt::Display) -> CoreError {
@@ -140,7 +140,7 @@ impl Engine {
                 .all(|t| t.is_none_or(|t| t < ts_max + 2 * self.cfg.resolution)),
             "grid time out of range",
         )?;
-        self.out.check_lengths().map_err(|e| e.to_string())?;
+        self.out.check_lengths(self.cfg.greeks).map_err(|e| e.to_string())?;
         let na = reg.assets.len() as u16;
         ensure(
             self.out.inventory.inst.iter().all(|&i| (i as usize) < n)

@@ -242,6 +242,10 @@ pub fn output_to_dict<'py>(py: Python<'py>, out: Output) -> PyResult<Bound<'py, 
     set(&d, "inventory.vol", i.vol)?;
     set(&d, "inventory.gamma", i.gamma)?;
     set(&d, "inventory.gex", i.gex)?;
+    // DEX, VEX, CEX: empty unless asked for (the Python side keeps the asked ones).
+    set(&d, "inventory.dex", i.dex)?;
+    set(&d, "inventory.vex", i.vex)?;
+    set(&d, "inventory.cex", i.cex)?;
     let s = out.by_strike;
     set(&d, "by_strike.time", s.time)?;
     set(&d, "by_strike.asset", s.asset)?;
@@ -249,16 +253,25 @@ pub fn output_to_dict<'py>(py: Python<'py>, out: Output) -> PyResult<Bound<'py, 
     set(&d, "by_strike.call_gex", s.call_gex)?;
     set(&d, "by_strike.put_gex", s.put_gex)?;
     set(&d, "by_strike.gex", s.gex)?;
+    set(&d, "by_strike.dex", s.dex)?;
+    set(&d, "by_strike.vex", s.vex)?;
+    set(&d, "by_strike.cex", s.cex)?;
     let e = out.by_expiry;
     set(&d, "by_expiry.time", e.time)?;
     set(&d, "by_expiry.asset", e.asset)?;
     set(&d, "by_expiry.expiry", e.expiry)?;
     set(&d, "by_expiry.gex", e.gex)?;
+    set(&d, "by_expiry.dex", e.dex)?;
+    set(&d, "by_expiry.vex", e.vex)?;
+    set(&d, "by_expiry.cex", e.cex)?;
     let t = out.total;
     set(&d, "total.time", t.time)?;
     set(&d, "total.asset", t.asset)?;
     set(&d, "total.spot", t.spot)?;
     set(&d, "total.gex", t.gex)?;
+    set(&d, "total.dex", t.dex)?;
+    set(&d, "total.vex", t.vex)?;
+    set(&d, "total.cex", t.cex)?;
     let c = out.stats.counts;
     set(&d, "steps.time", out.stats.time)?;
     set(

@@ -7,7 +7,7 @@ use std::sync::{Mutex, MutexGuard};
 
 use flowgex_core::batch::UpdateBatch;
 use flowgex_core::evaluate::{MissingSpot, MissingVol};
-use flowgex_core::exposure::Unit;
+use flowgex_core::exposure::{GreekSet, Unit};
 use flowgex_core::output::{Keep, Retention};
 use flowgex_core::parallel::install;
 use flowgex_core::validate::Reason;
@@ -122,7 +122,7 @@ fn result_to_dict<'py>(
 #[pymethods]
 impl CoreEngine {
     #[new]
-    #[pyo3(signature = (*, resolution_ns, unit, start, end, multipliers, missing_vol, missing_spot, rate, keep, threads, keep_aggregates="all", grid_limit=None, outlier_gap=Some(flowgex_core::limits::DEFAULT_OUTLIER_GAP)))]
+    #[pyo3(signature = (*, resolution_ns, unit, start, end, multipliers, missing_vol, missing_spot, rate, keep, threads, keep_aggregates="all", grid_limit=None, outlier_gap=Some(flowgex_core::limits::DEFAULT_OUTLIER_GAP), greeks=Vec::new()))]
     #[allow(clippy::too_many_arguments)]
     fn new(
         resolution_ns: i64,
@@ -138,6 +138,7 @@ impl CoreEngine {
         keep_aggregates: &str,
         grid_limit: Option<u64>,
         outlier_gap: Option<i64>,
+        greeks: Vec<String>,
     ) -> PyResult<Self> {
         let missing_spot = match missing_spot {
             "error" => MissingSpot::Error,
@@ -172,6 +173,7 @@ impl CoreEngine {
             keep,
             grid_limit,
             outlier_gap,
+            greeks: core_result(GreekSet::parse(&greeks))?,
         };
         Ok(CoreEngine {
             inner: Mutex::new(Some(core_result(Engine::new(cfg))?)),

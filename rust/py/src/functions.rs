@@ -1,7 +1,7 @@
 //! Stateless kernels: Black-76 gamma, delta, vanna and charm, instrument parsing, one-time evaluation
 //! of a book (classic GEX) and the spot profile with its zero crossings.
 
-use flowgex_core::exposure::Unit;
+use flowgex_core::exposure::{GreekSet, Unit};
 use flowgex_core::greeks::{gamma_into, greeks_into, GreeksOut};
 use flowgex_core::instrument::{parse_name, Kind};
 use flowgex_core::parallel::install;
@@ -161,7 +161,7 @@ pub fn parse_instrument(name: &str) -> PyResult<(String, Option<String>, i64, f6
 
 /// Evaluates a given book at one time (classic GEX); returns the result arrays and the registry.
 #[pyfunction]
-#[pyo3(signature = (time, book, *, unit, rate, multipliers, asset_spot, threads=None))]
+#[pyo3(signature = (time, book, *, unit, rate, multipliers, asset_spot, threads=None, greeks=Vec::new()))]
 #[allow(clippy::too_many_arguments)]
 pub fn evaluate_point<'py>(
     py: Python<'py>,
@@ -172,7 +172,9 @@ pub fn evaluate_point<'py>(
     multipliers: Vec<(String, f64)>,
     asset_spot: Vec<(String, f64)>,
     threads: Option<usize>,
+    greeks: Vec<String>,
 ) -> PyResult<Bound<'py, PyDict>> {
+    let greeks = core_result(GreekSet::parse(&greeks))?;
     let dict = instrument_dict(book)?;
     let (codes, inv, spot, vol) = (
         arr::<i32>(book, "inst")?,
@@ -196,7 +198,10 @@ pub fn evaluate_point<'py>(
     };
     let unit = core_result(Unit::parse(unit))?;
     let (reg, out, expired) = core_result(py.detach(|| {
-        install(threads, || core_point(time, &pb, unit, rate, &multipliers)).and_then(|r| r)
+        install(threads, || {
+            core_point(time, &pb, unit, rate, &multipliers, greeks)
+        })
+        .and_then(|r| r)
     }))?;
     let d = output_to_dict(py, out)?;
     d.set_item("registry", registry_to_dict(py, &reg)?)?;

@@ -1,0 +1,48 @@
+"""``flowgex run --changes`` and ``--greeks``: the printed top strikes and
+changes.csv are ``GexResult.changes`` of the same run; bad values exit 2."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+from click.testing import CliRunner
+
+import flowgex as fg
+from flowgex.cli import main
+
+
+@pytest.fixture(scope="module")
+def data(tmp_path_factory):
+    path = tmp_path_factory.mktemp("cli") / "data"
+    fg.simulate(days=2, assets=("BTC",), seed=3, trades_per_day=500).to_parquet(path)
+    return path
+
+
+def test_changes_are_printed_and_written(data, tmp_path):
+    out = tmp_path / "out"
+    result = CliRunner().invoke(
+        main, ["run", str(data), "--out", str(out), "--changes", "10min, 1h,40D", "--greeks", "vanna"]
+    )
+    assert result.exit_code == 0, result.output
+    m = fg.simulate(days=2, assets=("BTC",), seed=3, trades_per_day=500)
+    res = fg.flow_gex(m.trades, m.chain, m.spot, greeks=("vanna",))
+    written = pd.read_csv(out / "changes.csv")
+    assert list(written["lookback"].unique()) == ["10min", "1h"]
+    assert "vex_change" in written.columns and "dex_change" not in written.columns
+    for lb in ("10min", "1h"):
+        want = res.changes("BTC", lookback=lb)
+        got = written[written["lookback"] == lb].reset_index(drop=True)
+        assert got["strike"].tolist() == want["strike"].tolist()
+        pd.testing.assert_series_equal(got["gex_change"], want["gex_change"], check_exact=False, rtol=1e-12)
+        top = want["strike"].iloc[0]
+        assert f"BTC, {lb} (" in result.output and f"{top:.1f}" in result.output
+    assert "40D" in result.output and "before the result's first grid time" in result.output
+    by_strike = pd.read_parquet(out / "by_strike.parquet")
+    assert "vex" in by_strike.columns
+
+
+@pytest.mark.parametrize("args, message", [(["--changes", "soon"], "--changes"), (["--greeks", "theta"], "greeks")])
+def test_bad_values_exit_2(data, tmp_path, args, message):
+    result = CliRunner().invoke(main, ["run", str(data), "--out", str(tmp_path / "o"), *args])
+    assert result.exit_code == 2, result.output
+    assert message in result.stderr
