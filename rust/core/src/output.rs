@@ -439,8 +439,14 @@ mod tests {
         a.dex = vec![10.0, 20.0, 30.0];
         assert_eq!(a.take_through(2).dex, vec![10.0, 20.0]);
         assert_eq!(a.dex, vec![30.0]);
-        let b = TotalRows { dex: vec![5.0], ..totals(&[4]) };
-        assert_eq!(TotalRows::pick(&[&a, &b], &[(1, 0), (0, 0)]).dex, vec![5.0, 30.0]);
+        let b = TotalRows {
+            dex: vec![5.0],
+            ..totals(&[4])
+        };
+        assert_eq!(
+            TotalRows::pick(&[&a, &b], &[(1, 0), (0, 0)]).dex,
+            vec![5.0, 30.0]
+        );
         // check_lengths: a column exactly when its greek was asked for.
         let mut out = Output {
             total: a,

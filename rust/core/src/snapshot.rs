@@ -140,7 +140,9 @@ impl Engine {
                 .all(|t| t.is_none_or(|t| t < ts_max + 2 * self.cfg.resolution)),
             "grid time out of range",
         )?;
-        self.out.check_lengths(self.cfg.greeks).map_err(|e| e.to_string())?;
+        self.out
+            .check_lengths(self.cfg.greeks)
+            .map_err(|e| e.to_string())?;
         let na = reg.assets.len() as u16;
         ensure(
             self.out.inventory.inst.iter().all(|&i| (i as usize) < n)
