@@ -141,7 +141,7 @@ def test_epochs_across_the_whole_int64_range_are_a_timestamp_or_null(values, uni
     text = pa.array([None if v is None else str(v) for v in values], pa.string())
     got = epoch_timestamps(text, unit).cast(pa.int64()).to_pylist()
     for v, g in zip(values, got, strict=True):
-        fits = v is not None and abs(v) < 2**62 and abs(v * scale) <= 2**63 - 1
+        fits = v is not None and abs(v * scale) <= 2**63 - 1
         assert g == (v * scale if fits else None)  # Python's exact integers are the oracle
 
 

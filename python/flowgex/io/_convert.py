@@ -160,7 +160,8 @@ def epoch_timestamps(col: pa.Array | pa.ChunkedArray, unit: str) -> pa.Array:
     scale = {"s": 10**9, "ms": 10**6, "us": 10**3, "ns": 1}[unit]
     mask = np.asarray(ints.is_null().to_numpy(zero_copy_only=False))
     filled = np.asarray(ints.fill_null(0).to_numpy(zero_copy_only=False), dtype=np.int64)
-    mask = mask | (np.abs(filled) > np.iinfo(np.int64).max // scale)
+    limit = np.iinfo(np.int64).max // scale
+    mask = mask | (filled > limit) | (filled < -limit)  # not np.abs: |int64 min| overflows
     return pa.array(np.where(mask, 0, filled) * scale, pa.int64(), mask=mask).cast(TIMESTAMP)
 
 
