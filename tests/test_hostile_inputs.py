@@ -140,6 +140,9 @@ def test_epochs_across_the_whole_int64_range_are_a_timestamp_or_null(values, uni
     scale = {"s": 10**9, "ms": 10**6, "us": 10**3, "ns": 1}[unit]
     text = pa.array([None if v is None else str(v) for v in values], pa.string())
     got = epoch_timestamps(text, unit).cast(pa.int64()).to_pylist()
+    # The same values one by one: a value's fate never depends on its neighbours.
+    alone = [epoch_timestamps(pa.array([t], pa.string()), unit).cast(pa.int64())[0].as_py() for t in text.to_pylist()]
+    assert alone == got
     for v, g in zip(values, got, strict=True):
         fits = v is not None and abs(v * scale) <= 2**63 - 1
         assert g == (v * scale if fits else None)  # Python's exact integers are the oracle

@@ -129,13 +129,13 @@ def _integer(text: str | None) -> int | None:
         return None
     try:
         value = int(text.strip())
-        return value if abs(value) < 2**62 else None  # e.g. a 20-digit epoch: unreadable, not an overflow
+        return value if abs(value) < 2**63 else None  # e.g. a 20-digit epoch: unreadable, not an overflow
     except ValueError:
         try:
             f = float(text)
         except ValueError:
             return None
-        return int(f) if math.isfinite(f) and abs(f) < 2**62 else None
+        return int(f) if math.isfinite(f) and abs(f) < 2.0**63 else None
 
 
 def _epoch_ints(col: pa.Array) -> pa.Array:
@@ -143,7 +143,7 @@ def _epoch_ints(col: pa.Array) -> pa.Array:
         return pc.cast(col, pa.int64())
     if pa.types.is_floating(col.type):
         v = np.asarray(col.to_numpy(zero_copy_only=False), dtype=np.float64)
-        ok = np.isfinite(v) & (np.abs(v) < 2.0**62)
+        ok = np.isfinite(v) & (np.abs(v) < 2.0**63)
         return pa.array(np.where(ok, v, 0).astype(np.int64), pa.int64(), mask=~ok)
     try:
         return pc.cast(col, pa.int64())
