@@ -33,7 +33,11 @@ OPTS = {"missing_vol": 0.6, "errors": "quarantine", "threads": 1}
 def client():
     cluster = distributed.LocalCluster(
         # ":0": a free port, so another cluster on the machine (8787) cannot make this one fail.
-        n_workers=2, threads_per_worker=1, processes=True, dashboard_address=":0", silence_logs=50
+        n_workers=2,
+        threads_per_worker=1,
+        processes=True,
+        dashboard_address=":0",
+        silence_logs=50,
     )
     with distributed.Client(cluster) as c:
         yield c
