@@ -309,12 +309,20 @@ class GexResult:
         return filter_expiries(self, max_days=max_days, exclude_next=exclude_next, expiry=expiry)
 
     def levels_series(
-        self, asset: str, *, band: float = 0.02, width: float = 0.2, points: int = 401, threads: int | None = None
+        self,
+        asset: str,
+        *,
+        band: float = 0.02,
+        width: float = 0.2,
+        points: int = 401,
+        threads: int | None = None,
+        lookback: Any = None,
     ) -> pd.DataFrame:
-        """Spot, total and near-spot GEX, flip and regime of ``asset`` at every grid time (backtests)."""
+        """Spot, total and near-spot GEX, flip and regime of ``asset`` at every grid time (backtests);
+        with ``lookback``, their change over it (``total_gex_change``, ``near_spot_gex_change``)."""
         from .analytics.series import levels_series
 
-        return levels_series(self, asset, band=band, width=width, points=points, threads=threads)
+        return levels_series(self, asset, band=band, width=width, points=points, threads=threads, lookback=lookback)
 
     def changes(self, asset: str, *, lookback: Any = "1h", at: Any = "last", by: str = "strike") -> pd.DataFrame:
         """What changed over ``lookback`` before ``at`` (DESIGN rule 17), per strike or expiry.

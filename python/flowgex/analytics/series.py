@@ -9,7 +9,7 @@ every step's book copied at once.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -81,8 +81,14 @@ def levels_series(
     width: float = 0.2,
     points: int = 401,
     threads: int | None = None,
+    lookback: Any = None,
 ) -> pd.DataFrame:
     """One row per grid time of ``asset``: time, spot, total_gex, near_spot_gex, flip, crossings, regime.
+
+    With ``lookback`` (a multiple of the grid resolution, e.g. ``"1h"``) two more
+    columns, ``total_gex_change`` and ``near_spot_gex_change``: value(t) −
+    value(t − lookback) on the grid (DESIGN rule 17), nullable ``<NA>`` where
+    t − lookback is before the series' first time.
 
     ``flip`` is a nullable Float64 (``<NA>`` when the profile does not cross
     zero within ±``width``), ``crossings`` counts every crossing, ``regime`` is
@@ -112,7 +118,7 @@ def levels_series(
     near = np.bincount(step, weights=np.where(near_mask, bs["gex"][bsel], 0.0), minlength=len(times))
 
     flip, has, cross = _profile_flips(res, aid, times, spots, rel, threads)
-    return pd.DataFrame(
+    out = pd.DataFrame(
         {
             "time": pd.Series(pd.to_datetime(times.astype(np.int64), utc=True).as_unit("ns")),
             "spot": spots.astype(np.float64),
@@ -123,3 +129,25 @@ def levels_series(
             "regime": pd.Categorical(np.where(near > 0, "sticky", "slippery"), categories=["sticky", "slippery"]),
         }
     )
+    if lookback is not None:
+        back = _lookback_steps(times, lookback, res.resolution_ns)
+        for col, v in (("total_gex_change", out["total_gex"].to_numpy()), ("near_spot_gex_change", near)):
+            has_back = back >= 0
+            out[col] = _nullable(np.where(has_back, v - v[np.maximum(back, 0)], 0.0), has_back)
+    return out
+
+
+def _lookback_steps(times: np.ndarray, lookback: Any, resolution_ns: int | None) -> np.ndarray:
+    """For each time t, the row of t − lookback in ``times`` (−1 when there is none)."""
+    from ..options import duration_ns
+
+    lb = duration_ns(lookback, name="lookback")
+    if resolution_ns and lb % resolution_ns:
+        raise OptionError(
+            f"invalid option lookback: expected a multiple of the grid resolution ({resolution_ns} ns), "
+            f"found {lookback!r}"
+        )
+    t = times.astype(np.int64)
+    i = np.searchsorted(t, t - lb)
+    found = (i < len(t)) & (t[np.minimum(i, len(t) - 1)] == t - lb) if len(t) else np.zeros(0, bool)
+    return np.where(found, i, -1)
