@@ -110,20 +110,23 @@ fn tables<'a>(batch: &'a UpdateBatch, v: &'a Validated) -> [(Table, &'a [i64], &
 type At = (i64, Table, usize);
 
 /// The earliest and latest accepted rows.
+/// Each table's accepted rows are in time order (through `order` when the
+/// input is not), so this reads the first and last of each, not every row.
 fn extremes(batch: &UpdateBatch, v: &Validated) -> Option<(At, At)> {
     let mut lo: Option<At> = None;
     let mut hi: Option<At> = None;
-    for (table, ts, reason) in tables(batch, v) {
-        for (row, (&t, &r)) in ts.iter().zip(reason).enumerate() {
-            if r != 0 {
-                continue;
-            }
-            if lo.is_none_or(|l| t < l.0) {
-                lo = Some((t, table, row));
-            }
-            if hi.is_none_or(|h| t > h.0) {
-                hi = Some((t, table, row));
-            }
+    for ((table, ts, _), acc) in tables(batch, v)
+        .into_iter()
+        .zip([&v.trades, &v.chain, &v.spot])
+    {
+        let (Some(first), Some(last)) = (acc.cursor().peek(), acc.last_row()) else {
+            continue;
+        };
+        if lo.is_none_or(|l| ts[first] < l.0) {
+            lo = Some((ts[first], table, first));
+        }
+        if hi.is_none_or(|h| ts[last] > h.0) {
+            hi = Some((ts[last], table, last));
         }
     }
     lo.zip(hi)
@@ -144,19 +147,26 @@ fn update_cells(
     cfg: &Config,
     batch: &UpdateBatch,
     v: &Validated,
+    exact: bool,
 ) -> (u128, String) {
     let res = cfg.resolution;
     let Some((first, last)) = extremes(batch, v) else {
         return (0, String::new());
     };
-    // First trade of each dictionary entry in this update (rows in any order).
+    // First trade of each dictionary entry in this update: exactly (a pass over
+    // the rows) only when the quick bound — every entry live from the first
+    // accepted row — is over the limit.
     let mut first_trade: Vec<i64> = vec![i64::MAX; v.trade_ids.len()];
     if let Some(b) = &batch.trades {
-        for ((&r, &code), &t) in v.trades.reason.iter().zip(b.inst).zip(b.ts) {
-            if r == 0 {
-                let f = &mut first_trade[code as usize];
-                *f = (*f).min(t);
+        if exact {
+            for ((&r, &code), &t) in v.trades.reason.iter().zip(b.inst).zip(b.ts) {
+                if r == 0 {
+                    let f = &mut first_trade[code as usize];
+                    *f = (*f).min(t);
+                }
             }
+        } else if v.trades.cursor().peek().is_some() {
+            first_trade.fill(first.0);
         }
     }
     let earliest_trade = first_trade.iter().copied().min().filter(|&t| t != i64::MAX);
@@ -213,7 +223,10 @@ pub fn check_update(
 ) -> Result<()> {
     let limit = cfg.grid_cells();
     let set_aside = !strict && quarantine_outliers(cfg, batch, v);
-    let (cells, cause) = update_cells(st, reg, cfg, batch, v);
+    let (mut cells, mut cause) = update_cells(st, reg, cfg, batch, v, false);
+    if cells > limit as u128 {
+        (cells, cause) = update_cells(st, reg, cfg, batch, v, true);
+    }
     if cells > limit as u128 {
         let cause = if set_aside {
             format!("{cause} (after setting isolated outliers aside)")

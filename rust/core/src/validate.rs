@@ -346,17 +346,24 @@ fn order_of(ts: &[i64], reason: &[u8]) -> Option<Vec<u32>> {
 
 /// What validation needs per dictionary entry of a table, shifted by one so
 /// that code −1 (null) reads entry 0: the expiry (`i64::MAX` when unparseable)
-/// and whether a contract multiplier is known.
+/// and the verdict on the name itself (0, or the reason byte of
+/// `unparseable_instrument` / `unknown_multiplier`), so both checks of the
+/// name cost one pass over the rows.
 struct Resolved {
     ids: Vec<u32>,
     expiry: Vec<i64>,
-    priced: Vec<bool>,
+    name: Vec<u8>,
 }
 
 impl Resolved {
+    /// Sets each row's name verdict (it outranks every check of a later pass
+    /// before it, and is outranked by the timestamp check after it).
     #[inline(always)]
-    fn unparseable(&self, code: i32) -> bool {
-        code < 0 || self.ids[code as usize] == u32::MAX
+    fn pass_name(&self, r: &mut [u8], inst: &[i32]) {
+        for (x, &c) in r.iter_mut().zip(inst) {
+            let v = self.name[(c + 1) as usize];
+            *x = if v != 0 { v } else { *x };
+        }
     }
 }
 
@@ -371,21 +378,22 @@ fn resolve(
         .map(|r| r.unwrap_or(u32::MAX))
         .collect();
     let mut expiry = vec![i64::MAX];
-    let mut priced = vec![true];
+    let mut name = vec![Reason::UnparseableInstrument.byte()];
     for &id in &ids {
         if id == u32::MAX {
             expiry.push(i64::MAX);
-            priced.push(true);
+            name.push(Reason::UnparseableInstrument.byte());
         } else {
             expiry.push(reg.info(id).inst.expiry_ns);
-            priced.push(reg.multiplier(id, multipliers).is_ok());
+            let priced = reg.multiplier(id, multipliers).is_ok();
+            name.push(if priced {
+                0
+            } else {
+                Reason::UnknownMultiplier.byte()
+            });
         }
     }
-    Resolved {
-        ids,
-        expiry,
-        priced,
-    }
+    Resolved { ids, expiry, name }
 }
 
 pub fn trades(reg: &mut Registry, fr: &Frontier, b: &TradeBatch, out: &mut Validated) {
@@ -406,12 +414,7 @@ pub fn trades(reg: &mut Registry, fr: &Frontier, b: &TradeBatch, out: &mut Valid
         });
         pass_col(r, amount, Reason::BadAmount, |a| !amount_ok(a));
         pass_col(r, side, Reason::UnknownSide, |s| (s != 1) & (s != -1));
-        pass(r, 0, Reason::UnknownMultiplier, |i| {
-            !rs.priced[(inst[i] + 1) as usize]
-        });
-        pass(r, 0, Reason::UnparseableInstrument, |i| {
-            rs.unparseable(inst[i])
-        });
+        rs.pass_name(r, inst);
         pass_col(r, ts, Reason::BadTimestamp, |t| {
             (t == NULL_TS) | (t >= ts_max)
         });
@@ -462,12 +465,7 @@ pub fn chain(reg: &mut Registry, fr: &Frontier, b: &ChainBatch, out: &mut Valida
         );
         pass_opt(r, lo, Reason::BadIv, &b.mark_iv, iv_ok);
         pass_opt(r, lo, Reason::BadPrice, &b.underlying_price, price_ok);
-        pass(r, 0, Reason::UnknownMultiplier, |i| {
-            !rs.priced[(inst[i] + 1) as usize]
-        });
-        pass(r, 0, Reason::UnparseableInstrument, |i| {
-            rs.unparseable(inst[i])
-        });
+        rs.pass_name(r, inst);
         pass(r, 0, Reason::BadTimestamp, |i| {
             (ts[i] == NULL_TS) | (ts[i] >= ts_max)
         });
