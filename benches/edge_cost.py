@@ -5,8 +5,12 @@ first on PYTHONPATH to compare (the issue-11 edge checks were measured this way
 against 3216f2b, see benches/README.md).
 """
 
-import sys, time
-import numpy as np, pyarrow as pa
+import sys
+import time
+
+import numpy as np
+import pyarrow as pa
+
 import flowgex as fg
 
 n = int(sys.argv[1])
