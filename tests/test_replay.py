@@ -208,3 +208,15 @@ def test_chain_from_the_real_ticker_dumps_and_ticker_json(tmp_path, shared_data)
     pd.testing.assert_frame_equal(
         fg.read_replay(j.out, "total"), fg.read_replay(s.out, "total"), check_exact=False, rtol=1e-12
     )
+
+
+def test_replay_with_greeks_and_edge_options_equals_one_shot(tmp_path):
+    """greeks= (dex/vex/cex columns in every written table) and the grid options pass through."""
+    write_dataset(tmp_path / "ds", market(150, seed=20, minutes=23))
+    opts = dict(greeks=("gamma", "delta", "vanna", "charm"), grid_limit=10**7, outlier_gap="10D")
+    s = fg.replay(tmp_path / "ds", out=tmp_path / "out", chunk_rows=17, inventory=True, progress=False, **opts)
+    one_shot = fg.flow_gex(fg.read_parquet(tmp_path / "ds"), **opts)
+    assert {"dex", "vex", "cex"} <= set(one_shot.by_strike().columns)
+    assert_replay_equals(s.out, one_shot)
+    written = fg.read_replay(s.out, "by_strike")
+    assert {"dex", "vex", "cex"} <= set(written.columns)

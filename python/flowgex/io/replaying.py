@@ -32,6 +32,7 @@ __all__ = ["replay", "ReplaySummary"]
 KINDS = ("trades", "chain", "spot")
 _ENGINE_OPTIONS = (
     "resolution", "unit", "start", "end", "initial", "missing_vol", "missing_spot", "errors", "threads", "r",
+    "greeks", "grid_limit", "outlier_gap",
 )  # fmt: skip
 
 
