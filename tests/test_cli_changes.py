@@ -46,3 +46,18 @@ def test_bad_values_exit_2(data, tmp_path, args, message):
     result = CliRunner().invoke(main, ["run", str(data), "--out", str(tmp_path / "o"), *args])
     assert result.exit_code == 2, result.output
     assert message in result.stderr
+
+
+def test_the_report_shows_the_dealer_book_of_the_asked_greeks(data, tmp_path):
+    out = tmp_path / "out"
+    result = CliRunner().invoke(main, ["run", str(data), "--out", str(out), "--greeks", "delta,charm"])
+    assert result.exit_code == 0, result.output
+    m = fg.simulate(days=2, assets=("BTC",), seed=3, trades_per_day=500)
+    last = fg.flow_gex(m.trades, m.chain, m.spot, greeks=("delta", "charm")).total("BTC").iloc[-1]
+    report = (out / "report.md").read_text()
+    assert "## Dealer book at the last grid time" in report and "VEX" not in report
+    book = report.split("## Dealer book at the last grid time", 1)[1]
+    row = next(line for line in book.splitlines() if line.startswith("| BTC |"))
+    assert row == f"| BTC | {last['dex']:,.0f} | {last['cex']:,.0f} |"
+    plain = CliRunner().invoke(main, ["run", str(data), "--out", str(tmp_path / "plain")])
+    assert plain.exit_code == 0 and "Dealer book" not in (tmp_path / "plain" / "report.md").read_text()

@@ -56,6 +56,28 @@ def _markdown_table(a: Analysis) -> str:
     return "\n".join([head, rule, *body])
 
 
+#: The other exposures of the dealer book, as the report names them (DESIGN rule 16).
+_EXPOSURE_TEXT = {
+    "dex": "DEX (USD of underlying held)",
+    "vex": "VEX (USD of delta per +1 vol point)",
+    "cex": "CEX (USD of delta per day)",
+}
+
+
+def _dealer_book(res: Any) -> list[str]:
+    """The totals of the exposures a run computed (``--greeks``), at the last grid time per asset."""
+    if not res.exposures:
+        return []
+    unit = " (in underlying units)" if res.unit == "underlying" else ""
+    head = ["asset", *(_EXPOSURE_TEXT[x] for x in res.exposures)]
+    lines = ["", f"## Dealer book at the last grid time{unit}", "", "| " + " | ".join(head) + " |"]
+    lines.append("|" + "|".join(["---"] + ["---:"] * len(res.exposures)) + "|")
+    for asset in res.assets:
+        last = res.total(asset).iloc[-1]
+        lines.append("| " + " | ".join([asset, *(f"{float(last[x]):,.0f}" for x in res.exposures)]) + " |")
+    return lines
+
+
 def write_report(a: Analysis, out: Path, *, title: str, source: str) -> Path:
     """Writes ``report.md`` in ``out`` (charts linked by relative path) and returns its path."""
     res = a.flow
@@ -87,6 +109,7 @@ def write_report(a: Analysis, out: Path, *, title: str, source: str) -> Path:
         "",
     ]
     lines += [f"- {c.summary}" for c in a.comparisons.values()] or [f"- {n}" for n in a.notes]
+    lines += _dealer_book(res)
     lines += [
         "",
         "## Left-censoring",
