@@ -432,3 +432,11 @@ def test_a_hundred_thousand_instruments_in_a_day_with_keep_all_is_refused_not_an
     )
     with pytest.raises(fg.GridLimitError, match="live options"):
         fg.flow_gex(t, grid_limit=5_000_000)
+
+
+@pytest.mark.parametrize("seed", [1e308, -1e16, float("inf"), float("nan")])
+def test_a_seeded_inventory_out_of_range_is_an_option_error(seed):
+    with pytest.raises(fg.OptionError, match="initial"):
+        fg.flow_gex(trades(), initial={"BTC-27DEC24-100000-C": seed})
+    ok = fg.flow_gex(trades(), initial={"BTC-27DEC24-100000-C": 1e15})
+    assert np.isfinite(ok.total()["gex"]).all()

@@ -346,7 +346,7 @@ def flow_gex_reference(
             if i in traded:
                 raise OptionError(f"invalid option initial: two rows seed {display_name(*ref.keys[i])}")
             inv = row.get("inventory")
-            if inv is None or not math.isfinite(inv):
+            if inv is None or not (math.isfinite(inv) and abs(inv) <= 1e15):  # the core's MAX_SEED
                 raise OptionError(f"invalid option initial: row {n} has inventory {inv!r}")
             ref.multiplier(i)
             inventory[i] = float(inv)

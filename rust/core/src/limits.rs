@@ -13,6 +13,9 @@
 
 /// Largest accepted trade amount (contracts).
 pub const MAX_AMOUNT: f64 = 1e12;
+/// Largest |seeded inventory| (contracts): a thousand times the largest trade,
+/// still far inside the bound the GEX arithmetic below allows (10²¹).
+pub const MAX_SEED: f64 = 1e15;
 /// Accepted prices (index, underlying, spot): [MIN_PRICE, MAX_PRICE].
 pub const MIN_PRICE: f64 = 1e-12;
 pub const MAX_PRICE: f64 = 1e12;

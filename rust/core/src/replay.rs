@@ -243,9 +243,9 @@ impl Engine {
                 return Err(invalid(format!("row {row} has no instrument")));
             }
             let id = ids[code as usize].clone()?;
-            if !inv.is_finite() {
+            if !(inv.abs() <= crate::limits::MAX_SEED) {
                 return Err(invalid(format!(
-                    "row {row} ({}) has inventory {inv}",
+                    "row {row} ({}) has inventory {inv} (expected a finite |inventory| <= 1e15 contracts)",
                     self.reg.info(id).name
                 )));
             }
