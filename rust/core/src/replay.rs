@@ -243,7 +243,7 @@ impl Engine {
                 return Err(invalid(format!("row {row} has no instrument")));
             }
             let id = ids[code as usize].clone()?;
-            if !(inv.abs() <= crate::limits::MAX_SEED) {
+            if !(inv.is_finite() && inv.abs() <= crate::limits::MAX_SEED) {
                 return Err(invalid(format!(
                     "row {row} ({}) has inventory {inv} (expected a finite |inventory| <= 1e15 contracts)",
                     self.reg.info(id).name
