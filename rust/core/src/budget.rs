@@ -17,12 +17,13 @@
 //! within one call (an update of the engine), and `outlier_gap=None` turns it off.
 
 use crate::batch::UpdateBatch;
+use crate::config::Config;
 use crate::error::{fmt_time, CoreError, Result};
 use crate::grid::bucket_label;
 use crate::registry::Registry;
-use crate::replay::Config;
+use crate::rejects::{Reason, Reject, Table};
 use crate::state::EngineState;
-use crate::validate::{Reason, Reject, Table, Validated};
+use crate::validate::Validated;
 
 /// The least a grid step costs, in cells.
 pub const STEP_CELLS: u128 = 40;

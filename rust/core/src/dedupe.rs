@@ -13,7 +13,7 @@
 use rustc_hash::{FxBuildHasher, FxHashSet};
 
 use crate::batch::TradeIds;
-use crate::validate::Reason;
+use crate::rejects::Reason;
 
 /// The 128-bit key of row `i`'s trade id within `asset`; `None` for a null id.
 #[inline]

@@ -16,6 +16,7 @@
 
 pub mod batch;
 pub mod budget;
+pub mod config;
 pub mod dedupe;
 pub mod error;
 pub mod evaluate;
@@ -30,6 +31,7 @@ pub mod parallel;
 pub mod point;
 pub mod profile;
 pub mod registry;
+pub mod rejects;
 pub mod replay;
 pub mod shard;
 pub mod snapshot;

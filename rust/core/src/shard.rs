@@ -22,10 +22,10 @@ use std::sync::Mutex;
 use rayon::prelude::*;
 
 use crate::batch::UpdateBatch;
+use crate::config::Config;
 use crate::grid::bucket_label;
 use crate::output::{Keep, Output};
 use crate::registry::Registry;
-use crate::replay::Config;
 use crate::state::{EngineState, ExpiryGroup};
 use crate::stream::{self, RowSet};
 use crate::validate::Validated;

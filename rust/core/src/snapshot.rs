@@ -157,7 +157,7 @@ impl Engine {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::replay::Config;
+    use crate::config::Config;
 
     #[test]
     fn refuses_foreign_or_corrupt_blobs() {

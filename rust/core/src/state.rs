@@ -94,7 +94,7 @@ impl EngineState {
 #[derive(Clone, Debug, Default, Serialize, Deserialize)]
 pub struct Counters {
     pub rows_read: [u64; 3],
-    pub rejected: [[u64; crate::validate::Reason::COUNT]; 3],
+    pub rejected: [[u64; crate::rejects::Reason::COUNT]; 3],
     /// Instruments traded or seeded that expired at or before the last reported step
     /// (computed when a result is made).
     pub expired: u64,

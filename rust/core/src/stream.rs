@@ -10,13 +10,13 @@
 //! trades, so every bucket is summed in the same order as a one-shot run.
 
 use crate::batch::UpdateBatch;
+use crate::config::Config;
 use crate::dedupe;
 use crate::error::Result;
 use crate::evaluate::{flush, gather_step, StepBatch, FLUSH_ROWS};
 use crate::grid::bucket_label;
 use crate::output::Output;
 use crate::registry::Registry;
-use crate::replay::Config;
 use crate::state::{observe, EngineState, PendingTrade};
 use crate::validate::Validated;
 
@@ -28,7 +28,7 @@ const PREFETCH_ROWS: usize = 16;
 
 /// Applies every accepted row of `v`, evaluating the steps that become complete.
 ///
-/// With `rows`, only those accepted rows (one asset's, see [`crate::shard`]) are
+/// With `rows`, only those accepted rows (one asset's, see the `shard` module) are
 /// applied; the update's last bucket is still the whole update's, and the open
 /// bucket moves to it at the end, as it does for a replay of every row.
 pub fn process(

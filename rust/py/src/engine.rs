@@ -10,7 +10,7 @@ use flowgex_core::evaluate::{MissingSpot, MissingVol};
 use flowgex_core::exposure::{GreekSet, Unit};
 use flowgex_core::output::{Keep, Retention};
 use flowgex_core::parallel::install;
-use flowgex_core::validate::Reason;
+use flowgex_core::rejects::Reason;
 use flowgex_core::{Config, Engine, ResultData};
 use numpy::IntoPyArray;
 use pyo3::exceptions::PyRuntimeError;
