@@ -15,6 +15,7 @@
 //! - [`parallel`]: the named rayon pool.
 
 pub mod batch;
+pub mod book;
 pub mod budget;
 pub mod config;
 pub mod dedupe;

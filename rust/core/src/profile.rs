@@ -8,42 +8,11 @@
 
 use rayon::prelude::*;
 
-use crate::exposure::{gex, Unit};
-use crate::greeks::black76_gamma;
+pub use crate::book::Book;
+use crate::exposure::Unit;
 use crate::sweep::Sweep;
 
-/// The live book of one asset at one time.
-#[derive(Clone, Copy, Debug)]
-pub struct Book<'a> {
-    /// Each instrument's underlying price S_i (forward or spot).
-    pub s: &'a [f64],
-    pub k: &'a [f64],
-    pub tau: &'a [f64],
-    pub sigma: &'a [f64],
-    /// Inventory × multiplier (underlying units).
-    pub weight: &'a [f64],
-    /// The asset's spot S that the grid is centred on.
-    pub spot: f64,
-    pub rate: f64,
-    pub unit: Unit,
-}
-
 impl<'a> Book<'a> {
-    /// GEX(x): a sequential sum in the book's order (deterministic).
-    pub fn gex_at(&self, x: f64) -> f64 {
-        if self.spot.is_nan() || self.spot <= 0.0 {
-            return 0.0;
-        }
-        let f = x / self.spot;
-        let mut sum = 0.0;
-        for i in 0..self.s.len() {
-            let si = self.s[i] * f;
-            let g = black76_gamma(si, self.k[i], self.tau[i], self.sigma[i], self.rate);
-            sum += gex(g, self.weight[i], 1.0, si, self.unit);
-        }
-        sum
-    }
-
     /// GEX at every grid point, in parallel over points.
     pub fn profile(&self, xs: &[f64]) -> Vec<f64> {
         self.profile_and_crossings(xs).0

@@ -12,10 +12,10 @@
 //! AVX2 step. Options with degenerate inputs (gamma 0 by rule 8) are left out.
 //! Sums run in a fixed lane order, so results do not depend on threads.
 
+use crate::book::Book;
 use crate::exposure::Unit;
 use crate::fastmath::{exp, madd};
 use crate::greeks::INV_SQRT_2PI;
-use crate::profile::Book;
 
 /// A book prepared for many evaluations of GEX(x).
 #[derive(Clone, Debug)]
