@@ -22,6 +22,7 @@ import pyarrow as pa
 
 from . import _core
 from ._encode import NULL_TS, _instruments, floats, timestamps
+from ._tables import Counts, ResultData
 from .diagnostics import REASONS, Diagnostics
 from .errors import FlowgexError, OptionError, SchemaError
 from .multipliers import contract_multiplier
@@ -270,13 +271,16 @@ def classic_gex(
         )
     )
     rej_counts = np.bincount(reason[bad_rows], minlength=len(REASONS)).tolist()
-    core.update(
-        rows_read=[0, n_rows, 0],
-        rejected=[[0] * len(REASONS), rej_counts, [0] * len(REASONS)],
-        traded_instruments=len(pick),
-        chain_after_expiry=int(after_expiry.sum()),
+    data = ResultData.from_core(core).replace(
+        counts=Counts(
+            rows_read=(0, n_rows, 0),
+            rejected=((0,) * len(REASONS), tuple(rej_counts), (0,) * len(REASONS)),
+            traded_instruments=len(pick),
+            expired=int(core["expired"]),
+            chain_after_expiry=int(after_expiry.sum()),
+        )
     )
-    diag = Diagnostics.from_core(core, rejected_rows=rejected)
+    diag = Diagnostics.from_data(data, rejected_rows=rejected)
     if spot_source == "spot":
         used = diag.spot_source.get("chain", 0)
         diag = Diagnostics(
@@ -285,4 +289,4 @@ def classic_gex(
                 "spot_source": {"chain": 0, "spot": used, "index_price": 0},
             }
         )
-    return GexResult(core, unit=unit, r=opts.r, method="classic", diagnostics=diag, greeks=opts.greeks)
+    return GexResult(data, unit=unit, r=opts.r, method="classic", diagnostics=diag, greeks=opts.greeks)

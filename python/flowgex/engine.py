@@ -19,6 +19,7 @@ import pyarrow as pa
 
 from . import _blob, _core
 from ._encode import encode_chain, encode_initial, encode_spot, encode_trades
+from ._tables import Counts, ResultData
 from .diagnostics import REASONS, Diagnostics
 from .errors import OptionError, SnapshotError
 from .options import EngineOptions
@@ -172,7 +173,8 @@ class Engine:
         return {k: pa.concat_tables(v, promote_options="permissive") for k, v in self._rejected.items() if v}
 
     def _wrap(self, core: Mapping[str, Any]) -> GexResult:
-        diag = Diagnostics.from_core(core, rejected_rows=self._rejected_rows(), excluded=self._excluded)
+        data = ResultData.from_core(core)
+        diag = Diagnostics.from_data(data, rejected_rows=self._rejected_rows(), excluded=self._excluded)
         if self._excluded:
             diag = Diagnostics(
                 **{
@@ -181,7 +183,7 @@ class Engine:
                 }
             )
         return GexResult(
-            core,
+            data,
             unit=self._opts.unit,
             r=self._opts.r,
             method="flow",
@@ -205,15 +207,16 @@ class Engine:
         The drained part's diagnostics hold the source counts of its own steps; the
         engine remembers them, so the final result's diagnostics still cover every step.
         """
-        core = dict(self._core.drain())
-        core["registry"] = self._core.registry()
-        core.update(rows_read=[0, 0, 0], rejected=[[0] * len(REASONS)] * 3, expired=0, traded_instruments=0)
+        core = {**self._core.drain(), "registry": self._core.registry()}
+        # The drained steps' own source counts; rows read and rejected stay with the engine.
+        counts = Counts(rows_read=(0, 0, 0), rejected=((0,) * len(REASONS),) * 3, traded_instruments=0, expired=0)
+        data = ResultData.from_core(core).replace(counts=counts)
         return GexResult(
-            core,
+            data,
             unit=self._opts.unit,
             r=self._opts.r,
             method="flow",
-            diagnostics=Diagnostics.from_core(core),
+            diagnostics=Diagnostics.from_data(data),
             resolution_ns=self._opts.resolution_ns,
             greeks=self._opts.greeks,
         )

@@ -202,16 +202,7 @@ def at_times(res: GexResult, times: np.ndarray) -> GexResult:
     series then cost the offered steps instead of every step (a year of
     10-minute steps: 300 of 52,560).
     """
-    tables = {}
-    for name, cols in res._t.items():
-        if name == "steps" or "time" not in cols:
-            continue
-        # Tables are sorted by time: each offered time is one run of rows, found by bisection.
-        t = cols["time"]
-        lo, hi = np.searchsorted(t, times, "left"), np.searchsorted(t, times, "right")
-        rows = np.concatenate([np.arange(a, b) for a, b in zip(lo, hi)]) if len(times) else np.empty(0, np.int64)
-        tables[name] = {col: v[rows] for col, v in cols.items()}
-    return res._derive(tables)
+    return res.with_data(res.data.at_times(times))
 
 
 def _distinct_sorted(t: np.ndarray) -> np.ndarray:
@@ -221,8 +212,8 @@ def _distinct_sorted(t: np.ndarray) -> np.ndarray:
 
 def _every_step(res: GexResult) -> bool:
     """Whether the result kept the inventory of every grid time (keep_inventory="all")."""
-    strike_times = _distinct_sorted(res._t["by_strike"]["time"])
-    return bool(np.isin(strike_times, _distinct_sorted(res._t["inventory"]["time"])).all())
+    strike_times = _distinct_sorted(res.data.by_strike.time)
+    return bool(np.isin(strike_times, _distinct_sorted(res.data.inventory.time)).all())
 
 
 def _variant(
