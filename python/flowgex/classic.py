@@ -21,7 +21,7 @@ import numpy as np
 import pyarrow as pa
 
 from . import _core
-from ._encode import NULL_TS, _instruments, floats, timestamps
+from ._encode import NULL_TS, encode_instruments, floats, timestamps
 from ._tables import Counts, ResultData
 from .diagnostics import REASONS, Diagnostics
 from .errors import FlowgexError, OptionError, SchemaError
@@ -158,7 +158,7 @@ def classic_gex(
     ts = timestamps(table.column("timestamp"))
     n_rows = len(ts)
     enc: dict[str, Any] = {}
-    _instruments(table, enc)
+    encode_instruments(table, enc)
     codes = enc["inst"]
     parsed = _parse_dictionary(enc)
     mult = [None if p is None else contract_multiplier(p[0], p[1], overrides) for p in parsed]

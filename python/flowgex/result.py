@@ -18,7 +18,7 @@ import pandas as pd
 import pyarrow as pa
 
 from ._tables import ResultData
-from .analytics._book import check_asset
+from .analytics.book import check_asset
 from .analytics.changes import changes as _changes
 from .analytics.expiries import filter_expiries
 from .analytics.regime import regime_study as _regime_study

@@ -18,7 +18,7 @@ import pandas as pd
 
 from ..errors import OptionError
 from ..options import duration_ns
-from ._book import check_asset
+from .book import check_asset
 
 if TYPE_CHECKING:
     from ..result import GexResult

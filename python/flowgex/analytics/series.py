@@ -16,7 +16,7 @@ import pandas as pd
 
 from .. import _core
 from ..errors import OptionError
-from ._book import YEAR_NS, check_asset, check_band, relative_grid
+from .book import YEAR_NS, check_asset, check_band, relative_grid
 
 if TYPE_CHECKING:
     from ..result import GexResult

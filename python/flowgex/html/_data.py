@@ -34,8 +34,8 @@ import pandas as pd
 
 from .._core import __version__
 from ..analytics import compare, levels, profile
-from ..analytics._book import relative_grid
-from ..analytics.levels import _strike_extreme
+from ..analytics.book import relative_grid
+from ..analytics.levels import strike_extreme
 from ..errors import FlowgexError, OptionError
 
 if TYPE_CHECKING:
@@ -110,8 +110,8 @@ def _bars(res: GexResult, asset: str, times: np.ndarray, spots: np.ndarray) -> d
     for j in range(len(times)):
         rows = np.arange(lo[j], hi[j])
         kj, gj = k[rows], cols[2][rows]
-        pwall[j] = _nan(_strike_extreme(kj, gj, 1.0))
-        nwall[j] = _nan(_strike_extreme(kj, gj, -1.0))
+        pwall[j] = _nan(strike_extreme(kj, gj, 1.0))
+        nwall[j] = _nan(strike_extreme(kj, gj, -1.0))
         s = spots[j]
         if math.isfinite(s) and s > 0:
             rows = rows[np.abs(kj - s) <= WINDOW * s]
