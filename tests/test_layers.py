@@ -133,3 +133,49 @@ def test_the_check_sees_a_violation() -> None:
     assert _private_owners("flowgex._core") == ["flowgex"]
     assert _private_owners("flowgex._encode._instruments") == ["flowgex", "flowgex._encode\0name"]
     assert _private_owners("flowgex.engine.Engine") == []
+
+
+def module_cycles() -> list[list[str]]:
+    """Strongly connected groups of more than one module in the import graph (grimp, the
+    graph import-linter uses; TYPE_CHECKING imports and imports of the root left out)."""
+    import grimp
+
+    graph = grimp.build_graph("flowgex", exclude_type_checking_imports=True)
+    adj = {m: {x for x in graph.find_modules_directly_imported_by(m) if x != "flowgex"} for m in graph.modules}
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    stack: list[str] = []
+    on_stack: set[str] = set()
+    groups: list[list[str]] = []
+
+    def visit(v: str) -> None:  # Tarjan's algorithm
+        index[v] = low[v] = len(index)
+        stack.append(v)
+        on_stack.add(v)
+        for w in adj.get(v, ()):
+            if w not in index:
+                visit(w)
+                low[v] = min(low[v], low[w])
+            elif w in on_stack:
+                low[v] = min(low[v], index[w])
+        if low[v] == index[v]:
+            group = []
+            while True:
+                w = stack.pop()
+                on_stack.discard(w)
+                group.append(w)
+                if w == v:
+                    break
+            if len(group) > 1:
+                groups.append(sorted(group))
+
+    for m in sorted(adj):
+        if m not in index:
+            visit(m)
+    return groups
+
+
+def test_no_import_cycle_between_modules() -> None:
+    """The layers contract forbids cycles between layers; this forbids them inside one too
+    (e.g. a package whose two modules import each other)."""
+    assert module_cycles() == []
