@@ -9,6 +9,7 @@ computed in Rust during the replay and are never rebuilt from the inventory.
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -263,15 +264,42 @@ class GexResult:
             **{x: c[x][s] for x in self.exposures},
         }
 
-    def inventory(self, at: Any = None, asset: str | None = None) -> pd.DataFrame:
-        """Dealer inventory, spot, vol, gamma and GEX per live instrument and grid time."""
+    def _asset_at(self, asset: Any, at: Any, method: str) -> tuple[str | None, Any]:
+        """(asset, at) for :meth:`inventory` and :meth:`to_arrow`, which took ``(at, asset)``
+        positionally before they were given the order of every other table ``(asset, at)``.
+        A time where the asset goes (``"last"``, a timestamp, a date string) is the old order:
+        honoured, with a FutureWarning to pass ``at=`` by keyword."""
+        if asset is None or (isinstance(asset, str) and self._asset_id(asset) is not None):
+            return asset, at
+        if isinstance(asset, str) and asset != "last":
+            try:
+                to_ns(asset, name="at")
+            except OptionError:
+                return asset, at  # an asset this result does not have: no rows, as before
+        if at is not None and not isinstance(at, str):
+            return asset, at  # no asset name in either place: leave the call as written
+        warnings.warn(
+            f"GexResult.{method}(at, asset) is the old argument order; the order is now (asset, at) "
+            f"as in by_strike: pass at= (and asset=) by keyword",
+            FutureWarning,
+            stacklevel=3,
+        )
+        return at, asset
+
+    def inventory(self, asset: str | None = None, at: Any = None) -> pd.DataFrame:
+        """Dealer inventory, spot, vol, gamma and GEX per live instrument and grid time.
+
+        Arguments in the order of :meth:`by_strike` (``asset``, then ``at``); the old
+        positional order ``inventory(at, asset)`` still works, with a FutureWarning."""
+        asset, at = self._asset_at(asset, at, "inventory")
         cols = self._inventory_columns(asset, at)
         cols["time"] = self._time(cols["time"])
         cols["expiry"] = self._time(cols["expiry"])
         return _frame(cols)
 
-    def to_arrow(self, at: Any = None, asset: str | None = None) -> pa.Table:
-        """The inventory rows as a ``pyarrow.Table`` (same columns as :meth:`inventory`)."""
+    def to_arrow(self, asset: str | None = None, at: Any = None) -> pa.Table:
+        """The inventory rows as a ``pyarrow.Table`` (same columns and arguments as :meth:`inventory`)."""
+        asset, at = self._asset_at(asset, at, "to_arrow")
         cols = self._inventory_columns(asset, at)
         return pa.table(
             {
