@@ -7,6 +7,7 @@ An option is (asset, quote, expiry ns, strike, kind); DESIGN section 2 names it
 from __future__ import annotations
 
 import datetime as dt
+import decimal
 import math
 import re
 from collections.abc import Mapping
@@ -40,10 +41,19 @@ def parse_name(name: str) -> tuple[str, str | None, int, float, str] | None:
     return asset, quote, (expiry - epoch) // dt.timedelta(microseconds=1) * 1000, k, kind
 
 
+def strike_text(strike: float) -> str:
+    """A strike as a name prints it: the shortest decimal that reads back as the same double,
+    never an exponent, ``d`` for the point (``100000``, ``0d625``, ``42336799360664970``)."""
+    text = format(decimal.Decimal(repr(strike)), "f")
+    if "." in text:
+        text = text.rstrip("0").rstrip(".")
+    return text.replace(".", "d")
+
+
 def display_name(asset: str, quote: str | None, expiry_ns: int, strike: float, kind: str) -> str:
     """The Deribit name of an option (expiry day at 08:00 UTC)."""
     day = dt.datetime(1970, 1, 1, tzinfo=dt.timezone.utc) + dt.timedelta(microseconds=expiry_ns // 1000)
-    k = str(int(strike)) if strike.is_integer() else repr(strike).replace(".", "d")
+    k = strike_text(strike)
     under = asset if quote is None else f"{asset}_{quote}"
     return f"{under}-{day.day}{MONTHS[day.month - 1]}{day.year % 100:02d}-{k}-{kind}"
 
