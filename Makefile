@@ -5,7 +5,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 PIP := $(PY) -m pip
 
-.PHONY: help install build-dev build-prod lint test test-rust test-python bench demo clean chromium
+.PHONY: help install build-dev build-prod lint lint-imports test test-rust test-python bench demo clean chromium
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN{FS=":.*## "}{printf "  %-12s %s\n", $$1, $$2}'
@@ -29,12 +29,16 @@ lint: ## cargo fmt --check, clippy -D warnings, ruff, mypy stubtest
 	cargo fmt --all -- --check
 	cargo clippy --workspace --all-targets -- -D warnings
 	$(VENV)/bin/ruff check python tests benches
+	$(VENV)/bin/lint-imports
 	$(PY) -m mypy.stubtest flowgex._core
 
 test-rust: ## Rust unit tests and proptests (core crate)
 	cargo test -p flowgex-core --release
 
-test-python: ## The Python suite (property, real-data, API)
+lint-imports: ## The package's layer contracts (import-linter, pyproject.toml [tool.importlinter])
+	$(VENV)/bin/lint-imports
+
+test-python: lint-imports ## The layer contracts, then the Python suite (property, real-data, API)
 	$(PY) -m pytest -q
 
 chromium: ## Install Debian's Chromium for the browser tests when missing (root or sudo)

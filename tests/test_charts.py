@@ -9,8 +9,8 @@ from matplotlib.collections import QuadMesh
 from matplotlib.colors import to_hex
 
 import flowgex as fg
+from flowgex._chart_style import GREEN, RED
 from flowgex._format import compact, money, price_text
-from flowgex.plot._style import GREEN, RED
 from test_levels_profile import classic_chain, flow_market
 
 PNG = b"\x89PNG\r\n\x1a\n"

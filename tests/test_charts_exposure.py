@@ -9,7 +9,7 @@ import pytest
 from matplotlib.colors import to_hex
 
 import flowgex as fg
-from flowgex.plot._style import GREEN, RED
+from flowgex._chart_style import GREEN, RED
 from test_levels_profile import flow_market
 
 

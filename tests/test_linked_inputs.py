@@ -19,7 +19,7 @@ import pyarrow.parquet as pq
 import pytest
 
 import flowgex as fg
-from flowgex.io._files import dataset_files, expand_paths
+from flowgex.io.files import dataset_files, expand_paths
 from test_fetch import trades_for_days
 
 

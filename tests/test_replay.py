@@ -11,7 +11,7 @@ import pyarrow as pa
 import pytest
 
 import flowgex as fg
-import flowgex.io.replaying as replay_module
+import flowgex.replaying.run as replay_module
 from replay_compare import assert_replay_equals, assert_same_output, output_files
 from test_read_parquet import write_dataset
 from venue_files import (

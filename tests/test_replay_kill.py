@@ -13,7 +13,7 @@ import time
 import numpy as np
 
 import flowgex as fg
-from flowgex.io import checkpoint as ckpt
+from flowgex.replaying import checkpoint as ckpt
 from replay_compare import assert_same_output
 from test_read_parquet import write_dataset
 from venue_files import market

@@ -27,8 +27,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import flowgex as fg
-import flowgex.io.replaying as replay_module
-from flowgex.io import checkpoint as ckpt
+import flowgex.replaying.run as replay_module
+from flowgex.replaying import checkpoint as ckpt
 from replay_compare import assert_replay_equals, assert_same_output
 from test_replay import deribit_pages
 

@@ -30,7 +30,7 @@ def read(path: str) -> pd.DataFrame:
     return pd.read_parquet(path, columns=PEER_COLUMNS, read_dictionary=["instrument", "side"], partitioning=None)
 
 
-def _instruments(names: pd.Index) -> pd.DataFrame:
+def encode_instruments(names: pd.Index) -> pd.DataFrame:
     """asset, expiry (ns), strike, multiplier of each Deribit name (parsed once per name)."""
     parts = pd.Series(names, dtype=object).str.upper().str.split("-", expand=True)
     asset = parts[0].str.split("_").str[0]
@@ -108,7 +108,7 @@ def compute(df: pd.DataFrame, dense_by: str = "asof") -> PeerOutput:
     )
     sparse["inv"] = -sparse.groupby(level="inst")["flow"].cumsum()
     sparse = sparse.reset_index()
-    inst = _instruments(df["instrument"].cat.categories)
+    inst = encode_instruments(df["instrument"].cat.categories)
     asset_of = pd.Categorical(inst["asset"])
     assets = list(asset_of.categories)
     inst_asset = asset_of.codes.astype(np.int64)

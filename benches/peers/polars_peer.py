@@ -41,7 +41,7 @@ def load(path: str) -> pl.DataFrame:
     return scan(path).collect()
 
 
-def _instruments(names: pl.LazyFrame) -> pl.LazyFrame:
+def encode_instruments(names: pl.LazyFrame) -> pl.LazyFrame:
     parts = pl.col("instrument").cast(pl.String).str.to_uppercase().str.split("-")
     asset = parts.list.get(0).str.split("_").list.get(0)
     expiry = parts.list.get(1).str.to_date("%d%b%y").cast(pl.Datetime("ns")).cast(pl.Int64) + EXPIRY_OFFSET_NS
@@ -117,7 +117,7 @@ def plan(sparse: pl.LazyFrame, dense_by: str = "asof") -> tuple[pl.LazyFrame, pl
     """(totals, by strike at the last grid time, the last grid time) as lazy frames over the
     flows; ``dense_by="asof"`` fills the dense grid with ``join_asof``, ``"runs"`` expands each
     flow row over the grid times it holds (no join)."""
-    inst = _instruments(sparse.group_by("instrument").agg(first=pl.col("bucket").min()))
+    inst = encode_instruments(sparse.group_by("instrument").agg(first=pl.col("bucket").min()))
     bounds = sparse.select(first=pl.col("bucket").min(), last=pl.col("bucket").max())
     last = bounds.select("last")
     # Each asset's latest index price at every grid time: a small (asset x grid time) table.

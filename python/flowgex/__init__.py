@@ -51,7 +51,6 @@ from .io import (
     CboeChain,
     DeribitMessages,
     FetchSummary,
-    ReplaySummary,
     channel_counts,
     excluded_counts,
     fetch_deribit_trades,
@@ -61,11 +60,10 @@ from .io import (
     read_deribit_tickers,
     read_deribit_trades,
     read_parquet,
-    read_replay,
     read_tardis_chain,
     read_tardis_trades,
-    replay,
 )
+from .replaying import ReplaySummary, read_replay, replay
 from .result import Book, GexResult
 from .simulate import SimulatedMarket, simulate, simulate_chunks
 

@@ -97,7 +97,7 @@ def _map_dictionary_chunks(col: pa.ChunkedArray, value_of: Any, null: int, dtype
     return out
 
 
-def _instruments(table: pa.Table, out: dict[str, Any]) -> None:
+def encode_instruments(table: pa.Table, out: dict[str, Any]) -> None:
     if not uses_parts(table):
         out["inst"], out["names"] = dictionary(table.column("instrument"))
         return
@@ -162,7 +162,7 @@ def _trade_ids(table: pa.Table, out: dict[str, Any]) -> None:
 
 def encode_trades(table: pa.Table) -> dict[str, Any]:
     out: dict[str, Any] = {}
-    _instruments(table, out)
+    encode_instruments(table, out)
     out["ts"] = timestamps(table.column("timestamp"))
     out["side"] = side_codes(table.column("side"))
     out["amount"] = floats(table.column("amount"))
@@ -174,7 +174,7 @@ def encode_trades(table: pa.Table) -> dict[str, Any]:
 
 def encode_chain(table: pa.Table) -> dict[str, Any]:
     out: dict[str, Any] = {}
-    _instruments(table, out)
+    encode_instruments(table, out)
     out["ts"] = timestamps(table.column("timestamp"))
     for c in ("mark_iv", "underlying_price", "open_interest", "gamma"):
         optional_floats(out, c, table, c)
@@ -193,7 +193,7 @@ def encode_spot(table: pa.Table) -> dict[str, Any]:
 
 def encode_initial(table: pa.Table) -> dict[str, Any]:
     out: dict[str, Any] = {}
-    _instruments(table, out)
+    encode_instruments(table, out)
     out["inventory"] = floats(table.column("inventory"))
     return out
 

@@ -1,7 +1,9 @@
-"""A tiny deterministic BTC option market, built in (no files, no network).
+"""A tiny deterministic table of BTC option trades, built in (no files, no network).
 
-It exists so that ``python -m flowgex`` shows a strike chart on a fresh
-install; :func:`flowgex.simulate` is the full simulated market.
+Only ``benches/test_engine_vs_reference.py`` uses it (a small input both the
+Rust engine and the pure-Python reference finish quickly); ``python -m flowgex``
+is the command line, and :func:`flowgex.simulate` is the full simulated market
+(with chain and spot) for everything else.
 """
 
 from __future__ import annotations

@@ -21,7 +21,8 @@ import numpy as np
 import pyarrow as pa
 
 from . import _core
-from ._encode import NULL_TS, _instruments, floats, timestamps
+from ._encode import NULL_TS, encode_instruments, floats, timestamps
+from ._tables import Counts, ResultData
 from .diagnostics import REASONS, Diagnostics
 from .errors import FlowgexError, OptionError, SchemaError
 from .multipliers import contract_multiplier
@@ -157,7 +158,7 @@ def classic_gex(
     ts = timestamps(table.column("timestamp"))
     n_rows = len(ts)
     enc: dict[str, Any] = {}
-    _instruments(table, enc)
+    encode_instruments(table, enc)
     codes = enc["inst"]
     parsed = _parse_dictionary(enc)
     mult = [None if p is None else contract_multiplier(p[0], p[1], overrides) for p in parsed]
@@ -270,13 +271,16 @@ def classic_gex(
         )
     )
     rej_counts = np.bincount(reason[bad_rows], minlength=len(REASONS)).tolist()
-    core.update(
-        rows_read=[0, n_rows, 0],
-        rejected=[[0] * len(REASONS), rej_counts, [0] * len(REASONS)],
-        traded_instruments=len(pick),
-        chain_after_expiry=int(after_expiry.sum()),
+    data = ResultData.from_core(core).replace(
+        counts=Counts(
+            rows_read=(0, n_rows, 0),
+            rejected=((0,) * len(REASONS), tuple(rej_counts), (0,) * len(REASONS)),
+            traded_instruments=len(pick),
+            expired=int(core["expired"]),
+            chain_after_expiry=int(after_expiry.sum()),
+        )
     )
-    diag = Diagnostics.from_core(core, rejected_rows=rejected)
+    diag = Diagnostics.from_data(data, rejected_rows=rejected)
     if spot_source == "spot":
         used = diag.spot_source.get("chain", 0)
         diag = Diagnostics(
@@ -285,4 +289,4 @@ def classic_gex(
                 "spot_source": {"chain": 0, "spot": used, "index_price": 0},
             }
         )
-    return GexResult(core, unit=unit, r=opts.r, method="classic", diagnostics=diag, greeks=opts.greeks)
+    return GexResult(data, unit=unit, r=opts.r, method="classic", diagnostics=diag, greeks=opts.greeks)

@@ -12,9 +12,12 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field, fields
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pyarrow as pa
+
+if TYPE_CHECKING:
+    from ._tables import ResultData
 
 __all__ = ["Diagnostics", "REASONS"]
 
@@ -90,6 +93,20 @@ class Diagnostics(Mapping[str, Any]):
     def as_dict(self) -> dict[str, Any]:
         """Plain counts (no tables), e.g. for JSON."""
         return {k: (dict(v) if isinstance(v, Mapping) else v) for k, v in ((k, getattr(self, k)) for k in self._keys())}
+
+    @classmethod
+    def from_data(
+        cls,
+        data: ResultData,
+        *,
+        rejected_rows: Mapping[str, pa.Table] | None = None,
+        excluded: Mapping[str, int] | None = None,
+    ) -> Diagnostics:
+        """The diagnostics of an engine's :class:`~flowgex._tables.ResultData` (which has counts)."""
+        if data.counts is None:
+            raise TypeError("Diagnostics.from_data: the result data carries no counts (a merged piece)")
+        steps = {f"steps.{k}": v for k, v in data.steps.columns().items()}
+        return cls.from_core({**steps, **data.counts.to_core()}, rejected_rows=rejected_rows, excluded=excluded)
 
     @classmethod
     def from_core(

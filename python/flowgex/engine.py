@@ -14,45 +14,26 @@ import os
 from collections.abc import Mapping, Sequence
 from typing import Any, Literal
 
-import numpy as np
 import pyarrow as pa
 
 from . import _blob, _core
 from ._encode import encode_chain, encode_initial, encode_spot, encode_trades
+from ._encode_dataset import DatasetTrades
+from ._engine_core import core_engine
+from ._tables import Counts, ResultData
 from .diagnostics import REASONS, Diagnostics
 from .errors import OptionError, SnapshotError
+from .io.parquet import read_parquet
 from .options import EngineOptions, to_ns
-from .rejects import bad_rows_error as _bad_rows_error
+from .reference import flow_gex_reference
+from .rejects import TABLES, bad_rows_error, reject_tables
 from .result import GexResult
 from .schema import canonical_chain, canonical_initial, canonical_spot, canonical_trades
 
 __all__ = ["Engine", "flow_gex"]
 
-TABLES = ("trades", "chain", "spot")
 _SNAPSHOT_MAGIC = b"FGXPYSNP"
 _SNAPSHOT_VERSION = 2  # 2: checksummed container, core format 2
-
-
-def _reject_tables(report: Mapping[str, Any], tables: Mapping[str, Any]) -> dict[str, pa.Table]:
-    """The rejected rows of each input table (a ``pa.Table``, or anything with its
-    ``take``), with their input ``row`` and ``reason``."""
-    out: dict[str, pa.Table] = {}
-    which = np.asarray(report["table"])
-    for code, name in enumerate(TABLES):
-        mask = which == code
-        table = tables.get(name)
-        if not mask.any() or table is None:
-            continue
-        rows = np.asarray(report["row"])[mask].astype(np.int64)
-        reasons = [REASONS[r] for r in np.asarray(report["reason"])[mask]]
-        order = np.argsort(rows, kind="stable")
-        rows = rows[order]
-        reasons = [reasons[i] for i in order]
-        taken = table.take(pa.array(rows))
-        out[name] = taken.append_column("row", pa.array(rows, pa.int64())).append_column(
-            "reason", pa.array(reasons, pa.string())
-        )
-    return out
 
 
 def _is_path(obj: Any) -> bool:
@@ -62,8 +43,6 @@ def _is_path(obj: Any) -> bool:
 def _read_if_path(obj: Any, kind: str) -> Any:
     if not _is_path(obj):
         return obj
-    from .io.parquet import read_parquet  # here: flowgex.io imports this module
-
     return read_parquet(obj, kind=kind)
 
 
@@ -71,8 +50,6 @@ def _trades_source(trades: Any) -> Any:
     """A canonical trades table, or a :class:`DatasetTrades` for a Parquet path."""
     if not _is_path(trades):
         return canonical_trades(trades)
-    from ._encode_dataset import DatasetTrades  # here: flowgex.io imports this module
-
     return DatasetTrades(trades)
 
 
@@ -120,7 +97,7 @@ class Engine:
             outlier_gap=outlier_gap,
             greeks=greeks,
         )
-        self._init(opts, _new_core(opts))
+        self._init(opts, core_engine(opts))
         if initial is not None:
             self._core.seed(encode_initial(canonical_initial(initial)))
 
@@ -156,9 +133,9 @@ class Engine:
             None if tables["spot"] is None else encode_spot(tables["spot"]),
             strict=self._opts.errors == "raise",
         )
-        rejected = _reject_tables(report, tables)
+        rejected = reject_tables(report, tables)
         if not report["applied"]:
-            raise _bad_rows_error(rejected)
+            raise bad_rows_error(rejected)
         for name, table in rejected.items():
             self._rejected[name].append(table)
         return self
@@ -196,7 +173,8 @@ class Engine:
         return {k: pa.concat_tables(v, promote_options="permissive") for k, v in self._rejected.items() if v}
 
     def _wrap(self, core: Mapping[str, Any]) -> GexResult:
-        diag = Diagnostics.from_core(core, rejected_rows=self._rejected_rows(), excluded=self._excluded)
+        data = ResultData.from_core(core)
+        diag = Diagnostics.from_data(data, rejected_rows=self._rejected_rows(), excluded=self._excluded)
         if self._excluded:
             diag = Diagnostics(
                 **{
@@ -205,7 +183,7 @@ class Engine:
                 }
             )
         return GexResult(
-            core,
+            data,
             unit=self._opts.unit,
             r=self._opts.r,
             method="flow",
@@ -229,15 +207,16 @@ class Engine:
         The drained part's diagnostics hold the source counts of its own steps; the
         engine remembers them, so the final result's diagnostics still cover every step.
         """
-        core = dict(self._core.drain())
-        core["registry"] = self._core.registry()
-        core.update(rows_read=[0, 0, 0], rejected=[[0] * len(REASONS)] * 3, expired=0, traded_instruments=0)
+        core = {**self._core.drain(), "registry": self._core.registry()}
+        # The drained steps' own source counts; rows read and rejected stay with the engine.
+        counts = Counts(rows_read=(0, 0, 0), rejected=((0,) * len(REASONS),) * 3, traded_instruments=0, expired=0)
+        data = ResultData.from_core(core).replace(counts=counts)
         return GexResult(
-            core,
+            data,
             unit=self._opts.unit,
             r=self._opts.r,
             method="flow",
-            diagnostics=Diagnostics.from_core(core),
+            diagnostics=Diagnostics.from_data(data),
             resolution_ns=self._opts.resolution_ns,
             greeks=self._opts.greeks,
         )
@@ -299,25 +278,6 @@ def _read_rejected(part: bytes, name: str) -> pa.Table:
     if "reason" not in table.column_names:
         raise SnapshotError(f"cannot restore snapshot: rejected {name} rows have no reason column")
     return table
-
-
-def _new_core(opts: EngineOptions) -> Any:
-    return _core.CoreEngine(
-        resolution_ns=opts.resolution_ns,
-        unit=opts.unit,
-        start=opts.start_ns,
-        end=opts.end_ns,
-        multipliers=list(opts.multipliers),
-        missing_vol=opts.missing_vol,
-        missing_spot=opts.missing_spot,
-        rate=opts.r,
-        keep=opts.keep_inventory,
-        keep_aggregates=opts.keep_aggregates,
-        threads=opts.threads,
-        grid_limit=opts.grid_limit,
-        outlier_gap=opts.outlier_gap_ns,
-        greeks=list(opts.greeks),
-    )
 
 
 def flow_gex(
@@ -415,8 +375,6 @@ def flow_gex(
         greeks=greeks,
     )
     if engine == "reference":
-        from .reference import flow_gex_reference
-
         trades, chain, spot = (_read_if_path(t, k) for t, k in zip((trades, chain, spot), TABLES))
         return flow_gex_reference(trades, chain, spot, **opts)
     if engine != "rust":

@@ -12,13 +12,24 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+import numpy as np
 import pyarrow as pa
 
 from . import _core
 from .diagnostics import REASONS
 from .errors import BadRowsError, FlowgexError
 
-__all__ = ["REASONS", "bad_rows_error", "AMOUNT_MAX", "PRICE_BOUNDS", "IV_BOUNDS", "OPEN_INTEREST_MAX", "GAMMA_MAX"]
+__all__ = [
+    "REASONS",
+    "TABLES",
+    "bad_rows_error",
+    "reject_tables",
+    "AMOUNT_MAX",
+    "PRICE_BOUNDS",
+    "IV_BOUNDS",
+    "OPEN_INTEREST_MAX",
+    "GAMMA_MAX",
+]
 
 # DESIGN section 5, amended: values outside these bounds are bad rows, so that no
 # gamma or GEX can overflow (with a multiplier <= 1e12, |GEX| stays below ~1e60).
@@ -51,6 +62,8 @@ REASON_COLUMNS = {
     "duplicate_trade_id": ("trade_id",),
 }
 _SHOWN = 5
+#: The input tables, in the order the core numbers them (a reject's ``table`` code).
+TABLES = ("trades", "chain", "spot")
 
 
 def _describe(table: str, row: Mapping[str, Any]) -> str:
@@ -88,3 +101,25 @@ def bad_rows_error(rejected: Mapping[str, pa.Table]) -> BadRowsError:
         f"errors='quarantine' to set them aside (counted in diagnostics):\n" + "\n".join(lines) + more
     )
     return BadRowsError(msg, rejected=dict(rejected), counts=counts)
+
+
+def reject_tables(report: Mapping[str, Any], tables: Mapping[str, Any]) -> dict[str, pa.Table]:
+    """The rejected rows of each input table (a ``pa.Table``, or anything with its
+    ``take``), with their input ``row`` and ``reason``."""
+    out: dict[str, pa.Table] = {}
+    which = np.asarray(report["table"])
+    for code, name in enumerate(TABLES):
+        mask = which == code
+        table = tables.get(name)
+        if not mask.any() or table is None:
+            continue
+        rows = np.asarray(report["row"])[mask].astype(np.int64)
+        reasons = [REASONS[r] for r in np.asarray(report["reason"])[mask]]
+        order = np.argsort(rows, kind="stable")
+        rows = rows[order]
+        reasons = [reasons[i] for i in order]
+        taken = table.take(pa.array(rows))
+        out[name] = taken.append_column("row", pa.array(rows, pa.int64())).append_column(
+            "reason", pa.array(reasons, pa.string())
+        )
+    return out

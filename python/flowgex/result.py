@@ -9,7 +9,7 @@ computed in Rust during the replay and are never rebuilt from the inventory.
 
 from __future__ import annotations
 
-import copy
+import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -18,6 +18,13 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
+from ._tables import ResultData
+from .analytics.book import check_asset
+from .analytics.changes import changes as _changes
+from .analytics.expiries import filter_expiries
+from .analytics.regime import regime_study as _regime_study
+from .analytics.regime_signal import gex_signal
+from .analytics.series import levels_series as _levels_series
 from .diagnostics import Diagnostics
 from .errors import OptionError
 from .options import EXPOSURES, parse_greeks, to_ns
@@ -70,7 +77,7 @@ class GexResult:
 
     def __init__(
         self,
-        core: Mapping[str, Any],
+        data: ResultData | Mapping[str, Any],
         *,
         unit: str,
         r: float,
@@ -79,56 +86,74 @@ class GexResult:
         resolution_ns: int | None = None,
         greeks: tuple[str, ...] = ("gamma",),
     ) -> None:
-        reg = core["registry"]
-        self._assets: list[str] = list(reg["assets"])
-        self._inst = {
-            "name": np.asarray(reg["name"], dtype=object),
-            "asset": np.asarray(reg["asset"], dtype=np.int64),
-            "expiry": np.asarray(reg["expiry"], dtype=np.int64),
-            "strike": np.asarray(reg["strike"], dtype=np.float64),
-            "is_call": np.asarray(reg["is_call"], dtype=bool),
-            "multiplier": np.asarray(reg["multiplier"], dtype=np.float64),
-        }
-        self._t: dict[str, dict[str, np.ndarray]] = {}
-        for key, value in core.items():
-            if "." in key:
-                table, col = key.split(".", 1)
-                self._t.setdefault(table, {})[col] = np.asarray(value)
+        if not isinstance(data, ResultData):
+            data = ResultData.from_core(data)  # the core's dict (older callers)
         self.greeks = parse_greeks(greeks)
         #: The exposure columns this result carries (dex, vex, cex for the greeks asked).
         self.exposures: tuple[str, ...] = tuple(EXPOSURES[g] for g in self.greeks if g in EXPOSURES)
-        for table in ("inventory", "by_strike", "by_expiry", "total"):
-            cols = self._t.get(table, {})
-            for x in EXPOSURES.values():
-                if x not in self.exposures:
-                    cols.pop(x, None)
-                elif x not in cols:
-                    raise OptionError(f"this result has no {x} column for greeks={self.greeks}")
-        self._steps: np.ndarray = self._t["steps"]["time"]
+        self._data = data.with_exposures(self.exposures)
         self.unit = unit
         self.r = r
         self.method = method
         self.resolution_ns = resolution_ns
         self.diagnostics = diagnostics
 
+    # -- the typed internal form (for flowgex's own layers) ----------------
+    @property
+    def data(self) -> ResultData:
+        """The result's tables in their typed internal form (:class:`flowgex._tables.ResultData`):
+        what analytics, charts and the distributed path read instead of private attributes."""
+        return self._data
+
+    def with_data(self, data: ResultData) -> GexResult:
+        """A result with this one's metadata and diagnostics over other tables (filters, page steps)."""
+        out = GexResult.__new__(GexResult)
+        out.__dict__.update(self.__dict__)
+        out._data = data.with_exposures(self.exposures)
+        return out
+
+    def grid_time_ns(self, at: Any) -> int | None:
+        """The grid time ``at`` selects, in ns: None for None, the last for "last", else the
+        latest grid time <= ``at`` (an OptionError before the first or with no grid time)."""
+        return self._step(at)
+
+    # Read-only views in the shape of the core's dict, kept until ``flowgex.distributed``
+    # reads :attr:`data` (its ``_combine.raw`` and ``api.concat_results`` use them).
+    @property
+    def _t(self) -> dict[str, dict[str, np.ndarray]]:
+        return {name: table.columns() for name, table in self._data.tables().items()}
+
+    @property
+    def _inst(self) -> dict[str, np.ndarray]:
+        reg = self._data.registry
+        return {k: getattr(reg, k) for k in ("name", "asset", "expiry", "strike", "is_call", "multiplier")}
+
+    @property
+    def _assets(self) -> list[str]:
+        return list(self._data.registry.assets)
+
+    @property
+    def _steps(self) -> np.ndarray:
+        return self._data.steps.time
+
     # -- metadata ---------------------------------------------------------
     @property
     def times(self) -> pd.DatetimeIndex:
         """Every reported grid time."""
-        return pd.DatetimeIndex(pd.to_datetime(self._steps, utc=True))
+        return pd.DatetimeIndex(pd.to_datetime(self._data.steps.time, utc=True))
 
     @property
     def assets(self) -> list[str]:
         """Assets with at least one reported row."""
-        present = set(np.unique(self._t["total"]["asset"]).tolist())
-        return sorted(self._assets[i] for i in present)
+        present = set(np.unique(self._data.total.asset).tolist())
+        return sorted(self._data.registry.assets[i] for i in present)
 
     def __repr__(self) -> str:
-        n = len(self._steps)
+        n = len(self._data.steps.time)
         span = f"{self.times[0]} .. {self.times[-1]}" if n else "empty"
         return (
             f"GexResult(method={self.method!r}, unit={self.unit!r}, steps={n} ({span}), "
-            f"assets={self.assets}, inventory_rows={len(self._t['inventory']['time'])})"
+            f"assets={self.assets}, inventory_rows={len(self._data.inventory)})"
         )
 
     # -- selection --------------------------------------------------------
@@ -136,23 +161,23 @@ class GexResult:
         """The grid time selected by ``at``: None (all), "last", or the latest grid time <= at."""
         if at is None:
             return None
-        if len(self._steps) == 0:
+        if len(self._data.steps.time) == 0:
             raise OptionError("invalid option at: the result has no grid times")
         if isinstance(at, str) and at == "last":
-            return int(self._steps[-1])
+            return int(self._data.steps.time[-1])
         t = to_ns(at, name="at")
-        i = int(np.searchsorted(self._steps, t, side="right")) - 1
+        i = int(np.searchsorted(self._data.steps.time, t, side="right")) - 1
         if i < 0:
             raise OptionError(
                 f"invalid option at: {pd.Timestamp(t, tz='UTC')} is before the first grid time {self.times[0]}"
             )
-        return int(self._steps[i])
+        return int(self._data.steps.time[i])
 
     def _rows(self, table: str, asset: str | None, at: Any) -> tuple[dict[str, np.ndarray], np.ndarray]:
-        cols = self._t[table]
+        cols = getattr(self._data, table).columns()
         time = cols["time"]
         lo, hi = 0, len(time)
-        if at is not None and len(self._steps) == 0:
+        if at is not None and len(self._data.steps.time) == 0:
             # No grid time at all (e.g. every row was rejected): an empty table at any time.
             if not (isinstance(at, str) and at == "last"):
                 to_ns(at, name="at")
@@ -164,16 +189,15 @@ class GexResult:
         if asset is not None:
             a = self._asset_id(asset)
             # Only the selected rows' assets: indexing every inventory row would cost O(rows) per call.
-            asset_col = cols["asset"][lo:hi] if "asset" in cols else self._inst["asset"][cols["inst"][lo:hi]]
+            asset_col = cols["asset"][lo:hi] if "asset" in cols else self._data.registry.asset[cols["inst"][lo:hi]]
             sel = sel[asset_col == a] if a is not None else sel[:0]
         return cols, sel
 
     def _asset_id(self, asset: str) -> int | None:
-        up = str(asset).upper()
-        return self._assets.index(up) if up in self._assets else None
+        return self._data.registry.asset_id(asset)
 
     def _names(self, ids: np.ndarray) -> np.ndarray:
-        return np.array(self._assets + [""], dtype=object)[np.asarray(ids, dtype=np.int64)]
+        return self._data.registry.asset_names(ids)
 
     def _time(self, ns: np.ndarray) -> pd.Series:
         return pd.Series(pd.to_datetime(ns.astype(np.int64), utc=True).as_unit("ns"))
@@ -224,13 +248,14 @@ class GexResult:
     def _inventory_columns(self, asset: str | None, at: Any) -> dict[str, Any]:
         c, s = self._rows("inventory", asset, at)
         inst = c["inst"][s]
+        reg = self._data.registry
         return {
-            "asset": self._names(self._inst["asset"][inst]),
+            "asset": self._names(reg.asset[inst]),
             "time": c["time"][s],
-            "instrument": self._inst["name"][inst],
-            "expiry": self._inst["expiry"][inst],
-            "strike": self._inst["strike"][inst],
-            "kind": np.where(self._inst["is_call"][inst], "C", "P").astype(object),
+            "instrument": reg.name[inst],
+            "expiry": reg.expiry[inst],
+            "strike": reg.strike[inst],
+            "kind": np.where(reg.is_call[inst], "C", "P").astype(object),
             "inventory": c["inventory"][s],
             "spot": c["spot"][s],
             "vol": c["vol"][s],
@@ -239,15 +264,42 @@ class GexResult:
             **{x: c[x][s] for x in self.exposures},
         }
 
-    def inventory(self, at: Any = None, asset: str | None = None) -> pd.DataFrame:
-        """Dealer inventory, spot, vol, gamma and GEX per live instrument and grid time."""
+    def _asset_at(self, asset: Any, at: Any, method: str) -> tuple[str | None, Any]:
+        """(asset, at) for :meth:`inventory` and :meth:`to_arrow`, which took ``(at, asset)``
+        positionally before they were given the order of every other table ``(asset, at)``.
+        A time where the asset goes (``"last"``, a timestamp, a date string) is the old order:
+        honoured, with a FutureWarning to pass ``at=`` by keyword."""
+        if asset is None or (isinstance(asset, str) and self._asset_id(asset) is not None):
+            return asset, at
+        if isinstance(asset, str) and asset != "last":
+            try:
+                to_ns(asset, name="at")
+            except OptionError:
+                return asset, at  # an asset this result does not have: no rows, as before
+        if at is not None and not isinstance(at, str):
+            return asset, at  # no asset name in either place: leave the call as written
+        warnings.warn(
+            f"GexResult.{method}(at, asset) is the old argument order; the order is now (asset, at) "
+            f"as in by_strike: pass at= (and asset=) by keyword",
+            FutureWarning,
+            stacklevel=3,
+        )
+        return at, asset
+
+    def inventory(self, asset: str | None = None, at: Any = None) -> pd.DataFrame:
+        """Dealer inventory, spot, vol, gamma and GEX per live instrument and grid time.
+
+        Arguments in the order of :meth:`by_strike` (``asset``, then ``at``); the old
+        positional order ``inventory(at, asset)`` still works, with a FutureWarning."""
+        asset, at = self._asset_at(asset, at, "inventory")
         cols = self._inventory_columns(asset, at)
         cols["time"] = self._time(cols["time"])
         cols["expiry"] = self._time(cols["expiry"])
         return _frame(cols)
 
-    def to_arrow(self, at: Any = None, asset: str | None = None) -> pa.Table:
-        """The inventory rows as a ``pyarrow.Table`` (same columns as :meth:`inventory`)."""
+    def to_arrow(self, asset: str | None = None, at: Any = None) -> pa.Table:
+        """The inventory rows as a ``pyarrow.Table`` (same columns and arguments as :meth:`inventory`)."""
+        asset, at = self._asset_at(asset, at, "to_arrow")
         cols = self._inventory_columns(asset, at)
         return pa.table(
             {
@@ -271,21 +323,22 @@ class GexResult:
         step = self._step("last" if at is None else at)
         c, s = self._rows("inventory", asset, step if step is None else pd.Timestamp(step, tz="UTC"))
         inst = c["inst"][s]
+        reg = self._data.registry
         tc, ts = self._rows("total", asset, pd.Timestamp(step, tz="UTC") if step is not None else None)
         spot = float(tc["spot"][ts][0]) if len(ts) else 0.0
-        expiry = self._inst["expiry"][inst]
+        expiry = reg.expiry[inst]
         return Book(
             asset=str(asset).upper(),
             time=pd.Timestamp(step, tz="UTC"),
             spot=spot,
-            instrument=self._inst["name"][inst],
+            instrument=reg.name[inst],
             s=c["spot"][s],
-            k=self._inst["strike"][inst],
+            k=reg.strike[inst],
             tau=(expiry - step) / (365.0 * 86_400.0 * 1e9),
             sigma=c["vol"][s],
             inventory=c["inventory"][s],
-            multiplier=self._inst["multiplier"][inst],
-            is_call=self._inst["is_call"][inst],
+            multiplier=reg.multiplier[inst],
+            is_call=reg.is_call[inst],
             gex=c["gex"][s],
         )
 
@@ -304,8 +357,6 @@ class GexResult:
         ``expiry`` keeps one expiry date (UTC). Filters combine (all must hold).
         Every table, profile, level and chart of the filtered result follows.
         """
-        from .analytics.expiries import filter_expiries
-
         return filter_expiries(self, max_days=max_days, exclude_next=exclude_next, expiry=expiry)
 
     def levels_series(
@@ -320,9 +371,7 @@ class GexResult:
     ) -> pd.DataFrame:
         """Spot, total and near-spot GEX, flip and regime of ``asset`` at every grid time (backtests);
         with ``lookback``, their change over it (``total_gex_change``, ``near_spot_gex_change``)."""
-        from .analytics.series import levels_series
-
-        return levels_series(self, asset, band=band, width=width, points=points, threads=threads, lookback=lookback)
+        return _levels_series(self, asset, band=band, width=width, points=points, threads=threads, lookback=lookback)
 
     def changes(self, asset: str, *, lookback: Any = "1h", at: Any = "last", by: str = "strike") -> pd.DataFrame:
         """What changed over ``lookback`` before ``at`` (DESIGN rule 17), per strike or expiry.
@@ -333,9 +382,7 @@ class GexResult:
         GEX change. Both times must be grid times of the result; a strike absent at
         one of them counts 0 there.
         """
-        from .analytics.changes import changes
-
-        return changes(self, asset, lookback=lookback, at=at, by=by)
+        return _changes(self, asset, lookback=lookback, at=at, by=by)
 
     def regime_study(
         self,
@@ -353,17 +400,7 @@ class GexResult:
         given. ``options`` go to :func:`flowgex.regime_study` (horizons, block,
         n_boot, seed, control, ...). Returns a :class:`flowgex.RegimeStudy`.
         """
-        from .analytics._book import check_asset
-        from .analytics.regime import regime_study
-        from .analytics.regime_signal import gex_signal
-
         name = check_asset(self, asset)
         by_strike = self.by_strike(name) if signal == "near_spot_gex" else None
         sig, spot = gex_signal(self.total(name), by_strike, signal=signal, band=band)
-        return regime_study(sig, spot if price is None else price, **options)
-
-    def _derive(self, tables: Mapping[str, Mapping[str, np.ndarray]]) -> GexResult:
-        """A result sharing this one's registry and metadata, with some tables replaced."""
-        out = copy.copy(self)
-        out._t = {**self._t, **{name: dict(cols) for name, cols in tables.items()}}
-        return out
+        return _regime_study(sig, spot if price is None else price, **options)

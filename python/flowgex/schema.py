@@ -129,7 +129,7 @@ def uses_parts(table: pa.Table) -> bool:
     return "instrument" not in table.column_names and all(c in table.column_names for c in PARTS)
 
 
-def _timestamps(col: pa.ChunkedArray, *, table: str, column: str) -> pa.ChunkedArray:
+def checked_timestamps(col: pa.ChunkedArray, *, table: str, column: str) -> pa.ChunkedArray:
     t = col.type
     if pa.types.is_null(t):  # every value missing: null timestamps, each counted by the engine
         return pa.chunked_array([pa.nulls(len(col), TIMESTAMP)])
@@ -198,7 +198,7 @@ def _canonical(obj: Any, kind: str) -> pa.Table:
     for name in names:
         col = table.column(name)
         if name in ("timestamp", "expiry"):
-            col = _timestamps(col, table=kind, column=name)
+            col = checked_timestamps(col, table=kind, column=name)
         elif name in _FLOAT_COLUMNS[kind] or (name == "strike" and uses_parts(table)):
             col = _floats(col, table=kind, column=name)
         elif name in ("instrument", "asset", "kind") or (name == "side" and not pa.types.is_integer(col.type)):

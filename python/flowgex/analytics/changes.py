@@ -18,7 +18,7 @@ import pandas as pd
 
 from ..errors import OptionError
 from ..options import duration_ns
-from ._book import check_asset
+from .book import check_asset
 
 if TYPE_CHECKING:
     from ..result import GexResult
@@ -30,7 +30,7 @@ _KEYS = {"strike": "by_strike", "expiry": "by_expiry"}
 
 def _grid_time(res: GexResult, t: int, lookback: Any) -> None:
     """``t`` (= at − lookback) must be a reported grid time."""
-    steps = res._steps
+    steps = res.data.steps.time
     if len(steps) == 0 or t < int(steps[0]):
         first = res.times[0] if len(steps) else "none"
         raise OptionError(
@@ -47,13 +47,13 @@ def _grid_time(res: GexResult, t: int, lookback: Any) -> None:
 
 def _kept(res: GexResult, table: str, asset_id: int, t: int) -> None:
     """Refuses a time whose rows a ``keep_*="last"`` run dropped (rows start later than the totals)."""
-    tot = res._t["total"]
-    tot_times = tot["time"][tot["asset"] == asset_id]
-    cols = res._t[table]
+    data = res.data
+    tot = data.total
+    tot_times = tot.time[tot.asset == asset_id]
     times = (
-        cols["time"][cols["asset"] == asset_id]
-        if "asset" in cols
-        else cols["time"][res._inst["asset"][cols["inst"]] == asset_id]
+        data.inventory.time[data.inventory_asset() == asset_id]
+        if table == "inventory"
+        else (getattr(data, table).time[getattr(data, table).asset == asset_id])
     )
     if len(tot_times) and len(times) and times[0] > tot_times[0] and t < times[0]:
         option = "keep_inventory" if table == "inventory" else "keep_aggregates"
@@ -70,13 +70,13 @@ def changes(res: GexResult, asset: str, *, lookback: Any = "1h", at: Any = "last
     if by not in _KEYS:
         raise OptionError(f"invalid option by: expected 'strike' or 'expiry', found {by!r}")
     name = check_asset(res, asset)
-    step = res._step(at)
+    step = res.grid_time_ns(at)
     if step is None:
         raise OptionError("invalid option at: expected 'last' or a time, found None")
     t1 = step
     t0 = t1 - duration_ns(lookback, name="lookback")
     _grid_time(res, t0, lookback)
-    aid = res._asset_id(name)
+    aid = res.data.registry.asset_id(name)
     assert aid is not None  # check_asset passed
     table = _KEYS[by]
     for tb in (table, "inventory"):

@@ -23,7 +23,7 @@ import pandas as pd
 
 from .._format import price_text, value_text
 from ..errors import OptionError
-from ._book import check_asset
+from .book import check_asset
 from .levels import levels
 
 if TYPE_CHECKING:

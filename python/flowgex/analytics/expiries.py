@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
+from .._tables import aggregate
 from ..errors import OptionError
 
 if TYPE_CHECKING:
@@ -45,21 +46,6 @@ def expiry_day(expiry: Any) -> int:
     return int(ts.as_unit("ns").value) // DAY_NS
 
 
-def _group_sums(keys: list[np.ndarray], values: list[np.ndarray]) -> tuple[list[np.ndarray], list[np.ndarray]]:
-    """Sums ``values`` over groups of equal ``keys`` (sorted by keys[0], keys[1], ...)."""
-    n = len(keys[0])
-    if n == 0:
-        return [k[:0] for k in keys], [v[:0] for v in values]
-    order = np.lexsort(tuple(reversed(keys)))
-    sk = [k[order] for k in keys]
-    change = np.zeros(n, dtype=bool)
-    change[0] = True
-    for k in sk:
-        change[1:] |= k[1:] != k[:-1]
-    starts = np.flatnonzero(change)
-    return [k[starts] for k in sk], [np.add.reduceat(v[order], starts) for v in values]
-
-
 def filter_expiries(
     res: GexResult,
     *,
@@ -78,66 +64,25 @@ def filter_expiries(
     if not isinstance(exclude_next, bool):
         raise OptionError(f"invalid option exclude_next: expected True or False, found {exclude_next!r}")
 
-    inv = res._t["inventory"]
-    time, inst = inv["time"], inv["inst"]
-    strike_times = np.unique(res._t["by_strike"]["time"])
-    if not np.isin(strike_times, np.unique(time)).all():
+    data = res.data
+    time, exp = data.inventory.time, data.registry.expiry[data.inventory.inst]
+    if not np.isin(np.unique(data.by_strike.time), np.unique(time)).all():
         raise OptionError(
             "filter needs the inventory of every grid time, but this result kept only the last "
             "(keep_inventory='last'); rerun with keep_inventory='all'"
         )
-    exp = res._inst["expiry"][inst]
-    asset = res._inst["asset"][inst].astype(np.int64)
     keep = np.ones(len(time), dtype=bool)
     if max_days is not None:
         keep &= (exp - time) <= round(float(max_days) * DAY_NS)
     if expiry is not None:
         keep &= exp // DAY_NS == expiry_day(expiry)
     if exclude_next and len(time):
+        asset = data.inventory_asset().astype(np.int64)
         nearest = pd.DataFrame({"t": time, "a": asset, "e": exp}).groupby(["t", "a"])["e"].transform("min")
         keep &= exp != nearest.to_numpy()
 
     sel = np.flatnonzero(keep)
-    t, a, e = time[sel], asset[sel], exp[sel]
-    gex = inv["gex"][sel]
-    k = res._inst["strike"][inst[sel]]
-    call = res._inst["is_call"][inst[sel]]
-    # Assets sort by name, as in the engine's tables.
-    rank = np.argsort(np.argsort(np.array(res._assets, dtype=object))) if res._assets else np.empty(0, np.int64)
-    r = rank[a] if len(a) else a
-
-    # DEX, VEX, CEX (when computed) are summed the same way as GEX.
-    xs = [inv[x][sel] for x in res.exposures]
-    (st, sr, sk), (sc, sp, *sx) = _group_sums([t, r, k], [np.where(call, gex, 0.0), np.where(call, 0.0, gex), *xs])
-    (et, er, ee), (eg, *ex) = _group_sums([t, r, e], [gex, *xs])
-    by_rank = np.argsort(rank) if len(rank) else rank
-
-    tot = res._t["total"]
-    idx = pd.MultiIndex.from_arrays([tot["time"], tot["asset"].astype(np.int64)])
-    pos = idx.get_indexer(pd.MultiIndex.from_arrays([t, a]))
-
-    def per_total(v: np.ndarray) -> np.ndarray:
-        return np.bincount(pos, weights=v, minlength=len(tot["time"])) if len(pos) else np.zeros(len(tot["time"]))
-
-    return res._derive(
-        {
-            "inventory": {col: v[sel] for col, v in inv.items()},
-            "by_strike": {
-                "time": st,
-                "asset": by_rank[sr].astype(np.uint16),
-                "strike": sk,
-                "call_gex": sc,
-                "put_gex": sp,
-                "gex": sc + sp,
-                **dict(zip(res.exposures, sx)),
-            },
-            "by_expiry": {
-                "time": et,
-                "asset": by_rank[er].astype(np.uint16),
-                "expiry": ee,
-                "gex": eg,
-                **dict(zip(res.exposures, ex)),
-            },
-            "total": {**tot, "gex": per_total(gex), **{x: per_total(v) for x, v in zip(res.exposures, xs)}},
-        }
+    by_strike, by_expiry, total = aggregate(data, sel, res.exposures)
+    return res.with_data(
+        data.replace(inventory=data.inventory.take(sel), by_strike=by_strike, by_expiry=by_expiry, total=total)
     )

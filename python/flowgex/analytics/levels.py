@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Any, Literal
 import numpy as np
 import pandas as pd
 
-from ._book import asset_book, check_band, relative_grid
+from .book import asset_book, check_band, relative_grid
 from .profile import profile_arrays
 
 if TYPE_CHECKING:
@@ -71,7 +71,7 @@ def nearest_flip(roots: np.ndarray, spot: float) -> float | None:
     return float(roots[order[0]])
 
 
-def _strike_extreme(strikes: np.ndarray, values: np.ndarray, sign: float) -> float | None:
+def strike_extreme(strikes: np.ndarray, values: np.ndarray, sign: float) -> float | None:
     """The strike with the largest ``sign * value`` > 0 (lowest strike on ties)."""
     v = sign * values
     if len(v) == 0 or not (v > 0).any():
@@ -116,7 +116,7 @@ def levels(
     if len(book.k):
         uk, inv = np.unique(book.k, return_inverse=True)
         abs_sum = np.bincount(inv, weights=np.abs(book.gex), minlength=len(uk))
-        abs_strike = _strike_extreme(uk, abs_sum, 1.0)
+        abs_strike = strike_extreme(uk, abs_sum, 1.0)
 
     totals = res.total(asset=book.asset)
     at_t = totals[totals["time"] == book.time]["gex"]
@@ -126,8 +126,8 @@ def levels(
         spot=spot,
         flip=nearest_flip(roots, spot),
         flips=tuple(float(x) for x in roots),
-        positive_wall=_strike_extreme(strikes, gex, 1.0),
-        negative_wall=_strike_extreme(strikes, gex, -1.0),
+        positive_wall=strike_extreme(strikes, gex, 1.0),
+        negative_wall=strike_extreme(strikes, gex, -1.0),
         abs_gamma_strike=abs_strike,
         regime=regime_of(near),
         near_spot_gex=near,

@@ -14,7 +14,7 @@ import pandas as pd
 
 from .. import _core
 from ..errors import OptionError
-from ._book import asset_book, contiguous, relative_grid, weights
+from .book import asset_book, contiguous, relative_grid, weights
 
 if TYPE_CHECKING:
     from ..result import Book, GexResult

@@ -77,7 +77,7 @@ class RegimeStudy:
 
     def plot(self, *, title: str | None = None, path: str | Path | None = None) -> Figure:
         """Group means with their 95% intervals, one panel per horizon (a matplotlib Figure; PNG with ``path``)."""
-        from ..plot.regime import plot_regime
+        from .regime_chart import plot_regime
 
         return plot_regime(self, title=title, path=path)
 

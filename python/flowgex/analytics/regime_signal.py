@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 
 from ..errors import OptionError, SchemaError
-from ._book import check_band
+from .book import check_band
 
 __all__ = ["SIGNALS", "gex_signal"]
 

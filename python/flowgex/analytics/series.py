@@ -16,7 +16,7 @@ import pandas as pd
 
 from .. import _core
 from ..errors import OptionError
-from ._book import YEAR_NS, check_asset, check_band, relative_grid
+from .book import YEAR_NS, check_asset, check_band, relative_grid
 
 if TYPE_CHECKING:
     from ..result import GexResult
@@ -31,10 +31,10 @@ def _profile_flips(
     res: GexResult, asset_id: int, times: np.ndarray, spots: np.ndarray, rel: np.ndarray, threads: int | None
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(flip, has_flip, crossings) per step of ``times`` for one asset."""
-    inv = res._t["inventory"]
-    inst_asset = res._inst["asset"][inv["inst"]] if len(inv["inst"]) else np.empty(0, np.int64)
-    rows = np.flatnonzero(inst_asset == asset_id)
-    row_time = inv["time"][rows]
+    data = res.data
+    inv, reg = data.inventory, data.registry
+    rows = np.flatnonzero(data.inventory_asset() == asset_id)
+    row_time = inv.time[rows]
     bounds = np.searchsorted(row_time, times, side="left"), np.searchsorted(row_time, times, side="right")
     flip = np.zeros(len(times))
     has = np.zeros(len(times), dtype=bool)
@@ -46,15 +46,15 @@ def _profile_flips(
         while e < len(times) and bounds[1][e] - bounds[0][j] <= _BATCH_ROWS:
             e += 1
         sel = rows[bounds[0][j] : bounds[1][e - 1]]
-        inst = inv["inst"][sel]
+        inst = inv.inst[sel]
         offsets = np.concatenate([[0], np.cumsum(bounds[1][j:e] - bounds[0][j:e])]).astype(np.uint64)
         out = _core.profile_steps(
             offsets,
-            np.ascontiguousarray(inv["spot"][sel], dtype=np.float64),
-            np.ascontiguousarray(res._inst["strike"][inst]),
-            np.ascontiguousarray((res._inst["expiry"][inst] - inv["time"][sel]) / YEAR_NS),
-            np.ascontiguousarray(inv["vol"][sel], dtype=np.float64),
-            np.ascontiguousarray(inv["inventory"][sel] * res._inst["multiplier"][inst]),
+            np.ascontiguousarray(inv.spot[sel], dtype=np.float64),
+            np.ascontiguousarray(reg.strike[inst]),
+            np.ascontiguousarray((reg.expiry[inst] - inv.time[sel]) / YEAR_NS),
+            np.ascontiguousarray(inv.vol[sel], dtype=np.float64),
+            np.ascontiguousarray(inv.inventory[sel] * reg.multiplier[inst]),
             spot=np.ascontiguousarray(spots[j:e], dtype=np.float64),
             rel=rel,
             rate=float(res.r),
@@ -99,23 +99,24 @@ def levels_series(
     band = check_band(band)
     rel = relative_grid(width, points)
     name = check_asset(res, asset)
-    aid = res._assets.index(name)
-    tot = res._t["total"]
-    tsel = np.flatnonzero(tot["asset"] == aid)
-    times, spots, total = tot["time"][tsel], tot["spot"][tsel], tot["gex"][tsel]
+    data = res.data
+    aid = data.registry.assets.index(name)
+    tot = data.total
+    tsel = np.flatnonzero(tot.asset == aid)
+    times, spots, total = tot.time[tsel], tot.spot[tsel], tot.gex[tsel]
 
-    bs = res._t["by_strike"]
-    bsel = np.flatnonzero(bs["asset"] == aid)
-    step = np.searchsorted(times, bs["time"][bsel])
-    inv_times = np.unique(res._t["inventory"]["time"])
-    if len(bsel) and not np.isin(np.unique(bs["time"][bsel]), inv_times).all():
+    bs = data.by_strike
+    bsel = np.flatnonzero(bs.asset == aid)
+    step = np.searchsorted(times, bs.time[bsel])
+    inv_times = np.unique(data.inventory.time)
+    if len(bsel) and not np.isin(np.unique(bs.time[bsel]), inv_times).all():
         raise OptionError(
             "levels_series needs the inventory of every grid time, but this result kept only the last "
             "(keep_inventory='last'); rerun with keep_inventory='all'"
         )
-    k, s_at = bs["strike"][bsel], spots[step]
+    k, s_at = bs.strike[bsel], spots[step]
     near_mask = np.abs(k - s_at) <= band * s_at
-    near = np.bincount(step, weights=np.where(near_mask, bs["gex"][bsel], 0.0), minlength=len(times))
+    near = np.bincount(step, weights=np.where(near_mask, bs.gex[bsel], 0.0), minlength=len(times))
 
     flip, has, cross = _profile_flips(res, aid, times, spots, rel, threads)
     out = pd.DataFrame(

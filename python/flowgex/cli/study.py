@@ -18,7 +18,7 @@ import pyarrow.parquet as pq
 from ..analytics.regime import RegimeStudy, regime_study
 from ..analytics.regime_signal import SIGNALS, gex_signal
 from ..errors import OptionError, ReadError
-from ..io.output import read_replay
+from ..replaying.output import read_replay
 from ..schema import canonical_spot
 from .inputs import TRADE_READERS, _read
 

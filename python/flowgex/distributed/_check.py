@@ -25,9 +25,10 @@ import pyarrow.compute as pc
 
 from .. import _core
 from .._encode import NULL_TS
-from ..engine import _new_core, _reject_tables
+from .._engine_core import core_engine as _new_core
 from ..errors import MultiplierError
 from ..options import EngineOptions
+from ..rejects import reject_tables as _reject_tables
 from ._inputs import ROW_BITS, TABLES, bucket_labels, encode_all, key_inputs, split_by_key, without_tick
 from ._keys import Inst, instruments_of, parse_name, spot_asset
 

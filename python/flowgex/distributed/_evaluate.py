@@ -20,7 +20,7 @@ import pyarrow as pa
 
 from .. import _core
 from .._encode import encode_initial
-from ..engine import _new_core
+from .._engine_core import core_engine as _new_core
 from ..errors import MissingDataError
 from ..options import EngineOptions
 from ._inputs import TABLES, encode_all, key_inputs, split_by_key, without_tick

@@ -17,7 +17,7 @@ import dask.dataframe as dd
 import numpy as np
 import pandas as pd
 
-from .._encode import _instruments
+from .._encode import encode_instruments as _instruments
 from ..schema import as_table, canonical_chain, canonical_spot, canonical_trades
 from ._inputs import ROW_BITS
 from ._keys import CATCH_ALL, Partitioning, instruments_of, spot_asset

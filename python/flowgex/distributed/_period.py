@@ -31,9 +31,9 @@ import pandas as pd
 import pyarrow as pa
 
 from .._encode import encode_initial
-from ..engine import _bad_rows_error
 from ..errors import OptionError
 from ..options import to_ns
+from ..rejects import bad_rows_error as _bad_rows_error
 from ..result import GexResult
 from ..schema import canonical_chain, canonical_spot, canonical_trades
 from . import _check, _combine, _evaluate, _exact, _frames

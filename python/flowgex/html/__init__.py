@@ -28,7 +28,7 @@ from typing import Any
 
 import numpy as np
 
-from ..analytics._book import check_asset
+from ..analytics.book import check_asset
 from ..errors import OptionError
 from ..result import GexResult
 from ._data import build_data

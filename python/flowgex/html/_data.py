@@ -34,8 +34,8 @@ import pandas as pd
 
 from .._core import __version__
 from ..analytics import compare, levels, profile
-from ..analytics._book import relative_grid
-from ..analytics.levels import _strike_extreme
+from ..analytics.book import relative_grid
+from ..analytics.levels import strike_extreme
 from ..errors import FlowgexError, OptionError
 
 if TYPE_CHECKING:
@@ -110,8 +110,8 @@ def _bars(res: GexResult, asset: str, times: np.ndarray, spots: np.ndarray) -> d
     for j in range(len(times)):
         rows = np.arange(lo[j], hi[j])
         kj, gj = k[rows], cols[2][rows]
-        pwall[j] = _nan(_strike_extreme(kj, gj, 1.0))
-        nwall[j] = _nan(_strike_extreme(kj, gj, -1.0))
+        pwall[j] = _nan(strike_extreme(kj, gj, 1.0))
+        nwall[j] = _nan(strike_extreme(kj, gj, -1.0))
         s = spots[j]
         if math.isfinite(s) and s > 0:
             rows = rows[np.abs(kj - s) <= WINDOW * s]
@@ -202,16 +202,7 @@ def at_times(res: GexResult, times: np.ndarray) -> GexResult:
     series then cost the offered steps instead of every step (a year of
     10-minute steps: 300 of 52,560).
     """
-    tables = {}
-    for name, cols in res._t.items():
-        if name == "steps" or "time" not in cols:
-            continue
-        # Tables are sorted by time: each offered time is one run of rows, found by bisection.
-        t = cols["time"]
-        lo, hi = np.searchsorted(t, times, "left"), np.searchsorted(t, times, "right")
-        rows = np.concatenate([np.arange(a, b) for a, b in zip(lo, hi)]) if len(times) else np.empty(0, np.int64)
-        tables[name] = {col: v[rows] for col, v in cols.items()}
-    return res._derive(tables)
+    return res.with_data(res.data.at_times(times))
 
 
 def _distinct_sorted(t: np.ndarray) -> np.ndarray:
@@ -221,8 +212,8 @@ def _distinct_sorted(t: np.ndarray) -> np.ndarray:
 
 def _every_step(res: GexResult) -> bool:
     """Whether the result kept the inventory of every grid time (keep_inventory="all")."""
-    strike_times = _distinct_sorted(res._t["by_strike"]["time"])
-    return bool(np.isin(strike_times, _distinct_sorted(res._t["inventory"]["time"])).all())
+    strike_times = _distinct_sorted(res.data.by_strike.time)
+    return bool(np.isin(strike_times, _distinct_sorted(res.data.inventory.time)).all())
 
 
 def _variant(

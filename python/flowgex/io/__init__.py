@@ -1,6 +1,7 @@
 """Data in: venue readers (Tardis.dev CSV, Deribit API JSON, CBOE quote exports,
-Parquet, Arrow streams), the streaming replay of years of data, and the Deribit
-downloader.
+Parquet, Arrow streams), the input streams a replay reads (:mod:`.sources`), and
+the Deribit downloader. The replay itself (above the engine) is
+:mod:`flowgex.replaying`; nothing here imports the engine or the result.
 
 Every reader returns the canonical Arrow tables of DESIGN section 2 and keeps
 every row: bad values are left for the engine to reject with a reason, and
@@ -14,9 +15,7 @@ from .deribit import read_deribit_trades
 from .deribit_ws import DeribitMessages, channel_counts, read_deribit_messages
 from .exclude import excluded_counts
 from .fetch import FetchSummary, fetch_deribit_trades
-from .output import read_replay
 from .parquet import read_arrow, read_parquet
-from .replaying import ReplaySummary, replay
 from .tardis import read_tardis_chain, read_tardis_trades
 from .tickers import read_deribit_tickers
 
@@ -33,9 +32,6 @@ __all__ = [
     "read_cboe_quotedata",
     "CboeChain",
     "excluded_counts",
-    "replay",
-    "read_replay",
-    "ReplaySummary",
     "fetch_deribit_trades",
     "FetchSummary",
 ]

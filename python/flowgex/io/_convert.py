@@ -100,7 +100,7 @@ def contracts(
     return pa.array(values / mult[codes], pa.float64(), mask=~np.asarray(valid.to_numpy(zero_copy_only=False)))
 
 
-def _number(text: str | None) -> float | None:
+def parse_number(text: str | None) -> float | None:
     if text is None:
         return None
     text = text.strip()
@@ -121,7 +121,7 @@ def numbers(col: pa.Array | pa.ChunkedArray) -> pa.Array:
     try:
         return pc.cast(col, pa.float64())
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
-        return pa.array([_number(v) for v in col.to_pylist()], pa.float64(), from_pandas=False)
+        return pa.array([parse_number(v) for v in col.to_pylist()], pa.float64(), from_pandas=False)
 
 
 def _integer(text: str | None) -> int | None:

@@ -26,7 +26,7 @@ from typing import Any
 import pyarrow as pa
 
 from ..errors import ReadError, SchemaError
-from ._convert import _number
+from ._convert import parse_number
 
 __all__ = ["load_json_file", "loads_text", "records", "column", "float_column", "int_column", "Record"]
 
@@ -130,7 +130,7 @@ def float_column(values: Iterable[Any]) -> pa.Array:
             if v is None or (isinstance(v, (int, float)) and not isinstance(v, bool)):
                 out.append(None if v is None else float(v))
             elif isinstance(v, str):
-                out.append(_number(v))
+                out.append(parse_number(v))
             else:
                 out.append(math.nan)
         return pa.array(out, pa.float64())

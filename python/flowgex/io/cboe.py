@@ -28,7 +28,7 @@ import pyarrow as pa
 
 from ..errors import ReadError, SchemaError
 from ..schema import TIMESTAMP
-from ._files import read_bytes
+from .files import read_bytes
 
 __all__ = ["CboeChain", "read_cboe_quotedata", "PM_ROOTS", "CBOE_MULTIPLIER"]
 

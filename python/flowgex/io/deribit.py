@@ -40,7 +40,6 @@ from ..errors import SchemaError
 from ..schema import canonical_trades
 from ._channels import channel_kind, is_control, notification, with_channel_counts
 from ._convert import as_dictionary, contracts, epoch_timestamps, percent, provenance
-from ._files import expand_paths, read_bytes
 from ._json import (
     Record,
     column,
@@ -53,11 +52,12 @@ from ._json import (
     string_column,
 )
 from .exclude import exclude, with_excluded_counts
+from .files import expand_paths, read_bytes
 
 __all__ = ["read_deribit_trades", "deribit_trades_file", "deribit_json_inputs"]
 
 
-def _is_trade(d: dict[str, Any]) -> bool:
+def is_trade(d: dict[str, Any]) -> bool:
     return "instrument_name" in d and ("trade_id" in d or "direction" in d)
 
 
@@ -72,7 +72,7 @@ def _add(out: list[Record], value: Any, line: int | None, where: str, key: str, 
         out.append((rec, line if line is not None else len(out) + 1))
 
 
-def _markprice(data: Any, where: str) -> list[dict[str, Any]]:
+def markprice(data: Any, where: str) -> list[dict[str, Any]]:
     """markprice.options records as ticker-like records whose iv is already a decimal."""
     items = data if isinstance(data, list) else [data]
     out = []
@@ -84,7 +84,7 @@ def _markprice(data: Any, where: str) -> list[dict[str, Any]]:
     return out
 
 
-def _positioned(
+def positioned(
     values: Iterable[tuple[Any, int | None]],
     where: str,
     key: str,
@@ -108,7 +108,7 @@ def _positioned(
                 if kind not in wanted:
                     seen[kind] += 1
                 elif kind == "markprice":
-                    for rec in _markprice(note[1], where):
+                    for rec in markprice(note[1], where):
                         out.append((rec, line if line is not None else len(out) + 1))
                 elif note[1] is not None:
                     _add(out, note[1], line, f"{where} ({note[0]})", key, lambda d: "instrument_name" in d)
@@ -176,7 +176,7 @@ def deribit_trades_file(path: Path, multipliers: Mapping[str, float] | None = No
     """One JSON / JSON-lines file (plain or gzip) of Deribit trades, every trade kept."""
     values = load_json_file(path, read_bytes(path))
     counts: Counter[str] = Counter()
-    table = trades_table(_positioned(values, str(path), "trades", _is_trade, counts), path, multipliers)
+    table = trades_table(positioned(values, str(path), "trades", is_trade, counts), path, multipliers)
     return with_channel_counts(table, counts)
 
 
@@ -231,7 +231,7 @@ def read_deribit_trades(
     seen: Counter[str] = Counter()
     for values, path in deribit_json_inputs(source, what="read_deribit_trades"):
         where = str(path) if path is not None else "read_deribit_trades"
-        tables.append(trades_table(_positioned(values, where, "trades", _is_trade, seen), path, multipliers))
+        tables.append(trades_table(positioned(values, where, "trades", is_trade, seen), path, multipliers))
     table = pa.concat_tables(tables, promote_options="permissive") if len(tables) > 1 else tables[0]
     table = with_channel_counts(table, seen)
     table, counts = exclude(table, block_trades=block_trades, combo_legs=combo_legs, liquidations=liquidations)

@@ -27,8 +27,8 @@ from ..schema import canonical_spot
 from ._channels import channel_counts, channel_kind, is_control, notification
 from ._convert import epoch_timestamps, provenance
 from ._json import Record, float_column, int_column, records, string_column
-from .deribit import _is_trade, _markprice, deribit_json_inputs, trades_table
-from .tickers import _from_records, _is_ticker
+from .deribit import deribit_json_inputs, is_trade, markprice, trades_table
+from .tickers import from_records, is_ticker
 
 __all__ = ["DeribitMessages", "read_deribit_messages", "channel_counts"]
 
@@ -96,12 +96,12 @@ def _split(
                     seen["control"] += 1
                     continue
                 try:  # a saved response among the messages: trades or tickers
-                    recs = _records_of(item, where, lambda d: _is_trade(d) or _is_ticker(d), "trades")
+                    recs = _records_of(item, where, lambda d: is_trade(d) or is_ticker(d), "trades")
                 except SchemaError:
                     seen["unrecognised"] += 1
                     continue
                 for rec in recs:
-                    target = trades if _is_trade(rec) else chain
+                    target = trades if is_trade(rec) else chain
                     target.append((rec, at(line, target)))
                 continue
             channel, data = note
@@ -112,7 +112,7 @@ def _split(
             elif kind == "ticker" and data is not None:
                 chain.extend((r, at(line, chain)) for r in _records_of(data, here, lambda d: True, "tickers"))
             elif kind == "markprice" and data is not None:
-                chain.extend((r, at(line, chain)) for r in _markprice(data, here))
+                chain.extend((r, at(line, chain)) for r in markprice(data, here))
             elif kind == "index" and data is not None:
                 spot.extend((r, at(line, spot)) for r in _index_rows(data, here))
             else:
@@ -138,7 +138,7 @@ def read_deribit_messages(source: Any, *, multipliers: Mapping[str, float] | Non
             where = str(path) if path is not None else "read_deribit_messages"
             trades, chain, spot = _split(values, where, seen)
             parts["trades"].append(trades_table(trades, path, multipliers))
-            parts["chain"].append(_from_records(chain, path, multipliers))
+            parts["chain"].append(from_records(chain, path, multipliers))
             parts["spot"].append(_spot(spot, path))
     except RecursionError as exc:  # lists nested thousands deep
         raise SchemaError("read_deribit_messages: JSON nested too deeply to be venue messages") from exc

@@ -41,10 +41,10 @@ import pyarrow.parquet as pq
 
 from ..errors import FetchError, OptionError, ReadError
 from ..options import to_ns
-from ._files import read_bytes, write_atomic_bytes, write_atomic_with
 from ._http import DeribitClient
-from .deribit import _is_trade, trades_table
+from .deribit import is_trade, trades_table
 from .exclude import exclude, with_excluded_counts
+from .files import read_bytes, write_atomic_bytes, write_atomic_with
 
 __all__ = ["fetch_deribit_trades", "FetchSummary", "DEFAULT_BASE_URL", "KINDS", "REJECT_REASONS"]
 
@@ -124,7 +124,7 @@ def _stamp(trade: Any) -> int | None:
     Strings (even of digits), booleans, fractions and non-finite values are never
     guessed at, never used to move the cursor; a whole number may still lie
     outside the day (see ``_classify``)."""
-    if not isinstance(trade, dict) or not _is_trade(trade):
+    if not isinstance(trade, dict) or not is_trade(trade):
         return None
     v = trade.get("timestamp")
     if isinstance(v, bool):

@@ -21,8 +21,8 @@ import pyarrow.parquet as pq
 
 from ..errors import OptionError, ReadError, SchemaError
 from ..schema import as_table, canonical_chain, canonical_spot, canonical_trades
-from ._files import dataset_files, expand_paths, is_glob
 from .exclude import exclude, with_excluded_counts
+from .files import dataset_files, expand_paths, is_glob
 
 __all__ = ["read_parquet", "read_arrow", "parquet_dataset", "to_expression", "CANONICAL"]
 

@@ -20,14 +20,14 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from ..errors import OptionError, ReadError, SchemaError
-from ..schema import _timestamps, as_table
+from ..schema import as_table, checked_timestamps
 from ._convert import DICT, provenance
-from ._files import expand_paths, first_line, is_glob, read_bytes
 from ._json import load_json_file
-from .deribit import _positioned, deribit_trades_file
+from .deribit import deribit_trades_file, positioned
+from .files import expand_paths, first_line, is_glob, read_bytes
 from .parquet import CANONICAL, parquet_dataset, to_expression
 from .tardis import iter_tardis_file
-from .tickers import _from_records, _is_ticker, tickers_csv_file
+from .tickers import from_records, is_ticker, tickers_csv_file
 
 __all__ = ["Stream", "resolve_streams", "normalize"]
 
@@ -71,7 +71,7 @@ class Stream:
                 raise ReadError(f"{self.name}: cannot read Parquet ({exc})") from exc
             if first is None or first.num_rows == 0:
                 return None
-            col = _timestamps(pa.chunked_array([first.column(0)]), table=self.kind, column="timestamp")
+            col = checked_timestamps(pa.chunked_array([first.column(0)]), table=self.kind, column="timestamp")
             return pa.table({"timestamp": col})
         it = self.open()
         try:
@@ -96,7 +96,7 @@ class Stream:
             yield from _slices(deribit_trades_file(path, mult))
         elif self.fmt == "tickers_json":
             values = load_json_file(path, read_bytes(path))
-            yield from _slices(_from_records(_positioned(values, str(path), "tickers", _is_ticker), path, mult))
+            yield from _slices(from_records(positioned(values, str(path), "tickers", is_ticker), path, mult))
         elif self.fmt == "tickers_csv":
             yield from _slices(tickers_csv_file(path, mult))
         elif self.fmt == "parquet":

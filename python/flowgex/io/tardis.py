@@ -28,7 +28,7 @@ import pyarrow.csv as pacsv
 from ..errors import ReadError, SchemaError
 from ..schema import canonical_chain, canonical_trades
 from ._convert import as_dictionary, contracts, epoch_timestamps, numbers, percent, provenance
-from ._files import Source, check_nonempty, expand_paths, first_line, is_gzip, read_bytes
+from .files import Source, check_nonempty, expand_paths, first_line, is_gzip, read_bytes
 
 __all__ = ["read_tardis_trades", "read_tardis_chain", "iter_tardis_file", "TRADES_COLUMNS", "CHAIN_COLUMNS"]
 

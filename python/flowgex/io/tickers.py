@@ -33,16 +33,16 @@ from ..errors import ReadError, SchemaError
 from ..schema import canonical_chain
 from ._channels import with_channel_counts
 from ._convert import as_dictionary, contracts, epoch_timestamps, numbers, percent, provenance
-from ._files import expand_paths, read_bytes
 from ._json import Record, column, float_column, int_column, load_json_file, string_column
-from .deribit import _positioned, deribit_json_inputs
+from .deribit import deribit_json_inputs, positioned
+from .files import expand_paths, read_bytes
 
 __all__ = ["read_deribit_tickers", "tickers_csv_file"]
 
 _GREEK = {g: re.compile(rf"""['"]{g}['"]\s*:\s*([-+0-9.eE]+|None|null|nan|NaN)""") for g in ("gamma", "delta")}
 
 
-def _is_ticker(d: dict[str, Any]) -> bool:
+def is_ticker(d: dict[str, Any]) -> bool:
     return "instrument_name" in d and ("mark_iv" in d or "open_interest" in d or "greeks" in d)
 
 
@@ -78,7 +78,7 @@ def _chain(cols: dict[str, Any], path: Path | None, rows: pa.Array | None, multi
     return canonical_chain(pa.table(out))
 
 
-def _from_records(recs: list[Record], path: Path | None, multipliers: Any) -> pa.Table:
+def from_records(recs: list[Record], path: Path | None, multipliers: Any) -> pa.Table:
     ts = [r.get("timestamp", r.get("creation_timestamp")) for r, _ in recs]
     greeks = column(recs, "greeks")
     decimal = [r.get("_iv_decimal") for r, _ in recs]  # markprice.options: iv is a decimal already
@@ -184,11 +184,11 @@ def read_deribit_tickers(source: Any, *, multipliers: Mapping[str, float] | None
                 tables.append(tickers_csv_file(p, multipliers))
             else:
                 values = load_json_file(p, read_bytes(p))
-                recs = _positioned(values, str(p), "tickers", _is_ticker, seen)
-                tables.append(_from_records(recs, p, multipliers))
+                recs = positioned(values, str(p), "tickers", is_ticker, seen)
+                tables.append(from_records(recs, p, multipliers))
     else:
         for values, path in deribit_json_inputs(source, what="read_deribit_tickers"):
             where = str(path) if path is not None else "read_deribit_tickers"
-            tables.append(_from_records(_positioned(values, where, "tickers", _is_ticker, seen), path, multipliers))
+            tables.append(from_records(positioned(values, where, "tickers", is_ticker, seen), path, multipliers))
     table = pa.concat_tables(tables, promote_options="permissive") if len(tables) > 1 else tables[0]
     return with_channel_counts(table, seen)

@@ -17,9 +17,7 @@ import pandas as pd
 from matplotlib.colors import LinearSegmentedColormap, TwoSlopeNorm
 from matplotlib.figure import Figure
 
-from ..analytics._book import check_asset
-from ..errors import OptionError
-from ._style import (
+from .._chart_style import (
     GREEN,
     RED,
     SPOT,
@@ -30,6 +28,8 @@ from ._style import (
     save,
     value_formatter,
 )
+from ..analytics.book import check_asset
+from ..errors import OptionError
 
 if TYPE_CHECKING:
     from ..result import GexResult

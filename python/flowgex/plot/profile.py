@@ -9,9 +9,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 from matplotlib.figure import Figure
 
-from ..analytics.levels import levels
-from ..analytics.profile import profile
-from ._style import (
+from .._chart_style import (
     FLIP,
     GREEN,
     RED,
@@ -24,6 +22,8 @@ from ._style import (
     unit_label,
     value_formatter,
 )
+from ..analytics.levels import levels
+from ..analytics.profile import profile
 
 if TYPE_CHECKING:
     from ..result import GexResult

@@ -9,8 +9,7 @@ import numpy as np
 from matplotlib.figure import Figure
 from matplotlib.patches import Patch
 
-from ..analytics.levels import Levels, levels
-from ._style import (
+from .._chart_style import (
     FLIP,
     GREEN,
     RED,
@@ -25,7 +24,8 @@ from ._style import (
     stamp,
     value_text,
 )
-from ._style import value_formatter as _values
+from .._chart_style import value_formatter as _values
+from ..analytics.levels import Levels, levels
 
 if TYPE_CHECKING:
     from ..result import GexResult

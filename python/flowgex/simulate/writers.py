@@ -24,6 +24,7 @@ import math
 import shutil
 from collections.abc import Iterable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pyarrow as pa
@@ -34,8 +35,10 @@ import pyarrow.parquet as pq
 
 from ..gamma import black76_gamma
 from .calendar import DAY_NS
-from .market import SimulatedMarket
 from .model import ASSETS, CARRY
+
+if TYPE_CHECKING:  # annotations only: market.py calls these writers
+    from .market import SimulatedMarket
 
 __all__ = ["write_parquet", "write_tardis_csv"]
 

@@ -20,12 +20,12 @@ import pyarrow as pa
 from ..diagnostics import Diagnostics
 from ..engine import Engine
 from ..errors import OptionError, SnapshotError
+from ..io.exclude import exclude
+from ..io.sources import Stream, resolve_streams
 from ..options import EngineOptions
 from . import checkpoint as ckpt
-from .exclude import exclude
 from .merge import Merger
 from .output import MANAGED, clear, load_diagnostics, remove_parts_after, write_final, write_step_tables
-from .sources import Stream, resolve_streams
 
 __all__ = ["replay", "ReplaySummary"]
 
@@ -126,7 +126,7 @@ def replay(
 
     Inputs: a glob or list of Tardis CSV / Deribit JSON files, a Parquet file or
     hive-partitioned dataset directory (``filters`` pushed down), or a table / Arrow
-    stream object. Files are merged in time order (see :mod:`flowgex.io.merge`);
+    stream object. Files are merged in time order (see :mod:`flowgex.replaying.merge`);
     each file must be in time order itself, and a row older than a closed bucket is
     ``late``. Results (by_strike, by_expiry, total; inventory when ``inventory=True``)
     go to Parquet partitioned by asset and date; read them with :func:`read_replay`.

@@ -31,9 +31,9 @@ from typing import Any
 import pyarrow as pa
 
 from ..errors import SnapshotError
+from ..io.files import write_atomic_bytes
+from ..io.sources import Stream
 from ..schema import canonical_initial
-from ._files import write_atomic_bytes
-from .sources import Stream
 
 __all__ = ["Checkpoint", "fingerprint", "input_digests", "changed_input", "save", "load", "VERSION"]
 

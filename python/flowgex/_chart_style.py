@@ -15,11 +15,11 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter
 
-from .._format import compact, money, price_text, value_text
-from ..errors import OptionError
+from ._format import compact, money, price_text, value_text
+from .errors import OptionError
 
 if TYPE_CHECKING:
-    from ..result import GexResult
+    from .result import GexResult
 
 __all__ = [
     "GREEN",

@@ -28,7 +28,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from .sources import Stream, normalize
+from ..io.sources import Stream, normalize
 
 __all__ = ["Merger", "first_time", "NO_TIME"]
 

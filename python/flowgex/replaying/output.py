@@ -32,9 +32,9 @@ import pyarrow.parquet as pq
 
 from ..diagnostics import Diagnostics
 from ..errors import OptionError, ReadError, SnapshotError
+from ..io.files import remove_stale_temps, write_atomic_bytes, write_atomic_with
 from ..options import to_ns
 from ..result import GexResult
-from ._files import remove_stale_temps, write_atomic_bytes, write_atomic_with
 
 __all__ = ["TABLES", "write_step_tables", "write_final", "read_replay", "remove_parts_after", "MANAGED"]
 
