@@ -21,7 +21,7 @@ from . import _blob, _core
 from ._encode import encode_chain, encode_initial, encode_spot, encode_trades
 from .diagnostics import REASONS, Diagnostics
 from .errors import OptionError, SnapshotError
-from .options import EngineOptions
+from .options import EngineOptions, to_ns
 from .rejects import bad_rows_error as _bad_rows_error
 from .result import GexResult
 from .schema import canonical_chain, canonical_initial, canonical_spot, canonical_trades
@@ -162,6 +162,30 @@ class Engine:
         for name, table in rejected.items():
             self._rejected[name].append(table)
         return self
+
+    def advance(self, time: Any) -> Engine:
+        """Tells the engine the event clock has reached ``time`` (DESIGN rule 19).
+
+        For a stream that can go quiet (a live feed's heartbeat carries the
+        exchange's clock but no row): every grid step at or before ``time`` is
+        evaluated and committed, and a row older than ``time``'s bucket is
+        ``late`` from now on, as if a row stamped ``time`` had been fed. Nothing
+        is observed, so a replay of the same rows gives the same steps; the
+        result still ends at the last trade's bucket (or ``end``). An earlier
+        clock is a no-op.
+        """
+        self._core.advance(to_ns(time, name="time"))
+        return self
+
+    @property
+    def open_bucket(self) -> int | None:
+        """The label (ns) of the bucket still open to rows: the latest time seen's
+        bucket. A row stamped before ``open_bucket - resolution`` is ``late``."""
+        return self._core.open_bucket()
+
+    def buffered_steps(self) -> int:
+        """Committed grid steps held in memory (what :meth:`drain` can hand out)."""
+        return int(self._core.buffered_steps())
 
     def add_excluded(self, counts: Mapping[str, int]) -> None:
         """Records trades a reader left out on request (reported in diagnostics)."""

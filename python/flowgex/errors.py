@@ -74,7 +74,15 @@ class BadRowsError(FlowgexError, ValueError):
 
 
 class MissingDataError(FlowgexError, ValueError):
-    """A live instrument without the data its gamma needs."""
+    """A live instrument without the data its gamma needs.
+
+    ``instrument`` (its name) and ``time_ns`` (the grid time, ns since the epoch)
+    say where, so a caller that runs several engines can pick the earliest
+    without parsing the message; both are None when unknown.
+    """
+
+    instrument: str | None = None
+    time_ns: int | None = None
 
 
 class MissingVolError(MissingDataError):

@@ -53,7 +53,12 @@ def to_ns(value: Any, *, name: str) -> int:
     if ts is pd.NaT:
         raise OptionError(f"invalid option {name}: expected a timestamp, found NaT")
     ts = ts.tz_localize("UTC") if ts.tzinfo is None else ts.tz_convert("UTC")
-    return int(ts.as_unit("ns").value)
+    try:
+        return int(ts.as_unit("ns").value)
+    except (ValueError, OverflowError) as exc:  # pandas' OutOfBoundsDatetime is a ValueError
+        raise OptionError(
+            f"invalid option {name}: expected a timestamp within 1677-09-21..2262-04-11, found {value!r}"
+        ) from exc
 
 
 def _duration_ns(name: str, value: Any) -> int:

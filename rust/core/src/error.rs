@@ -44,7 +44,12 @@ pub enum CoreError {
         "no volatility for {instrument} at {time}: no chain mark_iv and no trade iv strictly \
          before that time; pass missing_vol=\"skip\" or a number, or add a chain table"
     )]
-    MissingVol { instrument: String, time: String },
+    MissingVol {
+        instrument: String,
+        time: String,
+        /// The grid time, ns since the epoch (for callers that act on it).
+        time_ns: i64,
+    },
 
     /// A live instrument with no underlying price under `missing_spot="error"`.
     #[error(
@@ -52,7 +57,12 @@ pub enum CoreError {
          trade index_price strictly before that time; pass spot=, a chain, trades with \
          index_price, or missing_spot=\"skip\""
     )]
-    MissingSpot { instrument: String, time: String },
+    MissingSpot {
+        instrument: String,
+        time: String,
+        /// The grid time, ns since the epoch.
+        time_ns: i64,
+    },
 
     /// A snapshot that cannot be restored (wrong magic, version or corrupt payload).
     #[error("cannot restore snapshot: {0}")]

@@ -218,6 +218,7 @@ pub fn gather_step(
                 return Err(CoreError::MissingSpot {
                     instrument: reg.info(id).name.clone(),
                     time: fmt_time(t),
+                    time_ns: t,
                 });
             }
             let (v, vs) = match (is.chain_iv, is.trade_iv) {
@@ -228,6 +229,7 @@ pub fn gather_step(
                         return Err(CoreError::MissingVol {
                             instrument: reg.info(id).name.clone(),
                             time: fmt_time(t),
+                            time_ns: t,
                         })
                     }
                     MissingVol::Skip => (0.0, 2),

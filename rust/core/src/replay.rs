@@ -198,6 +198,42 @@ impl Engine {
         })
     }
 
+    /// Tells the engine that the event clock has reached `ts` (a message stamped
+    /// `ts` arrived that carries no row, e.g. a heartbeat or a spot of another
+    /// asset): every grid step t ≤ `ts` is evaluated and committed, and rows
+    /// before `ts`'s bucket are `late` from now on, exactly as if a row at `ts`
+    /// had been fed. No trade, spot or vol is observed, and the result still
+    /// ends at the last trade's bucket (or `end`), so a replay of the same rows
+    /// gives the same steps. Earlier or equal clocks are a no-op.
+    pub fn advance(&mut self, ts: i64) -> Result<()> {
+        let res = self.cfg.resolution;
+        if ts >= crate::limits::ts_limit(res) || ts == i64::MIN {
+            return Err(CoreError::InvalidOption {
+                name: "time".into(),
+                expected: format!("a timestamp before {} ns", crate::limits::ts_limit(res)),
+                found: ts.to_string(),
+            });
+        }
+        let e = crate::grid::bucket_label(ts, res);
+        if self.state.open_label.is_some_and(|l| e <= l) {
+            return Ok(());
+        }
+        let mut st = self.state.clone();
+        st.fit(&self.reg);
+        let mut fresh = Output::default();
+        stream::advance_clock(&mut st, &self.reg, &self.cfg, e, &mut fresh)?;
+        self.state = st;
+        self.out.append(fresh);
+        let from = self.retain_from();
+        self.cfg.keep.trim(&mut self.out, from);
+        Ok(())
+    }
+
+    /// The event clock's open bucket (the label of the latest time seen), if any.
+    pub fn open_bucket(&self) -> Option<i64> {
+        self.state.open_label
+    }
+
     /// The last grid time a result reports: `end`, else the last trade's bucket.
     pub fn final_step(&self) -> Option<i64> {
         self.cfg.end.or(self.state.last_trade_label)

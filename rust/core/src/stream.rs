@@ -203,6 +203,31 @@ pub fn retain_from(cfg: &Config, st: &EngineState) -> i64 {
     }
 }
 
+/// The clock has reached bucket `e` without a row (DESIGN rule 19: grid time t
+/// is final once a message stamped at or after t has arrived): the open bucket
+/// closes and every step before `e` is evaluated, exactly as a row of bucket
+/// `e` would do, but nothing is observed. A no-op when `e` is not later than
+/// the open bucket.
+pub fn advance_clock(
+    st: &mut EngineState,
+    reg: &Registry,
+    cfg: &Config,
+    e: i64,
+    out: &mut Output,
+) -> Result<()> {
+    let mut steps = StepBatch::default();
+    advance(st, reg, cfg, e, &mut steps, out)?;
+    flush(
+        &mut steps,
+        reg,
+        &cfg.eval(),
+        cfg.keep,
+        retain_from(cfg, st),
+        out,
+    );
+    Ok(())
+}
+
 /// Moves the open bucket to `e`: closes the current one and evaluates every
 /// step before `e` (those steps must not see the events of bucket `e`).
 fn advance(

@@ -241,6 +241,16 @@ impl CoreEngine {
         Ok(d)
     }
 
+    /// The event clock reached `ts` (ns): evaluates and commits every step at or before it.
+    fn advance(&self, py: Python<'_>, ts: i64) -> PyResult<()> {
+        self.with(py, |e| e.advance(ts))
+    }
+
+    /// The open bucket's label (ns), or None before any row or clock.
+    fn open_bucket(&self, py: Python<'_>) -> PyResult<Option<i64>> {
+        self.with(py, |e| Ok(e.open_bucket()))
+    }
+
     /// The result so far (the engine is unchanged and can be fed more).
     fn result<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
         let r = self.with(py, |e| e.result())?;

@@ -37,14 +37,35 @@ impl From<PyCoreError> for PyErr {
             CoreError::MissingMultiplier { .. } => MultiplierError::new_err(msg),
             CoreError::InvalidOption { .. } => OptionError::new_err(msg),
             CoreError::Shape { .. } => SchemaError::new_err(msg),
-            CoreError::MissingVol { .. } => MissingVolError::new_err(msg),
-            CoreError::MissingSpot { .. } => MissingSpotError::new_err(msg),
+            CoreError::MissingVol {
+                instrument,
+                time_ns,
+                ..
+            } => with_where(MissingVolError::new_err(msg), instrument, time_ns),
+            CoreError::MissingSpot {
+                instrument,
+                time_ns,
+                ..
+            } => with_where(MissingSpotError::new_err(msg), instrument, time_ns),
             CoreError::Snapshot(_) => SnapshotError::new_err(msg),
             CoreError::GridTooLarge { .. } => GridLimitError::new_err(msg),
             CoreError::Internal(_) => InternalError::new_err(msg),
             CoreError::ThreadPool(_) => FlowgexError::new_err(msg),
         }
     }
+}
+
+/// Attaches `instrument` and `time_ns` to a missing-data error, so callers (the
+/// distributed driver picks the earliest of several) never parse the message.
+fn with_where(err: PyErr, instrument: String, time_ns: i64) -> PyErr {
+    Python::attach(|py| {
+        let value = err.value(py);
+        // Setting attributes on a fresh exception instance cannot fail in practice;
+        // if it did, the message still names both.
+        let _ = value.setattr("instrument", instrument);
+        let _ = value.setattr("time_ns", time_ns);
+    });
+    err
 }
 
 /// Converts a core result for a `#[pyfunction]`.
