@@ -66,6 +66,7 @@ from .io import (
     read_tardis_trades,
     replay,
 )
+from .live import LiveSummary, live
 from .result import Book, GexResult
 from .simulate import SimulatedMarket, simulate, simulate_chunks
 
@@ -136,6 +137,8 @@ __all__ = [
     "ReplaySummary",
     "fetch_deribit_trades",
     "FetchSummary",
+    "live",
+    "LiveSummary",
 ]
 
 #: Charts load matplotlib (and the HTML report its page) on first use only: the engine does not need them.

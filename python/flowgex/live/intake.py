@@ -12,7 +12,7 @@ never fed and never fatal.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -44,8 +44,8 @@ class Intake:
     ignored: int = 0  # notifications of channels that feed no table (none are subscribed; counted anyway)
 
 
-def _read(values: list[Any]) -> tuple[pa.Table, pa.Table, pa.Table, int]:
-    got = read_deribit_messages(values)
+def _read(values: list[Any], multipliers: Mapping[str, float] | None) -> tuple[pa.Table, pa.Table, pa.Table, int]:
+    got = read_deribit_messages(values, multipliers=multipliers)
     return conform(got.trades, TRADES), conform(got.chain, CHAIN), conform(got.spot, SPOT), sum(got.channels.values())
 
 
@@ -53,12 +53,12 @@ def _empty() -> tuple[pa.Table, pa.Table, pa.Table]:
     return TRADES.empty_table(), CHAIN.empty_table(), SPOT.empty_table()
 
 
-def read_notes(notes: Sequence[tuple[Any, str]]) -> Intake:
+def read_notes(notes: Sequence[tuple[Any, str]], multipliers: Mapping[str, float] | None = None) -> Intake:
     """The tables of ``notes`` (each ``(parsed message, text)``), in arrival order."""
     if not notes:
         return Intake(*_empty())
     try:
-        t, c, s, ignored = _read([v for v, _ in notes])
+        t, c, s, ignored = _read([v for v, _ in notes], multipliers)
         return Intake(t, c, s, [], ignored)
     except (FlowgexError, pa.ArrowException, ValueError, TypeError, KeyError, OverflowError, RecursionError):
         pass
@@ -67,7 +67,7 @@ def read_notes(notes: Sequence[tuple[Any, str]]) -> Intake:
     ignored = 0
     for value, text in notes:
         try:
-            t, c, s, n = _read([value])
+            t, c, s, n = _read([value], multipliers)
         except (FlowgexError, pa.ArrowException, ValueError, TypeError, KeyError, OverflowError, RecursionError) as exc:
             bad.append(Quarantined(text, f"{type(exc).__name__}: {str(exc)[:300]}"))
             continue

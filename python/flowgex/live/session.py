@@ -75,6 +75,7 @@ class Session:
         self._ids = itertools.count(1)
         self._waiting: dict[int, asyncio.Future[Any]] = {}
         self.queue: asyncio.Queue[Incoming] = asyncio.Queue()
+        self.clock_ns: int | None = None  # the latest usOut seen (ns)
         self._reader = asyncio.create_task(self._read())
 
     @classmethod
@@ -149,6 +150,8 @@ class Session:
             self.queue.put_nowait(Incoming("bad", text=text, value="not a JSON-RPC object"))
             return
         ns = _clock_ns(msg)
+        if ns is not None:
+            self.clock_ns = ns if self.clock_ns is None else max(self.clock_ns, ns)
         rid = msg.get("id")
         if rid is not None and not isinstance(rid, bool) and rid in self._waiting:
             fut = self._waiting[rid]

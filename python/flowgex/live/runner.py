@@ -1,0 +1,185 @@
+"""The live run's state and its three moves: feed rows, move the clock, commit.
+
+Kept free of any networking so the exactness argument is in one place:
+
+- ``feed`` passes rows through the gate (other assets, repeated trade ids,
+  rows older than the open bucket are set aside and counted), records exactly
+  what it hands to :meth:`flowgex.Engine.update`, in the same order, and feeds it;
+- ``clock`` moves the engine with :meth:`flowgex.Engine.advance` (no row, so
+  nothing is recorded: a clock only decides *when* a step is final, never its
+  value, and the rows it makes late are recorded under ``late/`` instead of fed);
+- ``commit`` drains the final steps, writes recorded parts and outputs under
+  one sequence number, then the checkpoint.
+
+So ``fg.flow_gex(recorded trades, chain, spot, end=last final step)`` with the
+same options replays the very rows the engine saw in the very order, and its
+steps equal what was written (rule 19).
+
+The engine is built with ``end`` far in the future: it never evaluates a step
+the clock has not passed, and :meth:`~flowgex.Engine.drain` then hands out
+every step the clock made final, also those after the last trade (a quiet
+market still gets its 10-minute steps).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from ..engine import Engine
+from ..io._files import write_atomic_bytes
+from ..io.output import remove_parts_after as remove_output_parts_after
+from . import checkpoint as ckpt
+from .channels import Feed
+from .gate import Gate
+from .outputs import write_steps
+from .recorded import Recorder, remove_parts_after
+
+__all__ = ["Runner", "FAR_END"]
+
+#: The live engine's ``end``: later than any clock it will see, within every limit.
+FAR_END = "2200-01-01"
+_COUNTS = ("messages", "batches", "trades", "chain", "spot", "quarantined", "history_trades", "history_requests",
+           "history_refused", "reconnects", "levels_failed", "clock_moves")  # fmt: skip
+
+
+def _sorted(table: pa.Table) -> pa.Table:
+    if table.num_rows < 2:
+        return table
+    idx = pc.sort_indices(table, sort_keys=[("timestamp", "ascending")], null_placement="at_start")
+    return table.take(idx)
+
+
+class Runner:
+    """Engine + gate + recorder + outputs under ``out``, restored from its checkpoint when there is one."""
+
+    def __init__(
+        self,
+        out: Path,
+        feeds: Sequence[Feed],
+        engine_options: Mapping[str, Any],
+        *,
+        echo: Callable[[str], Any] | None = print,
+        commit_seconds: float = 60.0,
+    ) -> None:
+        self.out = out
+        self.feeds = tuple(feeds)
+        self.echo = echo
+        self.commit_seconds = commit_seconds
+        self.multipliers = engine_options.get("multipliers")
+        self._currency = {a: f.currency for f in self.feeds for a in f.assets}
+        settings = {"feeds": [[f.currency, list(f.assets)] for f in self.feeds], "options": dict(engine_options)}
+        self.fingerprint = ckpt.fingerprint(settings)
+        self.path = out / "_live" / "checkpoint"
+        self.recorder = Recorder(out / "recorded")
+        state = ckpt.load(self.path)
+        self.resumed = state is not None
+        if state is not None:
+            if state.fingerprint != self.fingerprint:
+                from ..errors import OptionError
+
+                raise OptionError(
+                    f"{self.path}: this live output was written for other currencies or options; "
+                    f"use another out, or the same currencies and options as before"
+                )
+            self.engine = Engine.restore(state.engine)
+            self.seq = state.seq
+            self.last_trade_ms = dict(state.last_trade_ms)
+            self.counts = {k: state.counts.get(k, 0) for k in _COUNTS}
+            self.final_through = state.final_through
+            for base in (out / "recorded", out / "levels"):
+                remove_parts_after(base, self.seq)
+            remove_output_parts_after(out, self.seq)
+        else:
+            self.engine = Engine(**engine_options, end=FAR_END)
+            self.seq = 0
+            self.last_trade_ms = {}
+            self.counts = dict.fromkeys(_COUNTS, 0)
+            self.final_through = None
+            opts = {k: v for k, v in engine_options.items() if k != "initial"}
+            write_atomic_bytes(out / "_live" / "options.json", _json(opts))
+        self.gate = Gate(self.engine.options.resolution_ns, frozenset(self._currency))
+        if state is not None:
+            self.gate.restore(state.gate)
+        self.gate.open_label = self.engine.open_bucket
+        self._last_commit = time.monotonic()
+
+    # -- the three moves -------------------------------------------------------------------
+    def feed(self, trades: pa.Table, chain: pa.Table, spot: pa.Table) -> None:
+        """Gates, records and feeds one batch (each table in the recorded schema)."""
+        trades = self.gate.trades(trades)
+        tables = {}
+        for kind, table in (("trades", trades), ("chain", chain), ("spot", spot)):
+            keep, late = self.gate.split(table)
+            self.recorder.late(kind, late)
+            tables[kind] = _sorted(keep)
+        if not any(t.num_rows for t in tables.values()):
+            return
+        self.engine.update(*(t if t.num_rows else None for t in tables.values()))
+        for kind, t in tables.items():
+            self.recorder.fed(kind, t)
+            self.counts[kind] += t.num_rows
+        self._note_trades(tables["trades"])
+        self.gate.open_label = self.engine.open_bucket
+
+    def _note_trades(self, trades: pa.Table) -> None:
+        if trades.num_rows == 0:
+            return
+        ms = pc.cast(trades.column("timestamp"), pa.int64()).to_numpy(zero_copy_only=False) // 1_000_000
+        names = trades.column("instrument").to_pylist()
+        for n, t in zip(names, ms):
+            cur = self._currency.get((n or "").split("-", 1)[0].split("_", 1)[0].upper())
+            if cur is not None and t > self.last_trade_ms.get(cur, -1):
+                self.last_trade_ms[cur] = int(t)
+
+    def clock(self, ns: int) -> None:
+        """The exchange clock reached ``ns``: every step up to it is final."""
+        before = self.engine.open_bucket
+        if before is None:
+            return  # nothing fed yet: a clock would make the coming backfill late
+        self.engine.advance(ns)
+        if self.engine.open_bucket != before:
+            self.counts["clock_moves"] += 1
+        self.gate.open_label = self.engine.open_bucket
+
+    def quarantine(self, text: str, reason: str) -> None:
+        self.recorder.quarantine(text, reason)
+        self.counts["quarantined"] += 1
+
+    def due(self) -> bool:
+        """Whether a commit is due: a step became final, or ``commit_seconds`` passed."""
+        return self.engine.buffered_steps() > 0 or time.monotonic() - self._last_commit >= self.commit_seconds
+
+    def commit(self) -> None:
+        """Drains final steps; writes recorded parts, outputs, then the checkpoint, all under one number."""
+        part = self.engine.drain()
+        self.seq += 1
+        self.recorder.write(self.seq)
+        failed, last = write_steps(self.out, part, self.seq, self.echo)
+        self.counts["levels_failed"] += failed
+        if last is not None:
+            self.final_through = last
+        ckpt.save(
+            self.path,
+            ckpt.LiveCheckpoint(
+                self.fingerprint, self.seq, self.last_trade_ms, self.gate.state(), self.counts,
+                self.final_through, self.engine.snapshot(),
+            ),
+        )  # fmt: skip
+        self._last_commit = time.monotonic()
+
+    def final(self, until_ns: int | None) -> bool:
+        """Whether grid time ``until_ns`` is final (its bucket closed)."""
+        ol = self.engine.open_bucket
+        return until_ns is not None and ol is not None and ol > until_ns
+
+
+def _json(obj: Any) -> bytes:
+    import json
+
+    return json.dumps(obj, sort_keys=True, default=str, indent=1).encode()
