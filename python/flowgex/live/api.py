@@ -143,7 +143,7 @@ def live(
         max_reconnects=max_reconnects,
     )
     out = Path(out)
-    runner = Runner(out, fs, opts, echo=echo, commit_seconds=commit_seconds)
+    runner = Runner(out, fs, opts, echo=echo, commit_seconds=commit_seconds, until_ns=until_ns)
     if until_ns is not None and until_ns % runner.engine.options.resolution_ns:
         raise OptionError(f"invalid option until: expected a grid time (a multiple of the resolution), found {until!r}")
     if not runner.final(until_ns):

@@ -45,13 +45,13 @@ __all__ = ["Runner", "FAR_END"]
 #: The live engine's ``end``: later than any clock it will see, within every limit.
 FAR_END = "2200-01-01"
 _COUNTS = ("messages", "batches", "trades", "chain", "spot", "quarantined", "history_trades", "history_requests",
-           "history_refused", "reconnects", "levels_failed", "clock_moves")  # fmt: skip
+           "history_refused", "reconnects", "levels_failed", "clock_moves", "after_until")  # fmt: skip
 
 
 def _sorted(table: pa.Table) -> pa.Table:
     if table.num_rows < 2:
         return table
-    idx = pc.sort_indices(table, sort_keys=[("timestamp", "ascending")], null_placement="at_start")
+    idx = pc.sort_indices(table, sort_keys=[("timestamp", "ascending")])
     return table.take(idx)
 
 
@@ -66,11 +66,14 @@ class Runner:
         *,
         echo: Callable[[str], Any] | None = print,
         commit_seconds: float = 60.0,
+        until_ns: int | None = None,
     ) -> None:
         self.out = out
         self.feeds = tuple(feeds)
         self.echo = echo
         self.commit_seconds = commit_seconds
+        self.until_ns = until_ns
+        self.until_seen = False
         self.multipliers = engine_options.get("multipliers")
         self._currency = {a: f.currency for f in self.feeds for a in f.assets}
         settings = {"feeds": [[f.currency, list(f.assets)] for f in self.feeds], "options": dict(engine_options)}
@@ -112,6 +115,8 @@ class Runner:
     # -- the three moves -------------------------------------------------------------------
     def feed(self, trades: pa.Table, chain: pa.Table, spot: pa.Table) -> None:
         """Gates, records and feeds one batch (each table in the recorded schema)."""
+        if self.until_ns is not None:
+            trades, chain, spot = (self._before_until(t) for t in (trades, chain, spot))
         trades = self.gate.trades(trades)
         tables = {}
         for kind, table in (("trades", trades), ("chain", chain), ("spot", spot)):
@@ -119,6 +124,8 @@ class Runner:
             self.recorder.late(kind, late)
             tables[kind] = _sorted(keep)
         if not any(t.num_rows for t in tables.values()):
+            if self.until_seen:
+                self.clock(self.until_ns)  # type: ignore[arg-type]
             return
         self.engine.update(*(t if t.num_rows else None for t in tables.values()))
         for kind, t in tables.items():
@@ -126,6 +133,22 @@ class Runner:
             self.counts[kind] += t.num_rows
         self._note_trades(tables["trades"])
         self.gate.open_label = self.engine.open_bucket
+        if self.until_seen:
+            self.clock(self.until_ns)  # type: ignore[arg-type]
+
+    def _before_until(self, table: pa.Table) -> pa.Table:
+        """Rows stamped before ``until``; a later one only tells that ``until`` is final (it is
+        left for the next run: trades come back from the history API, counted ``after_until``)."""
+        if table.num_rows == 0:
+            return table
+        ts = pc.cast(table.column("timestamp"), pa.int64())
+        after = pc.fill_null(pc.greater_equal(ts, self.until_ns), False)
+        n = pc.sum(after).as_py() or 0
+        if not n:
+            return table
+        self.counts["after_until"] += n
+        self.until_seen = True
+        return table.filter(pc.invert(after))
 
     def _note_trades(self, trades: pa.Table) -> None:
         if trades.num_rows == 0:
@@ -138,7 +161,9 @@ class Runner:
                 self.last_trade_ms[cur] = int(t)
 
     def clock(self, ns: int) -> None:
-        """The exchange clock reached ``ns``: every step up to it is final."""
+        """The exchange clock reached ``ns``: every step up to it is final (never beyond ``until``)."""
+        if self.until_ns is not None and ns >= self.until_ns:
+            ns = self.until_ns
         before = self.engine.open_bucket
         if before is None:
             return  # nothing fed yet: a clock would make the coming backfill late
