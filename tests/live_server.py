@@ -171,13 +171,16 @@ class FakeDeribitWs:
         conn = self.connections
         subscribed = asyncio.Event()
         reader = asyncio.create_task(self._read(ws, conn, subscribed))
+        waiter = asyncio.create_task(subscribed.wait())
         try:
-            await asyncio.wait_for(subscribed.wait(), 20)
-            await self._play(ws)
+            await asyncio.wait({waiter, reader}, timeout=20, return_when=asyncio.FIRST_COMPLETED)
+            if subscribed.is_set():
+                await self._play(ws)
             await reader
         except (ConnectionClosed, asyncio.TimeoutError):
             pass
         finally:
+            waiter.cancel()
             reader.cancel()
 
     async def _read(self, ws: ServerConnection, conn: int, subscribed: asyncio.Event) -> None:

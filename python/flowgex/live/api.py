@@ -149,4 +149,4 @@ def live(
     if not runner.final(until_ns):
         asyncio.run(_main(runner, lo, stop))
     ft = runner.final_through
-    return LiveSummary(out, None if ft is None else pd.Timestamp(ft, tz="UTC"), dict(runner.counts), runner.resumed)
+    return LiveSummary(out, None if ft is None else pd.Timestamp(ft, tz="UTC"), runner.summary_counts, runner.resumed)

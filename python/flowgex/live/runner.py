@@ -198,6 +198,11 @@ class Runner:
         )  # fmt: skip
         self._last_commit = time.monotonic()
 
+    @property
+    def summary_counts(self) -> dict[str, int]:
+        """Every count: the runner's and the gate's (late, duplicate, other_asset)."""
+        return {**self.counts, **self.gate.counts}
+
     def final(self, until_ns: int | None) -> bool:
         """Whether grid time ``until_ns`` is final (its bucket closed)."""
         ol = self.engine.open_bucket
