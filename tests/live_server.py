@@ -32,6 +32,7 @@ import numpy as np
 import pyarrow as pa
 from websockets.asyncio.server import ServerConnection, serve
 from websockets.exceptions import ConnectionClosed
+from websockets.protocol import State
 
 from flowgex.multipliers import BUILTIN_MULTIPLIERS
 
@@ -123,6 +124,7 @@ class FakeDeribitWs:
         self.sub_errors = list(sub_errors or [])
         self.heartbeat_every = heartbeat_every
         self.resume = threading.Event()
+        self.paused = threading.Event()
         self.connections = 0
         self.tests_answered = 0
         self.requests: list[dict[str, Any]] = []
@@ -227,7 +229,10 @@ class FakeDeribitWs:
                     await self._test_request(ws)
                     await asyncio.sleep(0.005)
             elif kind == "pause":
+                self.paused.set()
                 await asyncio.to_thread(self.resume.wait, 60)
+                if ws.state is not State.OPEN:  # the client died meanwhile: the next connection goes on
+                    return
             sent += 1
             if sent % self.heartbeat_every == 0:
                 await self._test_request(ws)
