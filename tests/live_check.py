@@ -64,7 +64,9 @@ def assert_trades_once(out: Path, market_trades: list[dict[str, Any]], start_ms:
     late = read_recorded(out, "late/trades")
     ids = fed.column("trade_id").to_pylist() + late.column("trade_id").to_pylist()
     assert len(ids) == len(set(ids)), "a trade consumed twice"
-    ts = np.concatenate([fed.column("timestamp").cast(pa.int64()).to_numpy(), late.column("timestamp").cast(pa.int64()).to_numpy()])
+    ts = np.concatenate(
+        [fed.column("timestamp").cast(pa.int64()).to_numpy(), late.column("timestamp").cast(pa.int64()).to_numpy()]
+    )
     got = {i for i, t in zip(ids, ts) if t < end_ns}
     want = {r["trade_id"] for r in market_trades if start_ms <= r["timestamp"] and r["timestamp"] * 1_000_000 < end_ns}
     assert got == want, f"missing {sorted(want - got)[:5]}, extra {sorted(got - want)[:5]}"

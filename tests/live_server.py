@@ -77,7 +77,9 @@ def _ms(col: pa.ChunkedArray) -> np.ndarray:
     return col.cast(pa.int64()).to_numpy() // 1_000_000
 
 
-def market_events(market: Any, start_ns: int, end_ns: int, *, chain_every_ms: int = 60_000) -> tuple[list[Event], list[dict[str, Any]]]:
+def market_events(
+    market: Any, start_ns: int, end_ns: int, *, chain_every_ms: int = 60_000
+) -> tuple[list[Event], list[dict[str, Any]]]:
     """(script events in [start, end), every trade record of the market up to ``end``) for ``market``."""
     events: list[Event] = []
     recs = trade_records(market.trades)
@@ -85,7 +87,9 @@ def market_events(market: Any, start_ns: int, end_ns: int, *, chain_every_ms: in
     for r in all_trades:
         ts = r["timestamp"] * 1_000_000
         if ts >= start_ns:
-            ch = f"trades.option.{'USDC' if '_USDC' in r['instrument_name'] else r['instrument_name'].split('-')[0]}.raw"
+            ch = (
+                f"trades.option.{'USDC' if '_USDC' in r['instrument_name'] else r['instrument_name'].split('-')[0]}.raw"
+            )
             events.append((ts, "msg", _note(ch, [r])))
     chain = market.chain
     cms = _ms(chain.column("timestamp"))
@@ -102,7 +106,9 @@ def market_events(market: Any, start_ns: int, end_ns: int, *, chain_every_ms: in
     for (ms, asset), data in groups.items():
         events.append((ms * 1_000_000, "msg", _note(f"markprice.options.{_index(asset)}", data)))
     spot = market.spot
-    for ms, asset, px in zip(_ms(spot.column("timestamp")), spot.column("asset").to_pylist(), spot.column("price").to_pylist()):
+    for ms, asset, px in zip(
+        _ms(spot.column("timestamp")), spot.column("asset").to_pylist(), spot.column("price").to_pylist()
+    ):
         if start_ns <= ms * 1_000_000 < end_ns:
             idx = _index(asset)
             data = {"index_name": idx, "price": px, "timestamp": int(ms)}
@@ -118,7 +124,9 @@ def _note(channel: str, data: Any) -> dict[str, Any]:
 class FakeDeribitWs:
     """The script player; ``url`` once entered. ``sub_errors``: per connection, None or an error object."""
 
-    def __init__(self, events: Iterable[Event], *, sub_errors: list[Any] | None = None, heartbeat_every: int = 200) -> None:
+    def __init__(
+        self, events: Iterable[Event], *, sub_errors: list[Any] | None = None, heartbeat_every: int = 200
+    ) -> None:
         self.events = list(events)
         self.pos = 0
         self.sub_errors = list(sub_errors or [])

@@ -16,7 +16,8 @@ import pytest
 
 import flowgex as fg
 from deribit_server import FakeDeribit
-from live_check import OPTS, assert_close_to_market, assert_exact, assert_trades_once
+from flowgex.live import read_recorded
+from live_check import assert_close_to_market, assert_exact, assert_trades_once
 from live_server import FakeDeribitWs, market_events
 
 T0 = pd.Timestamp("2024-11-25", tz="UTC")
@@ -64,7 +65,9 @@ def _run(ws: FakeDeribitWs, hist: FakeDeribit, out: Path, **kw: Any) -> fg.LiveS
 
 
 def _chain_spot(market: Any, events: list[Any]) -> tuple[Any, Any]:
-    got = fg.read_deribit_messages([e[2] for e in events if e[1] == "msg" and "trades." not in e[2]["params"]["channel"]])
+    got = fg.read_deribit_messages(
+        [e[2] for e in events if e[1] == "msg" and "trades." not in e[2]["params"]["channel"]]
+    )
     return got.chain, got.spot
 
 
@@ -199,18 +202,30 @@ def test_subscription_rate_limited_is_retried(market: Any, script: Any, tmp_path
 def test_malformed_messages_are_quarantined(market: Any, script: Any, tmp_path: Path) -> None:
     events, trades = script
     at = _at("3h40min")
+
+    def note(channel: str, data: Any) -> dict[str, Any]:
+        return {"jsonrpc": "2.0", "method": "subscription", "params": {"channel": channel, "data": data}}
+
     bad = [
         (at, "raw", "{not json"),
         (at, "raw", "[1, 2, 3]"),
-        (at, "msg", {"jsonrpc": "2.0", "method": "subscription", "params": {"channel": "trades.option.BTC.raw", "data": 5}}),
-        (at, "msg", {"jsonrpc": "2.0", "method": "subscription",
-                     "params": {"channel": "markprice.options.btc_usd", "data": ["x"]}}),
-    ]  # fmt: skip
+        (at, "msg", note("trades.option.BTC.raw", 5)),
+        (at, "msg", note("markprice.options.btc_usd", ["x"])),
+    ]
+    # a readable trade with a bad amount: fed, refused by the engine (and by a replay) as a bad row
+    name = next(t["instrument_name"] for t in trades if t["instrument_name"].startswith("BTC"))
+    bad_row = {**_burst(at, 1, [name])[0], "trade_id": "BAD-1", "amount": -3.0}
+    bad.append((at, "msg", note("trades.option.BTC.raw", [bad_row])))
     script2 = sorted(events + bad, key=lambda e: e[0])
+    trades = sorted([*trades, bad_row], key=lambda t: t["timestamp"])
     with FakeDeribitWs(script2) as ws, FakeDeribit(trades) as hist:
         s = _run(ws, hist, tmp_path)
     assert s.counts["quarantined"] == 4
-    lines = [ln for p in sorted((tmp_path / "recorded" / "quarantine").glob("*.jsonl")) for ln in p.read_text().splitlines()]
+    refused = read_recorded(tmp_path, "rejected/trades")
+    assert refused.column("trade_id").to_pylist() == ["BAD-1"]
+    lines = [
+        ln for p in sorted((tmp_path / "recorded" / "quarantine").glob("*.jsonl")) for ln in p.read_text().splitlines()
+    ]
     assert len(lines) == 4 and any("{not json" in ln for ln in lines)
     assert_exact(tmp_path, s.final_through)
     assert_trades_once(tmp_path, trades, (START.value - 3 * H) // 1_000_000, UNTIL.value)

@@ -32,8 +32,20 @@ def script() -> Any:
 
 
 def _cmd(ws: FakeDeribitWs, hist: FakeDeribit, out: Path) -> list[str]:
-    return [sys.executable, "-m", "flowgex", "live", "--currency", "BTC,SOL", "--out", str(out), "--ws-url", ws.url,
-            "--base-url", hist.base_url, "--backfill", "3h", "--until", str(UNTIL), "--max-reconnects", "3"]  # fmt: skip
+    args = ["--currency", "BTC,SOL", "--out", str(out), "--ws-url", ws.url, "--base-url", hist.base_url]
+    return [
+        sys.executable,
+        "-m",
+        "flowgex",
+        "live",
+        *args,
+        "--backfill",
+        "3h",
+        "--until",
+        str(UNTIL),
+        "--max-reconnects",
+        "3",
+    ]
 
 
 def _env() -> dict[str, str]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import re
 import signal
 import threading
 from collections.abc import Callable, Mapping, Sequence
@@ -49,10 +50,18 @@ def _options(options: Mapping[str, Any]) -> dict[str, Any]:
     return {**LIVE_DEFAULTS, **options}
 
 
-def _install_signals(loop: asyncio.AbstractEventLoop, stop: asyncio.Event) -> list[int]:
+def _duration(value: Any, name: str) -> int:
+    """A duration in ns; ``"1d"`` as users write it (pandas now wants ``"1D"``)."""
+    if isinstance(value, str):
+        value = re.sub(r"(?<=\d)d$", "D", value.strip())
+    return duration_ns(value, name=name)
+
+
+def _install_signals(loop: asyncio.AbstractEventLoop, stop: asyncio.Event) -> list[signal.Signals]:
+    """SIGINT and SIGTERM set ``stop`` (only the main thread may install handlers)."""
     if threading.current_thread() is not threading.main_thread():
         return []
-    done = []
+    done: list[signal.Signals] = []
     for sig in (signal.SIGINT, signal.SIGTERM):
         try:
             loop.add_signal_handler(sig, stop.set)
@@ -133,10 +142,10 @@ def live(
     lo = LoopOptions(
         ws_url=ws_url,
         history=History(base_url, timeout=history_timeout, multipliers=opts.get("multipliers")),
-        backfill_ns=duration_ns(backfill, name="backfill"),
+        backfill_ns=_duration(backfill, "backfill"),
         until_ns=until_ns,
         heartbeat=heartbeat,
-        clock_lag_ns=0 if clock_lag in (0, None) else duration_ns(clock_lag, name="clock_lag"),
+        clock_lag_ns=0 if clock_lag in (0, None) else _duration(clock_lag, "clock_lag"),
         batch_seconds=float(batch_seconds),
         batch_messages=int(batch_messages),
         reconnect_max=float(reconnect_max),

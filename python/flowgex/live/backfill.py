@@ -71,7 +71,7 @@ def fetch_window(h: History, currency: str, start_ms: int, end_ms: int) -> tuple
                 if tid in seen:
                     continue
                 seen.add(tid)
-                recs.append((t, len(recs) + 1))  # type: ignore[arg-type]
+                recs.append((t, len(recs) + 1))
                 new += 1
                 last = max(last, s)
             if not has_more:

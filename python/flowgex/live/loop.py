@@ -32,6 +32,7 @@ from ..errors import FetchError
 from .backfill import History, fetch_window
 from .channels import channels_of
 from .intake import read_notes
+from .recorded import CHAIN, SPOT
 from .runner import Runner
 from .session import RATE_LIMIT_CODE, Disconnected, Incoming, RpcError, Session
 
@@ -69,14 +70,8 @@ async def _backfill(r: Runner, o: LoopOptions, clock_ns: int) -> None:
         r.counts["history_requests"] += requests
         r.counts["history_refused"] += refused
         before = r.counts["trades"]
-        r.feed(trades, *_empty_tables())
+        r.feed(trades, CHAIN.empty_table(), SPOT.empty_table())
         r.counts["history_trades"] += r.counts["trades"] - before
-
-
-def _empty_tables() -> tuple:  # type: ignore[type-arg]
-    from .recorded import CHAIN, SPOT
-
-    return CHAIN.empty_table(), SPOT.empty_table()
 
 
 async def _batch(s: Session, o: LoopOptions, stop: asyncio.Event) -> list[Incoming]:

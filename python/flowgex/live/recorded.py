@@ -5,6 +5,7 @@ Layout under ``out/recorded``::
     trades/date=2026-12-07/part-00000012.parquet    fed to the engine, in feed order
     chain/...   spot/...                            (canonical schemas, fixed columns)
     late/trades/...  late/chain/...  late/spot/...  arrived after their bucket closed: counted, not fed
+    rejected/trades/...                             fed, refused by the engine (bad rows), with the reason
     quarantine/part-00000012.jsonl                  messages no reader could take, verbatim, with the reason
 
 Each part is written atomically and numbered by the commit that wrote it; the
@@ -48,7 +49,9 @@ CHAIN = pa.schema(
         ("underlying_price", pa.float64()), ("mark_price", pa.float64()),
     ]
 )  # fmt: skip
-SPOT = pa.schema([("timestamp", TIMESTAMP), ("asset", pa.string()), ("price", pa.float64()), ("index_name", pa.string())])
+SPOT = pa.schema(
+    [("timestamp", TIMESTAMP), ("asset", pa.string()), ("price", pa.float64()), ("index_name", pa.string())]
+)
 SCHEMAS = {"trades": TRADES, "chain": CHAIN, "spot": SPOT}
 _PART = re.compile(r"part-(\d+)\.(parquet|jsonl)$")
 _DAY_NS = 86_400 * 10**9
@@ -84,6 +87,7 @@ class Recorder:
         self.root = root
         self._fed: dict[str, list[pa.Table]] = {k: [] for k in SCHEMAS}
         self._late: dict[str, list[pa.Table]] = {k: [] for k in SCHEMAS}
+        self._rejected: dict[str, list[pa.Table]] = {k: [] for k in SCHEMAS}
         self._bad: list[dict[str, Any]] = []
 
     def fed(self, kind: str, table: pa.Table) -> None:
@@ -94,16 +98,22 @@ class Recorder:
         if table.num_rows:
             self._late[kind].append(table)
 
+    def rejected(self, kind: str, table: pa.Table) -> None:
+        """Rows the engine refused (fed and recorded too: a replay refuses them alike), with their reason."""
+        if table.num_rows:
+            self._rejected[kind].append(table)
+
     def quarantine(self, text: str, reason: str) -> None:
         self._bad.append({"reason": reason, "message": text})
 
     def write(self, seq: int) -> None:
         """Writes the buffers as parts numbered ``seq`` and empties them."""
-        for base, buffers in ((self.root, self._fed), (self.root / "late", self._late)):
+        places = ((self.root, self._fed), (self.root / "late", self._late), (self.root / "rejected", self._rejected))
+        for base, buffers in places:
             for kind, parts in buffers.items():
                 if not parts:
                     continue
-                table = pa.concat_tables(parts)
+                table = pa.concat_tables(parts, promote_options="permissive")
                 target = base / kind / f"date={_day_of(table)}" / f"part-{seq:08d}.parquet"
                 write_atomic_with(target, functools.partial(pq.write_table, table))
                 parts.clear()

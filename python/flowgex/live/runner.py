@@ -74,9 +74,11 @@ class Runner:
         self.commit_seconds = commit_seconds
         self.until_ns = until_ns
         self.until_seen = False
+        self.broken = False
         self.multipliers = engine_options.get("multipliers")
         self._currency = {a: f.currency for f in self.feeds for a in f.assets}
-        settings = {"feeds": [[f.currency, list(f.assets)] for f in self.feeds], "options": dict(engine_options)}
+        shaping = {k: v for k, v in engine_options.items() if k != "threads"}  # threads never change a number
+        settings = {"feeds": [[f.currency, list(f.assets)] for f in self.feeds], "options": shaping}
         self.fingerprint = ckpt.fingerprint(settings)
         self.path = out / "_live" / "checkpoint"
         self.recorder = Recorder(out / "recorded")
@@ -181,9 +183,18 @@ class Runner:
         return self.engine.buffered_steps() > 0 or time.monotonic() - self._last_commit >= self.commit_seconds
 
     def commit(self) -> None:
-        """Drains final steps; writes recorded parts, outputs, then the checkpoint, all under one number."""
+        """Drains final steps; writes recorded parts, outputs, then the checkpoint, all under one number.
+
+        A commit that fails half-way (a full disk) leaves the runner ``broken``: no
+        further commit may vouch for its half-written parts; a restart resumes from the
+        previous checkpoint and deletes them."""
+        if self.broken:
+            return
+        self.broken = True
         part = self.engine.drain()
         self.seq += 1
+        for kind, rows in self.engine.take_rejected().items():
+            self.recorder.rejected(kind, rows)
         self.recorder.write(self.seq)
         failed, last = write_steps(self.out, part, self.seq, self.echo)
         self.counts["levels_failed"] += failed
@@ -197,6 +208,7 @@ class Runner:
             ),
         )  # fmt: skip
         self._last_commit = time.monotonic()
+        self.broken = False
 
     @property
     def summary_counts(self) -> dict[str, int]:
