@@ -25,6 +25,7 @@ from __future__ import annotations
 import asyncio
 import json
 import threading
+import time
 from collections.abc import Iterable
 from typing import Any
 
@@ -125,12 +126,18 @@ class FakeDeribitWs:
     """The script player; ``url`` once entered. ``sub_errors``: per connection, None or an error object."""
 
     def __init__(
-        self, events: Iterable[Event], *, sub_errors: list[Any] | None = None, heartbeat_every: int = 200
+        self,
+        events: Iterable[Event],
+        *,
+        sub_errors: list[Any] | None = None,
+        heartbeat_every: int = 200,
+        rate: float | None = None,
     ) -> None:
         self.events = list(events)
         self.pos = 0
         self.sub_errors = list(sub_errors or [])
         self.heartbeat_every = heartbeat_every
+        self.rate = rate  # messages per second (wall clock), None: as fast as the client reads
         self.resume = threading.Event()
         self.paused = threading.Event()
         self.connections = 0
@@ -216,6 +223,7 @@ class FakeDeribitWs:
 
     async def _play(self, ws: ServerConnection) -> None:
         sent = 0
+        began = time.perf_counter()
         while self.pos < len(self.events):
             ts, kind, payload = self.events[self.pos]
             self.clock_ns = max(self.clock_ns, ts)
@@ -242,6 +250,10 @@ class FakeDeribitWs:
                 if ws.state is not State.OPEN:  # the client died meanwhile: the next connection goes on
                     return
             sent += 1
+            if self.rate is not None and sent % 50 == 0:
+                ahead = sent / self.rate - (time.perf_counter() - began)
+                if ahead > 0:
+                    await asyncio.sleep(ahead)
             if sent % self.heartbeat_every == 0:
                 await self._test_request(ws)
                 await asyncio.sleep(0)

@@ -45,7 +45,7 @@ class Gate:
     assets: frozenset[str] | None = None  # option assets kept from the trade streams (None: all)
     open_label: int | None = None
     ids: dict[str, int] = field(default_factory=dict)  # "ASSET:trade_id" -> bucket label
-    keep_buckets: int = 6
+    keep_buckets: int = 2
     counts: dict[str, int] = field(default_factory=lambda: {"late": 0, "duplicate": 0, "other_asset": 0})
 
     def _late_mask(self, table: pa.Table) -> np.ndarray:
