@@ -78,7 +78,7 @@ def script(n_options: int, n_trades: int, hours: float, seed: int = 1) -> tuple[
             "amount": 0.1 * (1 + i % 5), "direction": "buy" if i % 3 else "sell", "iv": 50.0 + k % 20,
             "index_price": 95_000.0, "price": 0.01,
         }  # fmt: skip
-        events.append((T0 + int(t) * MS, "msg", _note("trades.option.BTC.raw", [rec])))
+        events.append((T0 + int(t) * MS, "msg", _note("trades.option.BTC.100ms", [rec])))
     for t in range(0, span + 1, 10_000):
         px = 95_000.0 * (1 + 0.02 * np.sin(t / 3.6e6))
         events.append(

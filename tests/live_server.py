@@ -89,7 +89,7 @@ def market_events(
         ts = r["timestamp"] * 1_000_000
         if ts >= start_ns:
             ch = (
-                f"trades.option.{'USDC' if '_USDC' in r['instrument_name'] else r['instrument_name'].split('-')[0]}.raw"
+                f"trades.option.{'USDC' if '_USDC' in r['instrument_name'] else r['instrument_name'].split('-')[0]}.100ms"
             )
             events.append((ts, "msg", _note(ch, [r])))
     chain = market.chain

@@ -83,6 +83,12 @@ def test_clean_session(market: Any, script: Any, tmp_path: Path) -> None:
     chain, spot = _chain_spot(market, events)
     assert_close_to_market(tmp_path, trades, chain, spot, s.final_through, start_ms)
     assert s.counts["history_trades"] > 0 and s.counts["quarantined"] == 0 and s.counts["reconnects"] == 0
+    calls = {r["method"]: r["params"] for r in ws.requests}
+    assert calls["public/set_heartbeat"] == {"interval": 2}
+    assert calls["public/subscribe"]["channels"] == [
+        "trades.option.BTC.100ms", "markprice.options.btc_usd", "deribit_price_index.btc_usd",
+        "trades.option.USDC.100ms", "markprice.options.sol_usdc", "deribit_price_index.sol_usdc",
+    ]  # fmt: skip
 
 
 def _at(t: str) -> int:
@@ -167,7 +173,7 @@ def test_burst_of_10000_trades_in_one_second(market: Any, script: Any, tmp_path:
     names = sorted({t["instrument_name"] for t in trades if _at("3h") < t["timestamp"] * 1_000_000 < at})[:40]
     burst = _burst(at, 10_000, names)
     notes = [(r["timestamp"] * 1_000_000, "msg", {"jsonrpc": "2.0", "method": "subscription", "params": {
-        "channel": "trades.option.USDC.raw" if "_USDC" in r["instrument_name"] else "trades.option.BTC.raw",
+        "channel": "trades.option.USDC.100ms" if "_USDC" in r["instrument_name"] else "trades.option.BTC.100ms",
         "data": [r]}}) for r in burst]  # fmt: skip
     script2 = sorted(events + notes, key=lambda e: e[0])
     all_trades = sorted(trades + burst, key=lambda t: t["timestamp"])
@@ -209,13 +215,13 @@ def test_malformed_messages_are_quarantined(market: Any, script: Any, tmp_path: 
     bad = [
         (at, "raw", "{not json"),
         (at, "raw", "[1, 2, 3]"),
-        (at, "msg", note("trades.option.BTC.raw", 5)),
+        (at, "msg", note("trades.option.BTC.100ms", 5)),
         (at, "msg", note("markprice.options.btc_usd", ["x"])),
     ]
     # a readable trade with a bad amount: fed, refused by the engine (and by a replay) as a bad row
     name = next(t["instrument_name"] for t in trades if t["instrument_name"].startswith("BTC"))
     bad_row = {**_burst(at, 1, [name])[0], "trade_id": "BAD-1", "amount": -3.0}
-    bad.append((at, "msg", note("trades.option.BTC.raw", [bad_row])))
+    bad.append((at, "msg", note("trades.option.BTC.100ms", [bad_row])))
     script2 = sorted(events + bad, key=lambda e: e[0])
     trades = sorted([*trades, bad_row], key=lambda t: t["timestamp"])
     with FakeDeribitWs(script2) as ws, FakeDeribit(trades) as hist:

@@ -34,9 +34,12 @@ def test_every_builtin_asset_has_its_channels() -> None:
     usdc = feeds("USDC")[0]
     assert set(usdc.assets) == {k.split("_")[0] for k in BUILTIN_MULTIPLIERS if k.endswith("_USDC")}
     assert channels_of(feeds("btc, sol")) == [
-        "trades.option.BTC.raw", "markprice.options.btc_usd", "deribit_price_index.btc_usd",
-        "trades.option.USDC.raw", "markprice.options.sol_usdc", "deribit_price_index.sol_usdc",
+        "trades.option.BTC.100ms", "markprice.options.btc_usd", "deribit_price_index.btc_usd",
+        "trades.option.USDC.100ms", "markprice.options.sol_usdc", "deribit_price_index.sol_usdc",
     ]  # fmt: skip
+    assert channels_of(feeds("ETH"), "raw")[0] == "trades.option.ETH.raw"
+    with pytest.raises(fg.OptionError, match="interval"):
+        channels_of(feeds("ETH"), "1s")
 
 
 @pytest.mark.parametrize("bad", ["DOGE", "", "BTC;ETH", ["BTC", 3]])

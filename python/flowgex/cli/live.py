@@ -19,6 +19,10 @@ from ..live.api import DEFAULT_WS_URL
 @click.option("--backfill", default="1d", show_default=True, help="History to load on a first start.")
 @click.option("--until", default=None, metavar="TIME", help="Stop once this grid time is final.")
 @click.option("--resolution", default="10min", show_default=True, help="Grid step.")
+@click.option(
+    "--interval", default="100ms", show_default=True, type=click.Choice(["100ms", "raw"]),
+    help="Trade notifications: every trade batched per 100 ms (no account), or raw (needs authentication).",
+)  # fmt: skip
 @click.option("--max-reconnects", default=None, type=click.IntRange(min=0), help="Give up after this many.")
 def live_cmd(
     currencies: str,
@@ -28,6 +32,7 @@ def live_cmd(
     backfill: str,
     until: str | None,
     resolution: str,
+    interval: str,
     max_reconnects: int | None,
 ) -> None:
     """Subscribe to Deribit's option trades, mark IVs and index prices and write flow GEX to OUT.
@@ -38,7 +43,7 @@ def live_cmd(
     """
     s = run_live(
         currencies, out, ws_url=ws_url, base_url=base_url, backfill=backfill, until=until,
-        resolution=resolution, max_reconnects=max_reconnects, echo=click.echo,
+        resolution=resolution, interval=interval, max_reconnects=max_reconnects, echo=click.echo,
     )  # fmt: skip
     c = s.counts
     click.echo(

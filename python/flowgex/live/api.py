@@ -17,6 +17,7 @@ from ..errors import OptionError
 from ..io.fetch import DEFAULT_BASE_URL
 from ..options import duration_ns, to_ns
 from .backfill import History
+from .channels import check_interval
 from .channels import feeds as make_feeds
 from .loop import LoopOptions, run_loop
 from .runner import Runner
@@ -97,6 +98,7 @@ def live(
     backfill: Any = "1d",
     until: Any = None,
     echo: Callable[[str], Any] | None = print,
+    interval: str = "100ms",
     heartbeat: int = 10,
     clock_lag: Any = "5s",
     batch_seconds: float = 0.5,
@@ -110,7 +112,9 @@ def live(
 ) -> LiveSummary:
     """Follows Deribit's options live and writes flow GEX at every final grid step (DESIGN rule 19).
 
-    Subscribes over one websocket to ``trades.option.{CURRENCY}.raw``,
+    Subscribes over one websocket to ``trades.option.{CURRENCY}.{interval}`` (``100ms``:
+    every trade, batched per 100 ms, no account needed; ``raw`` needs an authenticated
+    connection, which flowgex does not open),
     ``markprice.options.{index}`` (the chain: mark IV) and ``deribit_price_index.{index}``
     (the spot) for each of ``currencies`` (``"BTC,ETH"``; ``"SOL"``, ``"XRP"``... or ``"USDC"``
     for the linear options), back-fills trades from the history API (``backfill`` before
@@ -145,6 +149,7 @@ def live(
         backfill_ns=_duration(backfill, "backfill"),
         until_ns=until_ns,
         heartbeat=heartbeat,
+        interval=check_interval(interval),
         clock_lag_ns=0 if clock_lag in (0, None) else _duration(clock_lag, "clock_lag"),
         batch_seconds=float(batch_seconds),
         batch_messages=int(batch_messages),

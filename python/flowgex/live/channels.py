@@ -2,9 +2,9 @@
 
 Deribit files inverse options (``BTC-…``, ``ETH-…``) under their own
 currency, and every linear USDC option (``SOL_USDC-…``, ``XRP_USDC-…``, …)
-under the currency ``USDC``. So ``BTC`` subscribes to ``trades.option.BTC.raw``
+under the currency ``USDC``. So ``BTC`` subscribes to ``trades.option.BTC.100ms``
 and the ``btc_usd`` index, while ``SOL`` (or ``SOL_USDC``) subscribes to
-``trades.option.USDC.raw`` and the ``sol_usdc`` index, and keeps only the SOL
+``trades.option.USDC.100ms`` and the ``sol_usdc`` index, and keeps only the SOL
 options of that stream; ``USDC`` alone asks for every linear asset flowgex
 knows a multiplier for (:data:`flowgex.multipliers.BUILTIN_MULTIPLIERS`).
 
@@ -23,12 +23,16 @@ from dataclasses import dataclass
 from ..errors import OptionError
 from ..multipliers import BUILTIN_MULTIPLIERS
 
-__all__ = ["Feed", "feeds", "channels_of", "LINEAR_ASSETS"]
+__all__ = ["Feed", "feeds", "channels_of", "check_interval", "LINEAR_ASSETS", "INTERVALS"]
 
 #: Linear (USDC) option assets with a built-in multiplier: SOL, XRP, MATIC, AVAX, TRX.
 LINEAR_ASSETS: tuple[str, ...] = tuple(k.split("_")[0] for k in BUILTIN_MULTIPLIERS if k.endswith("_USDC"))
 #: Inverse option assets (settled in the coin), each its own Deribit currency.
 INVERSE_ASSETS: tuple[str, ...] = ("BTC", "ETH")
+#: Trade notification intervals: ``100ms`` batches every trade of each 100 ms into one
+#: notification (none is left out) and needs no account; ``raw`` (one notification a trade)
+#: is refused by Deribit on connections that did not authenticate (flowgex does not).
+INTERVALS = ("100ms", "raw")
 _NAME = re.compile(r"^[A-Z0-9]{2,10}(_USDC)?$")
 
 
@@ -44,9 +48,8 @@ class Feed:
     assets: tuple[str, ...]
     indexes: tuple[str, ...]
 
-    @property
-    def trades_channel(self) -> str:
-        return f"trades.option.{self.currency}.raw"
+    def trades_channel(self, interval: str = "100ms") -> str:
+        return f"trades.option.{self.currency}.{interval}"
 
 
 def _index(asset: str) -> str:
@@ -89,11 +92,17 @@ def feeds(currencies: Sequence[str] | str) -> tuple[Feed, ...]:
     )
 
 
-def channels_of(fs: Sequence[Feed]) -> list[str]:
+def check_interval(interval: object) -> str:
+    if interval not in INTERVALS:
+        raise OptionError(f"invalid option interval: expected one of {INTERVALS}, found {interval!r}")
+    return str(interval)
+
+
+def channels_of(fs: Sequence[Feed], interval: str = "100ms") -> list[str]:
     """Every channel to subscribe to, in a stable order."""
     out: list[str] = []
     for f in fs:
-        out.append(f.trades_channel)
+        out.append(f.trades_channel(check_interval(interval)))
         out.extend(f"markprice.options.{i}" for i in f.indexes)
         out.extend(f"deribit_price_index.{i}" for i in f.indexes)
     return out

@@ -46,6 +46,7 @@ class LoopOptions:
     backfill_ns: int
     until_ns: int | None
     heartbeat: int = 10
+    interval: str = "100ms"
     clock_lag_ns: int = 5 * 10**9
     batch_seconds: float = 0.5
     batch_messages: int = 5000
@@ -126,7 +127,7 @@ async def _session(r: Runner, o: LoopOptions, stop: asyncio.Event, connected: li
     s = await Session.open(o.ws_url, timeout=o.call_timeout)
     try:
         await s.call("public/set_heartbeat", {"interval": o.heartbeat}, timeout=o.call_timeout)
-        await s.subscribe(channels_of(r.feeds), timeout=o.call_timeout)
+        await s.subscribe(channels_of(r.feeds, o.interval), timeout=o.call_timeout)
         if s.clock_ns is None:
             raise FetchError(f"{o.ws_url}: the subscribe answer carries no usOut: cannot tell the exchange's time")
         await _backfill(r, o, s.clock_ns)
