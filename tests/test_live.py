@@ -222,6 +222,9 @@ def test_malformed_messages_are_quarantined(market: Any, script: Any, tmp_path: 
     name = next(t["instrument_name"] for t in trades if t["instrument_name"].startswith("BTC"))
     bad_row = {**_burst(at, 1, [name])[0], "trade_id": "BAD-1", "amount": -3.0}
     bad.append((at, "msg", note("trades.option.BTC.100ms", [bad_row])))
+    # a broken clock: stamped in 2030, set aside (recorded as "future"), closes no step
+    broken = {**_burst(at, 1, [name])[0], "trade_id": "FUTURE-1", "timestamp": 1_900_000_000_000}
+    bad.append((at, "msg", note("trades.option.BTC.100ms", [broken])))
     script2 = sorted(events + bad, key=lambda e: e[0])
     trades = sorted([*trades, bad_row], key=lambda t: t["timestamp"])
     with FakeDeribitWs(script2) as ws, FakeDeribit(trades) as hist:
@@ -229,6 +232,9 @@ def test_malformed_messages_are_quarantined(market: Any, script: Any, tmp_path: 
     assert s.counts["quarantined"] == 4
     refused = read_recorded(tmp_path, "rejected/trades")
     assert refused.column("trade_id").to_pylist() == ["BAD-1"]
+    assert s.counts["future"] == 1 and read_recorded(tmp_path, "future/trades").column("trade_id").to_pylist() == [
+        "FUTURE-1"
+    ]
     lines = [
         ln for p in sorted((tmp_path / "recorded" / "quarantine").glob("*.jsonl")) for ln in p.read_text().splitlines()
     ]

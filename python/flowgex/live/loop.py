@@ -119,6 +119,7 @@ def _apply(r: Runner, o: LoopOptions, items: list[Incoming]) -> str | None:
         r.quarantine(q.text, q.reason)
     r.feed(got.trades, got.chain, got.spot)
     if clock is not None:
+        r.see_exchange_clock(clock)
         r.clock(clock - o.clock_lag_ns)
     return closed
 
@@ -130,6 +131,7 @@ async def _session(r: Runner, o: LoopOptions, stop: asyncio.Event, connected: li
         await s.subscribe(channels_of(r.feeds, o.interval), timeout=o.call_timeout)
         if s.clock_ns is None:
             raise FetchError(f"{o.ws_url}: the subscribe answer carries no usOut: cannot tell the exchange's time")
+        r.see_exchange_clock(s.clock_ns)
         await _backfill(r, o, s.clock_ns)
         connected[0] = True
         while True:

@@ -6,6 +6,7 @@ Layout under ``out/recorded``::
     chain/...   spot/...                            (canonical schemas, fixed columns)
     late/trades/...  late/chain/...  late/spot/...  arrived after their bucket closed: counted, not fed
     rejected/trades/...                             fed, refused by the engine (bad rows), with the reason
+    future/trades/...                               stamped over an hour after the exchange's clock: counted, not fed
     quarantine/part-00000012.jsonl                  messages no reader could take, verbatim, with the reason
 
 Each part is written atomically and numbered by the commit that wrote it; the
@@ -88,6 +89,7 @@ class Recorder:
         self._fed: dict[str, list[pa.Table]] = {k: [] for k in SCHEMAS}
         self._late: dict[str, list[pa.Table]] = {k: [] for k in SCHEMAS}
         self._rejected: dict[str, list[pa.Table]] = {k: [] for k in SCHEMAS}
+        self._future: dict[str, list[pa.Table]] = {k: [] for k in SCHEMAS}
         self._bad: list[dict[str, Any]] = []
 
     def fed(self, kind: str, table: pa.Table) -> None:
@@ -97,6 +99,10 @@ class Recorder:
     def late(self, kind: str, table: pa.Table) -> None:
         if table.num_rows:
             self._late[kind].append(table)
+
+    def future(self, kind: str, table: pa.Table) -> None:
+        if table.num_rows:
+            self._future[kind].append(table)
 
     def rejected(self, kind: str, table: pa.Table) -> None:
         """Rows the engine refused (fed and recorded too: a replay refuses them alike), with their reason."""
@@ -108,7 +114,10 @@ class Recorder:
 
     def write(self, seq: int) -> None:
         """Writes the buffers as parts numbered ``seq`` and empties them."""
-        places = ((self.root, self._fed), (self.root / "late", self._late), (self.root / "rejected", self._rejected))
+        places = (
+            (self.root, self._fed), (self.root / "late", self._late),
+            (self.root / "rejected", self._rejected), (self.root / "future", self._future),
+        )  # fmt: skip
         for base, buffers in places:
             for kind, parts in buffers.items():
                 if not parts:

@@ -28,6 +28,7 @@ from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
@@ -44,8 +45,9 @@ __all__ = ["Runner", "FAR_END"]
 
 #: The live engine's ``end``: later than any clock it will see, within every limit.
 FAR_END = "2200-01-01"
+_KINDS = ("trades", "chain", "spot")
 _COUNTS = ("messages", "batches", "trades", "chain", "spot", "quarantined", "history_trades", "history_requests",
-           "history_refused", "reconnects", "levels_failed", "clock_moves", "after_until")  # fmt: skip
+           "history_refused", "reconnects", "levels_failed", "clock_moves", "after_until", "future")  # fmt: skip
 
 
 def _sorted(table: pa.Table) -> pa.Table:
@@ -67,6 +69,7 @@ class Runner:
         echo: Callable[[str], Any] | None = print,
         commit_seconds: float = 60.0,
         until_ns: int | None = None,
+        max_ahead_ns: int = 3_600 * 10**9,
     ) -> None:
         self.out = out
         self.feeds = tuple(feeds)
@@ -75,6 +78,8 @@ class Runner:
         self.until_ns = until_ns
         self.until_seen = False
         self.broken = False
+        self.exchange_ns: int | None = None
+        self.max_ahead_ns = max_ahead_ns
         self.multipliers = engine_options.get("multipliers")
         self._currency = {a: f.currency for f in self.feeds for a in f.assets}
         shaping = {k: v for k, v in engine_options.items() if k != "threads"}  # threads never change a number
@@ -117,6 +122,10 @@ class Runner:
     # -- the three moves -------------------------------------------------------------------
     def feed(self, trades: pa.Table, chain: pa.Table, spot: pa.Table) -> None:
         """Gates, records and feeds one batch (each table in the recorded schema)."""
+        if self.exchange_ns is not None:
+            cut = self._future_cut(trades, chain, spot)
+            if cut is not None:
+                trades, chain, spot = (self._not_ahead(k, t, cut) for k, t in zip(_KINDS, (trades, chain, spot)))
         if self.until_ns is not None:
             trades, chain, spot = (self._before_until(t) for t in (trades, chain, spot))
         trades = self.gate.trades(trades)
@@ -135,8 +144,40 @@ class Runner:
             self.counts[kind] += t.num_rows
         self._note_trades(tables["trades"])
         self.gate.open_label = self.engine.open_bucket
+        for t in tables.values():  # the data's own time moves the reference for ``future`` rows too
+            top = pc.max(pc.cast(t.column("timestamp"), pa.int64())).as_py() if t.num_rows else None
+            if top is not None and self.exchange_ns is not None:
+                self.see_exchange_clock(int(top))
         if self.until_seen:
             self.clock(self.until_ns)  # type: ignore[arg-type]
+
+    def _future_cut(self, *tables: pa.Table) -> int | None:
+        """The first time, in the batch's sorted times, more than ``max_ahead`` after the exchange's
+        clock (its ``usOut``, or the latest row fed or before it in the batch): a jump no market
+        makes. Rows from there on are set aside as ``future`` (recorded): one broken timestamp
+        must not close every step up to it."""
+        parts = [pc.cast(t.column("timestamp"), pa.int64()).drop_null().to_numpy() for t in tables if t.num_rows]
+        if not parts:
+            return None
+        ts = np.unique(np.concatenate(parts))
+        ref = np.maximum.accumulate(np.concatenate([[int(self.exchange_ns)], ts]))[:-1]  # type: ignore[arg-type]
+        jump = np.flatnonzero(ts - ref > self.max_ahead_ns)
+        return int(ts[jump[0]]) if len(jump) else None
+
+    def _not_ahead(self, kind: str, table: pa.Table, cut: int) -> pa.Table:
+        if table.num_rows == 0:
+            return table
+        ahead = pc.fill_null(pc.greater_equal(pc.cast(table.column("timestamp"), pa.int64()), cut), False)
+        n = pc.sum(ahead).as_py() or 0
+        if not n:
+            return table
+        self.counts["future"] += n
+        self.recorder.future(kind, table.filter(ahead))
+        return table.filter(pc.invert(ahead))
+
+    def see_exchange_clock(self, ns: int) -> None:
+        """The exchange's own clock (an answer's ``usOut``): the reference for ``future`` rows."""
+        self.exchange_ns = ns if self.exchange_ns is None else max(self.exchange_ns, ns)
 
     def _before_until(self, table: pa.Table) -> pa.Table:
         """Rows stamped before ``until``; a later one only tells that ``until`` is final (it is
