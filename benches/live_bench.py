@@ -20,6 +20,7 @@ stamped at or after t to step t's line being printed.
 from __future__ import annotations
 
 import argparse
+import json
 import shutil
 import sys
 import tempfile
@@ -95,7 +96,8 @@ def script(n_options: int, n_trades: int, hours: float, seed: int = 1) -> tuple[
         ]
         events.append((T0 + t * MS, "msg", _note("markprice.options.btc_usd", data)))
     events.sort(key=lambda e: e[0])
-    return events, T0 + span * MS
+    # serialised once here, so that the server (same process, same GIL) spends no time on JSON
+    return [(t, "raw", json.dumps(p)) for t, _, p in events], T0 + span * MS
 
 
 class Timed(FakeDeribitWs):
