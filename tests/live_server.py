@@ -88,9 +88,8 @@ def market_events(
     for r in all_trades:
         ts = r["timestamp"] * 1_000_000
         if ts >= start_ns:
-            ch = (
-                f"trades.option.{'USDC' if '_USDC' in r['instrument_name'] else r['instrument_name'].split('-')[0]}.100ms"
-            )
+            name = r["instrument_name"]
+            ch = f"trades.option.{'USDC' if '_USDC' in name else name.split('-')[0]}.100ms"
             events.append((ts, "msg", _note(ch, [r])))
     chain = market.chain
     cms = _ms(chain.column("timestamp"))

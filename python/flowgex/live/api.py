@@ -89,6 +89,28 @@ async def _main(runner: Runner, lo: LoopOptions, stop_flag: threading.Event | No
             stop_flag.set()  # type: ignore[union-attr]  # releases the waiting thread
 
 
+def _run(main: Any) -> None:
+    """``asyncio.run``, or in a thread of its own when this thread already runs a loop (Jupyter)."""
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        asyncio.run(main)
+        return
+    box: list[BaseException] = []
+
+    def target() -> None:
+        try:
+            asyncio.run(main)
+        except BaseException as exc:  # noqa: BLE001 - re-raised in the caller's thread
+            box.append(exc)
+
+    th = threading.Thread(target=target, name="flowgex-live")
+    th.start()
+    th.join()
+    if box:
+        raise box[0]
+
+
 def live(
     currencies: Sequence[str] | str,
     out: str | Path,
@@ -161,6 +183,6 @@ def live(
     if until_ns is not None and until_ns % runner.engine.options.resolution_ns:
         raise OptionError(f"invalid option until: expected a grid time (a multiple of the resolution), found {until!r}")
     if not runner.final(until_ns):
-        asyncio.run(_main(runner, lo, stop))
+        _run(_main(runner, lo, stop))
     ft = runner.final_through
     return LiveSummary(out, None if ft is None else pd.Timestamp(ft, tz="UTC"), runner.summary_counts, runner.resumed)

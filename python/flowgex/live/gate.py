@@ -63,8 +63,9 @@ class Gate:
         self.counts["late"] += int(late.sum())
         return table.filter(pa.array(~late)), table.filter(pa.array(late))
 
-    def _asset(self, names: Iterable[str | None]) -> list[str]:
-        return [(n or "").split("-", 1)[0].split("_", 1)[0].upper() for n in names]
+    def _asset(self, names: Iterable[str | None]) -> list[str | None]:
+        """Each name's asset; None for a name that is not an option's (the engine refuses those rows)."""
+        return [n.split("-", 1)[0].split("_", 1)[0].upper() if n and n.count("-") == 3 else None for n in names]
 
     def trades(self, table: pa.Table) -> pa.Table:
         """Drops trades of other assets (the USDC stream carries every linear asset) and repeated ids."""
@@ -75,7 +76,7 @@ class Gate:
         ts = _ns(table)
         keep = np.ones(table.num_rows, bool)
         for i, (a, tid) in enumerate(zip(assets, ids)):
-            if self.assets is not None and a not in self.assets:
+            if self.assets is not None and a is not None and a not in self.assets:
                 keep[i] = False
                 self.counts["other_asset"] += 1
                 continue

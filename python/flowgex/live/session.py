@@ -76,6 +76,7 @@ class Session:
         self._waiting: dict[int, asyncio.Future[Any]] = {}
         self.queue: asyncio.Queue[Incoming] = asyncio.Queue()
         self.clock_ns: int | None = None  # the latest usOut seen (ns)
+        self._tasks: set[asyncio.Task[None]] = set()  # answers in flight (held: the loop keeps weak refs)
         self._reader = asyncio.create_task(self._read())
 
     @classmethod
@@ -165,7 +166,9 @@ class Session:
         elif method == "heartbeat":
             params = msg.get("params")
             if isinstance(params, dict) and params.get("type") == "test_request":
-                asyncio.ensure_future(self._answer_test())
+                task = asyncio.ensure_future(self._answer_test())
+                self._tasks.add(task)
+                task.add_done_callback(self._tasks.discard)
         elif rid is None and ns is None:
             self.queue.put_nowait(Incoming("bad", text=text, value="neither a notification nor an answer"))
 
