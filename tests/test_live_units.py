@@ -107,6 +107,12 @@ def test_damaged_checkpoint_and_other_options_are_refused(tmp_path: Path) -> Non
         Runner(tmp_path, feeds("BTC"), {"errors": "quarantine"}, echo=None)
 
 
+def test_an_out_holding_other_output_is_refused(tmp_path: Path) -> None:
+    (tmp_path / "by_strike").mkdir()
+    with pytest.raises(fg.OptionError, match="without a live checkpoint"):
+        Runner(tmp_path, feeds("BTC"), {"errors": "quarantine"}, echo=None)
+
+
 def _chain_spot() -> tuple[pa.Schema, pa.Schema]:
     from flowgex.live.recorded import CHAIN, SPOT
 

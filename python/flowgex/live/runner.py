@@ -33,7 +33,9 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from ..engine import Engine
+from ..errors import OptionError
 from ..io._files import write_atomic_bytes
+from ..io.output import TABLES as _OUTPUTS
 from ..io.output import remove_parts_after as remove_output_parts_after
 from . import checkpoint as ckpt
 from .channels import Feed
@@ -91,8 +93,6 @@ class Runner:
         self.resumed = state is not None
         if state is not None:
             if state.fingerprint != self.fingerprint:
-                from ..errors import OptionError
-
                 raise OptionError(
                     f"{self.path}: this live output was written for other currencies or options; "
                     f"use another out, or the same currencies and options as before"
@@ -106,6 +106,12 @@ class Runner:
                 remove_parts_after(base, self.seq)
             remove_output_parts_after(out, self.seq)
         else:
+            taken = [n for n in (*_OUTPUTS, "recorded", "levels") if (out / n).exists()]
+            if taken:
+                raise OptionError(
+                    f"{out}: holds output without a live checkpoint ({', '.join(taken)}): another run's, or one "
+                    f"whose checkpoint was removed; use another out (mixing would break the no-gap guarantee)"
+                )
             self.engine = Engine(**engine_options, end=FAR_END)
             self.seq = 0
             self.last_trade_ms = {}
