@@ -17,7 +17,7 @@ import pytest
 import flowgex as fg
 from deribit_server import FakeDeribit
 from flowgex.live import read_recorded
-from live_check import assert_close_to_market, assert_exact, assert_trades_once
+from live_check import OPTS, assert_close_to_market, assert_exact, assert_trades_once
 from live_server import FakeDeribitWs, market_events
 
 T0 = pd.Timestamp("2024-11-25", tz="UTC")
@@ -76,6 +76,15 @@ def test_clean_session(market: Any, script: Any, tmp_path: Path) -> None:
     with FakeDeribitWs(events) as ws, FakeDeribit(trades) as hist:
         s = _run(ws, hist, tmp_path)
     assert s.final_through == UNTIL
+    # the recorded folders read as a dataset give the same steps (parts in path order = feed order)
+    rec = tmp_path / "recorded"
+    by_path = fg.flow_gex(rec / "trades", rec / "chain", rec / "spot", end=UNTIL, **OPTS)
+    assert by_path.total().equals(assert_exact(tmp_path, UNTIL).total())
+    # memory stays bounded: the checkpoint keeps the trade ids of the last two buckets only
+    from flowgex.live.checkpoint import load
+
+    ids = load(tmp_path / "_live" / "checkpoint").gate["ids"]  # type: ignore[union-attr]
+    assert 0 < len(ids) < 100 and min(ids.values()) >= UNTIL.value - 10 * M
     assert s.counts["late"] == 0 and s.counts["trades"] > 500 and s.counts["chain"] > 0 and s.counts["spot"] > 0
     assert_exact(tmp_path, s.final_through)
     start_ms = (START.value - 3 * H) // 1_000_000
@@ -255,3 +264,27 @@ def test_stop_and_restart_continue_without_gap(market: Any, script: Any, tmp_pat
     assert second.resumed and second.final_through == UNTIL
     assert_exact(tmp_path, UNTIL)
     assert_trades_once(tmp_path, trades, (START.value - 3 * H) // 1_000_000, UNTIL.value)
+
+
+def test_a_straggler_is_late_counted_and_recorded(market: Any, script: Any, tmp_path: Path) -> None:
+    """A trade reaching us after a message stamped in a later bucket: late, recorded apart, not in the GEX."""
+    events, trades = script
+    at = _at("4h21min")
+    name = next(t["instrument_name"] for t in trades if t["instrument_name"].startswith("BTC"))
+    straggler = {**_burst(_at("4h02min"), 1, [name])[0], "trade_id": "LATE-1"}
+    note = {
+        "jsonrpc": "2.0",
+        "method": "subscription",
+        "params": {"channel": "trades.option.BTC.100ms", "data": [straggler]},
+    }
+    # a reconnect right before it puts it in a batch of its own, after the 4h20 bucket opened
+    before = [e for e in events if e[0] < at]
+    script2 = [*before, (at, "drop", at), (at, "msg", note), *[e for e in events if e[0] >= at]]
+    market_trades = sorted([*trades, straggler], key=lambda t: t["timestamp"])
+    with FakeDeribitWs(script2) as ws, FakeDeribit(market_trades) as hist:
+        s = _run(ws, hist, tmp_path)
+    assert s.counts["late"] == 1 and s.counts["reconnects"] == 1
+    assert read_recorded(tmp_path, "late/trades").column("trade_id").to_pylist() == ["LATE-1"]
+    assert "LATE-1" not in read_recorded(tmp_path, "trades").column("trade_id").to_pylist()
+    assert_exact(tmp_path, s.final_through)
+    assert_trades_once(tmp_path, market_trades, (START.value - 3 * H) // 1_000_000, UNTIL.value)

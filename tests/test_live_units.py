@@ -73,7 +73,7 @@ def test_gate_sets_aside_exactly_what_the_engine_calls_late() -> None:
         keep, late = gate.split(gate.trades(chunk))
         n_late += late.num_rows
         gated.update(keep)
-        gate.open_label = gated.open_bucket
+        gate.moved(gated.open_bucket)
         raw.update(chunk)
         refused = raw.take_rejected().get("trades")
         want = sorted(refused.column("trade_id").to_pylist()) if refused is not None else []

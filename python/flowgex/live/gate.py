@@ -5,9 +5,10 @@ were fed, the live run would have counted it as a rejection while a replay of
 the recorded tables (which sorts everything first) would have used it, and the
 two would differ. So the gate finds late rows *before* feeding, with the
 engine's own rule (label(τ) = (⌊τ/Δ⌋+1)·Δ < open label), and sets them aside.
-The open label it tracks is the label of the latest timestamp fed (or of the
-exchange clock, when the clock moves the engine without a row): never behind
-the engine's, so nothing the gate lets through is late inside the engine.
+The open label it judges by is the engine's own (:attr:`flowgex.Engine.open_bucket`,
+handed over after every update and clock move), so nothing the gate lets
+through is late inside the engine, and nothing it sets aside would have been
+taken.
 
 Duplicates: a trade id seen before (a repeated notification, the overlap of a
 history backfill with the live stream) is dropped and counted here. Ids are
@@ -90,23 +91,14 @@ class Gate:
                 self.ids[key] = label_of(int(ts[i]), self.resolution_ns)
         return table if keep.all() else table.filter(pa.array(keep))
 
-    def fed(self, *tables: pa.Table) -> None:
-        """Moves the open label to the latest timestamp fed."""
-        for t in tables:
-            if t.num_rows:
-                top = pc.max(t.column("timestamp").cast(pa.int64())).as_py()
-                if top is not None:
-                    self.clock(int(top))
-
-    def clock(self, ts_ns: int) -> bool:
-        """The exchange clock reached ``ts_ns``; True when that opened a later bucket."""
-        label = label_of(ts_ns, self.resolution_ns)
-        if self.open_label is None or label > self.open_label:
-            self.open_label = label
-            floor = label - self.keep_buckets * self.resolution_ns
-            self.ids = {k: v for k, v in self.ids.items() if v >= floor}
-            return True
-        return False
+    def moved(self, label: int | None) -> None:
+        """The engine's open bucket is now ``label``: later rows are judged against it, and the
+        ids of buckets it left behind by more than ``keep_buckets`` are forgotten."""
+        if label is None or (self.open_label is not None and label <= self.open_label):
+            return
+        self.open_label = label
+        floor = label - self.keep_buckets * self.resolution_ns
+        self.ids = {k: v for k, v in self.ids.items() if v >= floor}
 
     def state(self) -> dict[str, object]:
         return {"open_label": self.open_label, "ids": self.ids, "counts": self.counts}

@@ -122,7 +122,7 @@ class Runner:
         self.gate = Gate(self.engine.options.resolution_ns, frozenset(self._currency))
         if state is not None:
             self.gate.restore(state.gate)
-        self.gate.open_label = self.engine.open_bucket
+        self.gate.moved(self.engine.open_bucket)
         self._last_commit = time.monotonic()
 
     # -- the three moves -------------------------------------------------------------------
@@ -149,7 +149,7 @@ class Runner:
             self.recorder.fed(kind, t)
             self.counts[kind] += t.num_rows
         self._note_trades(tables["trades"])
-        self.gate.open_label = self.engine.open_bucket
+        self.gate.moved(self.engine.open_bucket)
         for t in tables.values():  # the data's own time moves the reference for ``future`` rows too
             top = pc.max(pc.cast(t.column("timestamp"), pa.int64())).as_py() if t.num_rows else None
             if top is not None and self.exchange_ns is not None:
@@ -219,7 +219,7 @@ class Runner:
         self.engine.advance(ns)
         if self.engine.open_bucket != before:
             self.counts["clock_moves"] += 1
-        self.gate.open_label = self.engine.open_bucket
+        self.gate.moved(self.engine.open_bucket)
 
     def quarantine(self, text: str, reason: str) -> None:
         self.recorder.quarantine(text, reason)
