@@ -12,7 +12,9 @@ Order of a session, and why:
 3. consume the queue in batches (up to ``batch_seconds`` or
    ``batch_messages``): notifications are read in one call, fed as one update,
    then the latest exchange clock (``usOut``, minus ``clock_lag``) is applied;
-   a commit follows when a step became final.
+   a commit follows when a step became final. Feeding and committing run in a
+   worker thread (one at a time, awaited), so the reader task keeps answering
+   heartbeats however long a batch takes.
 
 A dropped connection, a silent one (no message, not even a heartbeat, for
 three heartbeat intervals) or a refused connect starts over at 1 after a
@@ -71,7 +73,7 @@ async def _backfill(r: Runner, o: LoopOptions, clock_ns: int) -> None:
         r.counts["history_requests"] += requests
         r.counts["history_refused"] += refused
         before = r.counts["trades"]
-        r.feed(trades, CHAIN.empty_table(), SPOT.empty_table())
+        await asyncio.to_thread(r.feed, trades, CHAIN.empty_table(), SPOT.empty_table())
         r.counts["history_trades"] += r.counts["trades"] - before
 
 
@@ -137,12 +139,11 @@ async def _session(r: Runner, o: LoopOptions, stop: asyncio.Event, connected: li
         while True:
             if r.final(o.until_ns) or stop.is_set():
                 raise _Stop
-            if r.due():
-                r.commit()
             items = await _batch(s, o, stop)
-            closed = _apply(r, o, items)
+            # in a worker thread: the reader task keeps answering heartbeats meanwhile
+            closed = await asyncio.to_thread(_apply, r, o, items)
             if r.due():
-                r.commit()
+                await asyncio.to_thread(r.commit)
             if closed is not None:
                 raise Disconnected(closed)
     finally:
