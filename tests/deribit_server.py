@@ -8,7 +8,9 @@ HTTP 500, a response slower than the client's timeout, a connection dropped
 without an answer, a cut JSON body, or a non-retryable Deribit error; and,
 hostile, an answer dripped one byte every ``drip_seconds`` (``drip``: the body,
 ``drip_headers``: from the status line on), at most ``drip_bytes`` of it;
-``nested``: JSON nested 200,000 deep.
+``nested``: JSON nested 200,000 deep; ``huge``: a body of ``huge_bytes`` with no
+length (read until the connection closes); ``huge_declared``: a content-length
+of a terabyte and a short body.
 Subclasses override ``page`` to serve wrong pages (see ``test_fetch_hostile``).
 """
 
@@ -32,6 +34,7 @@ class FakeDeribit:
         self.slow_seconds = 1.0
         self.drip_seconds = 1.0
         self.drip_bytes = 30  # bounded: a dripping handler ends by itself
+        self.huge_bytes = 4 * 2**20  # bounded too
         self.requests: list[dict[str, str]] = []
         self.served: list[str | None] = []
         self._lock = threading.Lock()
@@ -126,6 +129,20 @@ class FakeDeribit:
                         self._drip(b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\n\r\n" + ok)
                     elif fault == "nested":  # valid JSON nested beyond any parser's recursion limit
                         self._send(200, b"[" * 200_000 + b"]" * 200_000)
+                    elif fault == "huge":
+                        self.wfile.write(
+                            b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\nconnection: close\r\n\r\n"
+                        )
+                        block = b" " * 65536
+                        for _ in range(fake.huge_bytes // len(block)):
+                            self.wfile.write(block)
+                        self.close_connection = True
+                    elif fault == "huge_declared":
+                        head = (
+                            "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: 1099511627776\r\n\r\n"
+                        )
+                        self.wfile.write(head.encode() + ok)
+                        self.close_connection = True
                     elif fault == "bad_request":
                         self._send(400, b'{"jsonrpc": "2.0", "error": {"code": 11050, "message": "bad_request"}}')
                 except OSError:  # the client gave up on a slow answer

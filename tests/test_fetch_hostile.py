@@ -224,3 +224,25 @@ def test_random_poison_is_counted_and_every_good_trade_arrives(tmp_path_factory,
             sent["unreadable" if kind == "u" else "out_of_range"] += 1
     assert s.rejected == sent
     assert sent["unreadable"] + sent["out_of_range"] <= want["unreadable"] + want["out_of_range"]
+
+
+# ---- an answer larger than any page ----------------------------------------------------------
+
+
+@pytest.mark.parametrize("fault", ["huge", "huge_declared"])
+def test_an_oversized_answer_is_refused_not_buffered(fault):
+    """A body over ``max_bytes`` (streamed without a length, or declared a terabyte long)
+    is a FetchError at once; the client never holds more than the cap."""
+    with FakeDeribit(trades_for_days(days=1, per_day=10), [fault]) as server:
+        client = fg.io._http.DeribitClient(server.base_url, max_bytes=2**20, max_retries=2, timeout=5.0)
+        with client, pytest.raises(fg.FetchError, match="max_bytes=1048576"):
+            client.get(
+                "public/get_last_trades_by_currency_and_time",
+                {"currency": "BTC", "start_timestamp": START, "end_timestamp": END, "count": 10},
+            )
+        assert len(server.requests) == 1
+
+
+def test_max_bytes_is_checked():
+    with pytest.raises(fg.errors.OptionError, match="max_bytes"):
+        fg.io._http.DeribitClient("http://127.0.0.1:9", max_bytes=0)

@@ -316,6 +316,36 @@ proptest! {
         prop_assert_eq!(bits(&chunked.result().unwrap()), want);
     }
 
+    /// `advance` between chunks, to any time up to the next chunk's first trade
+    /// (DESIGN rule 19: a live feed's clock), changes no bit of the result.
+    #[test]
+    fn clock_ticks_between_chunks_change_nothing(
+        trades in arb_trades(),
+        cuts in prop::collection::vec(0usize..1000, 0..6),
+        lag in 0.0f64..1.0,
+    ) {
+        let dict = names();
+        let mut trades = trades;
+        trades.sort_by_key(|t| t.ts);
+        let mut one = Engine::new(Config::new(TEN)).unwrap();
+        feed(&mut one, &dict, &trades);
+        let want = bits(&one.result().unwrap());
+
+        let mut cuts: Vec<usize> = cuts.into_iter().map(|c| c % (trades.len() + 1)).collect();
+        cuts.sort();
+        let mut ticked = Engine::new(Config::new(TEN)).unwrap();
+        let mut lo = 0;
+        for c in cuts.into_iter().chain([trades.len()]) {
+            feed(&mut ticked, &dict, &trades[lo..c]);
+            if c > lo && c < trades.len() {
+                let (last, next) = (trades[c - 1].ts, trades[c].ts);
+                ticked.advance(last + ((next - last) as f64 * lag) as i64).unwrap();
+            }
+            lo = c;
+        }
+        prop_assert_eq!(bits(&ticked.result().unwrap()), want);
+    }
+
     #[test]
     fn thread_count_does_not_change_a_bit(trades in arb_trades()) {
         let dict = names();
