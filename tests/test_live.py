@@ -16,7 +16,7 @@ import pytest
 
 import flowgex as fg
 from deribit_server import FakeDeribit
-from flowgex.live import read_recorded
+from flowgex.live import read_levels, read_recorded
 from live_check import OPTS, assert_close_to_market, assert_exact, assert_trades_once
 from live_server import FakeDeribitWs, market_events
 
@@ -37,7 +37,7 @@ def script(market: Any) -> tuple[list[Any], list[dict[str, Any]]]:
     return market_events(market, START.value, UNTIL.value + 20 * M, chain_every_ms=3_600_000)
 
 
-def _run(ws: FakeDeribitWs, hist: FakeDeribit, out: Path, **kw: Any) -> fg.LiveSummary:
+def _run(ws: FakeDeribitWs, hist: FakeDeribit, out: Path, lines: list[str] | None = None, **kw: Any) -> fg.LiveSummary:
     """fg.live in a thread with a hard bound: a hang fails the test instead of blocking the suite."""
     box: dict[str, Any] = {}
     stop = threading.Event()
@@ -46,8 +46,8 @@ def _run(ws: FakeDeribitWs, hist: FakeDeribit, out: Path, **kw: Any) -> fg.LiveS
         try:
             box["s"] = fg.live(
                 "BTC,SOL", out, ws_url=ws.url, base_url=hist.base_url, backfill="3h", until=kw.pop("until", UNTIL),
-                echo=None, heartbeat=2, reconnect_max=0.2, max_reconnects=kw.pop("max_reconnects", 5),
-                history_timeout=5, stop=stop, **kw,
+                echo=None if lines is None else lines.append, heartbeat=2, reconnect_max=0.2,
+                max_reconnects=kw.pop("max_reconnects", 5), history_timeout=5, stop=stop, **kw,
             )  # fmt: skip
         except BaseException as exc:  # noqa: BLE001 - handed to the test thread
             box["e"] = exc
@@ -73,13 +73,27 @@ def _chain_spot(market: Any, events: list[Any]) -> tuple[Any, Any]:
 
 def test_clean_session(market: Any, script: Any, tmp_path: Path) -> None:
     events, trades = script
+    lines: list[str] = []
     with FakeDeribitWs(events) as ws, FakeDeribit(trades) as hist:
-        s = _run(ws, hist, tmp_path)
+        s = _run(ws, hist, tmp_path, lines)
     assert s.final_through == UNTIL
+    # levels at every step, one printed line per asset and step, as fg.levels gives on the replay
+    ref = assert_exact(tmp_path, UNTIL)
+    lv = read_levels(tmp_path)
+    steps = ref.total()[["asset", "time"]].drop_duplicates()
+    steps = steps[steps["time"] >= lv["time"].min()]
+    assert len(lv) == len(steps) == len(lines) and not lv.duplicated(["asset", "time"]).any()
+    for asset in ("BTC", "SOL"):
+        want = fg.levels(ref, asset, at=UNTIL)
+        got = lv[(lv["asset"] == asset) & (lv["time"] == UNTIL)].iloc[0]
+        for k in ("spot", "positive_wall", "negative_wall", "near_spot_gex", "total_gex", "regime"):
+            assert got[k] == getattr(want, k), k
+        assert (got["flip"] == want.flip) or (want.flip is None and pd.isna(got["flip"]))
+        assert any(ln.startswith(f"{UNTIL:%Y-%m-%d %H:%M} {asset}") and want.regime in ln for ln in lines)
     # the recorded folders read as a dataset give the same steps (parts in path order = feed order)
     rec = tmp_path / "recorded"
     by_path = fg.flow_gex(rec / "trades", rec / "chain", rec / "spot", end=UNTIL, **OPTS)
-    assert by_path.total().equals(assert_exact(tmp_path, UNTIL).total())
+    assert by_path.total().equals(ref.total())
     # memory stays bounded: the checkpoint keeps the trade ids of the last two buckets only
     from flowgex.live.checkpoint import load
 
