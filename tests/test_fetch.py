@@ -15,7 +15,7 @@ import pytest
 
 import flowgex as fg
 from deribit_server import FakeDeribit
-from flowgex.io._http import DeribitClient
+from flowgex.io.deribit_client import DeribitClient
 from venue_files import NAMES, SPOT, asset_of
 
 DAY = pd.Timestamp("2025-12-01T00:00:00Z")

@@ -234,7 +234,7 @@ def test_an_oversized_answer_is_refused_not_buffered(fault):
     """A body over ``max_bytes`` (streamed without a length, or declared a terabyte long)
     is a FetchError at once; the client never holds more than the cap."""
     with FakeDeribit(trades_for_days(days=1, per_day=10), [fault]) as server:
-        client = fg.io._http.DeribitClient(server.base_url, max_bytes=2**20, max_retries=2, timeout=5.0)
+        client = fg.io.deribit_client.DeribitClient(server.base_url, max_bytes=2**20, max_retries=2, timeout=5.0)
         with client, pytest.raises(fg.FetchError, match="max_bytes=1048576"):
             client.get(
                 "public/get_last_trades_by_currency_and_time",
@@ -245,4 +245,4 @@ def test_an_oversized_answer_is_refused_not_buffered(fault):
 
 def test_max_bytes_is_checked():
     with pytest.raises(fg.errors.OptionError, match="max_bytes"):
-        fg.io._http.DeribitClient("http://127.0.0.1:9", max_bytes=0)
+        fg.io.deribit_client.DeribitClient("http://127.0.0.1:9", max_bytes=0)

@@ -63,6 +63,7 @@ from .io import (
     read_tardis_chain,
     read_tardis_trades,
 )
+from .live import LiveSummary, live
 from .replaying import ReplaySummary, read_replay, replay
 from .result import Book, GexResult
 from .simulate import SimulatedMarket, simulate, simulate_chunks
@@ -134,6 +135,8 @@ __all__ = [
     "ReplaySummary",
     "fetch_deribit_trades",
     "FetchSummary",
+    "live",
+    "LiveSummary",
 ]
 
 #: Charts load matplotlib (and the HTML report its page) on first use only: the engine does not need them.

@@ -11,6 +11,7 @@ import click
 from ._app import FlowgexGroup
 from .demo import demo
 from .fetch import fetch
+from .live import live_cmd
 from .plot import plot
 from .run import run
 from .simulate import simulate_cmd
@@ -33,5 +34,6 @@ main.add_command(run)
 main.add_command(plot)
 main.add_command(simulate_cmd)
 main.add_command(study)
+main.add_command(live_cmd)
 
 __all__ = ["main"]

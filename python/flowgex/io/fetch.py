@@ -41,8 +41,8 @@ import pyarrow.parquet as pq
 
 from ..errors import FetchError, OptionError, ReadError
 from ..options import to_ns
-from ._http import DeribitClient
 from .deribit import is_trade, trades_table
+from .deribit_client import DeribitClient
 from .exclude import exclude, with_excluded_counts
 from .files import read_bytes, write_atomic_bytes, write_atomic_with
 
@@ -112,13 +112,13 @@ def _load_state(path: Path, day_ms: int) -> dict[str, Any]:
     return {"cursor": day_ms, "seen": [], "pages": 0, "done": False}
 
 
-def _page_trades(result: Any, where: str) -> tuple[list[Any], bool]:
+def page_trades(result: Any, where: str) -> tuple[list[Any], bool]:
     if not isinstance(result, dict) or not isinstance(result.get("trades"), list):
         raise FetchError(f"{where}: unexpected result (expected {{'trades': [...], 'has_more': ...}}): {result!r:.200}")
     return result["trades"], bool(result.get("has_more"))
 
 
-def _stamp(trade: Any) -> int | None:
+def trade_stamp(trade: Any) -> int | None:
     """The trade's timestamp in ms if it is a whole number, else None (unreadable).
 
     Strings (even of digits), booleans, fractions and non-finite values are never
@@ -134,7 +134,7 @@ def _stamp(trade: Any) -> int | None:
     return v if isinstance(v, int) else None
 
 
-def _trade_id(trade: Any) -> str:
+def trade_id_of(trade: Any) -> str:
     return str(trade.get("trade_id")) if isinstance(trade, dict) else repr(trade)
 
 
@@ -161,9 +161,9 @@ def _fetch_day(client: DeribitClient, params: dict[str, Any], day_ms: int, raw: 
             )
         query = {**params, "start_timestamp": cursor, "end_timestamp": end}
         result, text = client.get(METHOD, query)
-        trades, has_more = _page_trades(result, where)
+        trades, has_more = page_trades(result, where)
         seen = set(st["seen"])
-        inside = [(s, _trade_id(t)) for t in trades if (s := _stamp(t)) is not None and cursor <= s <= end]
+        inside = [(s, trade_id_of(t)) for t in trades if (s := trade_stamp(t)) is not None and cursor <= s <= end]
         new = [(s, i) for s, i in inside if s > cursor or i not in seen]
         if has_more and not new:
             raise FetchError(
@@ -187,7 +187,7 @@ def _fetch_day(client: DeribitClient, params: dict[str, Any], day_ms: int, raw: 
 
 def _classify(trade: Any, day_ms: int) -> str | None:
     """None for a trade of the day, "" for one of the next day (its midnight), else the reason it is rejected."""
-    ts = _stamp(trade)
+    ts = trade_stamp(trade)
     if ts is None:
         return "unreadable"
     if ts < day_ms or ts > day_ms + _DAY_MS:
@@ -204,7 +204,7 @@ def _build_day(
     for i in range(1, pages + 1):
         path = raw / f"page-{i:06d}.json.gz"
         try:
-            trades, _ = _page_trades(json.loads(read_bytes(path))["result"], str(path))
+            trades, _ = page_trades(json.loads(read_bytes(path))["result"], str(path))
         except (ValueError, KeyError, TypeError, RecursionError) as exc:
             raise ReadError(
                 f"{path}: stored page unreadable ({exc}); delete the day's folder to fetch it again"
@@ -215,7 +215,7 @@ def _build_day(
             if why is None:
                 good.append((t, pos))
             elif why:
-                key = _trade_id(t) if isinstance(t, dict) and t.get("trade_id") is not None else (str(path), pos)
+                key = trade_id_of(t) if isinstance(t, dict) and t.get("trade_id") is not None else (str(path), pos)
                 if key not in bad_seen:
                     bad_seen.add(key)
                     ts = t.get("timestamp") if isinstance(t, dict) else None
