@@ -91,32 +91,6 @@ def test_parquet_dataset_path_with_chain_and_spot(client, tmp_path):
     assert_close(got, one)
 
 
-@pytest.mark.parametrize("with_chain", [True, False])
-def test_instrument_partitioning_when_chain_or_spot_prices_every_option(client, with_chain):
-    m = market(3, 2500, bad=True, chain=with_chain, spot=not with_chain)
-    if with_chain:  # bad chain rows travel with their option (or to the catch-all engine)
-        bad = m.chain.iloc[[3, 8, 9]].assign(mark_iv=[-1.0, 0.5, 0.5], instrument=["BTC-27DEC24-90000-P", "junk", None])
-        m.chain = pd.concat([m.chain, bad], ignore_index=True)
-    else:  # bad spot rows are copied to every engine of their asset, and counted once
-        bad = m.spot.iloc[[5, 6]].assign(price=[-1.0, 2.0], asset=["BTC", None])
-        m.spot = pd.concat([m.spot, bad], ignore_index=True)
-    opts = {**OPTS, "missing_vol": "skip"}
-    one = fg.flow_gex(m.trades, m.chain, m.spot, **opts)
-    got = fgd.flow_gex(
-        dd.from_pandas(m.trades, npartitions=3),
-        m.chain,
-        m.spot,
-        client=client,
-        partition_by="instrument",
-        groups=3,
-        **opts,
-    )
-    assert_close(got, one)
-    assert sum(one.diagnostics.chain_rejected.values()) + sum(one.diagnostics.spot_rejected.values()) >= 2
-    pd.testing.assert_frame_equal(got.inventory(), one.inventory(), check_exact=True)
-    pd.testing.assert_frame_equal(got.total()[["asset", "time", "spot"]], one.total()[["asset", "time", "spot"]])
-
-
 def _parts_form(trades: pd.DataFrame) -> pd.DataFrame:
     """Options named by asset/expiry/strike/kind, as equity chains name them (kinds in lower case)."""
     t = trades.copy()
@@ -170,12 +144,6 @@ def test_input_forms_options_and_errors(client, name):
     assert_close(got, one)
 
 
-def test_instrument_partitioning_is_refused_when_index_prices_couple_options(client):
-    m = market(4, 500)
-    with pytest.raises(fg.OptionError, match="partition_by.*index prices"):
-        fgd.flow_gex(m.trades, client=client, partition_by="instrument", groups=2, **OPTS)
-
-
 def test_bad_rows_raise_as_on_one_machine(client):
     m = market(5, 800, bad=True)
     with pytest.raises(fg.BadRowsError) as one:
@@ -223,14 +191,13 @@ def _periods(frame: pd.DataFrame, cuts: list[pd.Timestamp]) -> list[pd.DataFrame
     return [frame[(ts >= lo) & (ts < hi) | (ts.isna() & (k == 0))] for k, (lo, hi) in enumerate(zip(edges, edges[1:]))]
 
 
-@pytest.mark.parametrize("partition_by", ["asset", "instrument"])
-def test_period_replay_carries_state_and_concatenates_to_one_run(client, partition_by):
+def test_period_replay_carries_state_and_concatenates_to_one_run(client):
     # (a trade id repeated on another asset *in a later period* is, as in a streaming Engine, not a duplicate)
     m = market(8, 3000, bad=True, chain=True, spot=True, cross=False)
     cuts = [pd.Timestamp("2024-12-01T11:00Z"), pd.Timestamp("2024-12-01T19:07Z"), pd.Timestamp("2024-12-02T08:00Z")]
     trades, chain, spot = (_periods(t, cuts) for t in (m.trades, m.chain, m.spot))
     opts = {**OPTS, "initial": {"BTC-27DEC24-100000-P": 7.0}}
-    rep = fgd.Replay(client=client, partition_by=partition_by, groups=2, **opts)
+    rep = fgd.Replay(client=client, **opts)
     pieces = []
     for k in range(len(cuts) + 1):
         until = cuts[k] if k < len(cuts) else None
@@ -243,8 +210,7 @@ def test_period_replay_carries_state_and_concatenates_to_one_run(client, partiti
     one = fg.flow_gex(pd.concat(trades), pd.concat(chain), pd.concat(spot), **opts)
     got = fgd.concat_results(pieces)
     assert_close(got, one)
-    if partition_by == "asset":
-        assert_identical(got, one)
+    assert_identical(got, one)
 
 
 def test_period_rows_must_be_before_until(client):
@@ -256,10 +222,10 @@ def test_period_rows_must_be_before_until(client):
 
 def test_options_are_checked_before_any_work():
     m = market(10, 50)
-    with pytest.raises(fg.OptionError, match="partition_by"):
-        fgd.flow_gex(m.trades, partition_by="strike")
-    with pytest.raises(fg.OptionError, match="groups"):
-        fgd.flow_gex(m.trades, partition_by="instrument", groups=0)
+    with pytest.raises(fg.OptionError, match="npartitions"):
+        fgd.flow_gex(m.trades, npartitions=0)
+    with pytest.raises(fg.OptionError, match="greeks"):
+        fgd.flow_gex(m.trades, greeks=("theta",))
     with pytest.raises(fg.OptionError, match="engine"):
         fgd.flow_gex(m.trades, engine="reference")
     with pytest.raises(fg.OptionError, match="unit"):  # the single-machine checks, same messages
