@@ -21,7 +21,6 @@ from dataclasses import dataclass
 from typing import Any
 
 import dask
-import dask.dataframe as dd
 import numpy as np
 import pandas as pd
 import pyarrow as pa
@@ -83,7 +82,9 @@ def run_period(
 
     # 1. discover and shuffle
     present = {name: f for name, f in frames.items() if f is not None}
-    found = dask.compute(*[f.map_partitions(_frames.discover_part, name, meta=_frames.DISCOVER_META) for name, f in present.items()])  # fmt: skip
+    found = dask.compute(
+        *[f.map_partitions(_frames.discover_part, name, meta=_frames.DISCOVER_META) for name, f in present.items()]
+    )
     weights = dict.fromkeys([*st.engines, *seeds], 0)
     for counts in found:
         for key, n in counts.itertuples(index=False):
@@ -166,7 +167,8 @@ def run_period(
 
     # 4. combine
     core = _combine.merge(pieces, last_step=last_step)
-    traded = st.traded.union(*(c.traded for c in checks.values()), *(identities(encode_initial(t)) for t in seeds.values()))  # fmt: skip
+    seeded = [identities(encode_initial(t)) for t in seeds.values()]  # seeded options count as traded
+    traded = st.traded.union(*(c.traded for c in checks.values()), *seeded)
     lo = st.boundary if st.boundary is not None else -(2**63)
     diag = _combine.diagnostics(
         core,

@@ -109,7 +109,8 @@ def _inputs(
 
 
 def _encode(tables: dict[str, pa.Table | None]) -> tuple[Any, Any, Any]:
-    return tuple(None if tables[n] is None else f(tables[n]) for n, f in zip(TABLES, (encode_trades, encode_chain, encode_spot)))  # fmt: skip
+    encoders = (encode_trades, encode_chain, encode_spot)
+    return tuple(None if tables[n] is None else f(tables[n]) for n, f in zip(TABLES, encoders))
 
 
 def _core_for(blob: bytes | None, opts: EngineOptions) -> Any:

@@ -94,7 +94,8 @@ class Replay:
             keep_aggregates=keep_aggregates,
             greeks=greeks,
         )
-        if npartitions is not None and (isinstance(npartitions, bool) or not isinstance(npartitions, int) or npartitions < 1):  # fmt: skip
+        n = npartitions
+        if n is not None and (isinstance(n, bool) or not isinstance(n, int) or n < 1):
             raise OptionError(f"invalid option npartitions: expected a positive int or None, found {npartitions!r}")
         seeds = None if initial is None else canonical_initial(initial)
         if seeds is not None:  # the seed is checked as one machine checks it (rows, multipliers), before any work
