@@ -232,11 +232,51 @@ def test_options_are_checked_before_any_work():
         fgd.flow_gex(m.trades, unit="eur")
     with pytest.raises(fg.SnapshotError):
         fgd.Replay.restore(b"not a replay")
+    seed = {"PAXG_USDC-27DEC24-2600-C": 1.0}  # no contract multiplier: one machine refuses the seed first
+    with pytest.raises(fg.MultiplierError) as one:
+        fg.flow_gex(m.trades, initial=seed)
+    with pytest.raises(fg.MultiplierError) as got:
+        fgd.Replay(initial=seed)
+    assert str(got.value) == str(one.value)
 
 
 def test_empty_input(client):
     m = market(10, 50)
     one = fg.flow_gex(m.trades.iloc[:0], **OPTS)
     got = fgd.flow_gex(dd.from_pandas(m.trades.iloc[:0], npartitions=1), client=client, **OPTS)
+    assert_identical(got, one)
+    assert_close(got, one)
+
+
+ALL_GREEKS = ("gamma", "delta", "vanna", "charm")
+
+
+def test_greeks_columns_equal_one_machine_bit_for_bit(client):
+    m = market(12, 2500, bad=True, chain=True, spot=True)
+    opts = {**OPTS, "greeks": ALL_GREEKS, "r": 0.03}
+    one = fg.flow_gex(m.trades, m.chain, m.spot, **opts)
+    got = fgd.flow_gex(dd.from_pandas(m.trades, npartitions=3), m.chain, m.spot, client=client, **opts)
+    assert got.exposures == ("dex", "vex", "cex")
+    assert_identical(got, one)  # every table, dex/vex/cex columns included
+    for table in ("inventory", "by_strike", "by_expiry", "total"):
+        g, o = getattr(got, table)(), getattr(one, table)()
+        assert {"dex", "vex", "cex"} <= set(g.columns)
+        assert g["vex"].abs().sum() > 0
+        pd.testing.assert_frame_equal(g, o, check_exact=True)
+    gamma_only = fgd.flow_gex(dd.from_pandas(m.trades, npartitions=3), m.chain, m.spot, client=client, **OPTS, r=0.03)
+    assert "dex" not in gamma_only.by_strike().columns
+    pd.testing.assert_frame_equal(gamma_only.total(), one.total().drop(columns=["dex", "vex", "cex"]))
+
+
+def test_period_replay_with_greeks_concatenates_to_one_run(client):
+    m = market(13, 1500, chain=True, spot=True, cross=False)
+    cuts = [pd.Timestamp("2024-12-01T15:00Z")]
+    trades, chain, spot = (_periods(t, cuts) for t in (m.trades, m.chain, m.spot))
+    opts = {**OPTS, "greeks": ("gamma", "charm")}
+    rep = fgd.Replay(client=client, **opts)
+    pieces = [rep.run(trades[0], chain[0], spot[0], until=cuts[0]), rep.run(trades[1], chain[1], spot[1])]
+    got = fgd.concat_results(pieces)
+    one = fg.flow_gex(pd.concat(trades), pd.concat(chain), pd.concat(spot), **opts)
+    assert got.exposures == ("cex",)
     assert_identical(got, one)
     assert_close(got, one)
