@@ -19,11 +19,9 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 
-from .. import _core
 from ..diagnostics import REASONS, Diagnostics
-from ..result import GexResult
 
-__all__ = ["Piece", "merge", "diagnostics", "raw"]
+__all__ = ["Piece", "merge", "diagnostics"]
 
 #: A piece: the core's columns ("inventory.time", ...) and the registry they refer to.
 Piece = tuple[Mapping[str, np.ndarray], Mapping[str, Any]]
@@ -115,11 +113,3 @@ def diagnostics(
         "expired": expired,
     }
     return Diagnostics.from_core(counts, rejected_rows=dict(rejected))
-
-
-def raw(res: GexResult) -> Piece:
-    """A result's columns and registry, as the core handed them over (for concatenating results)."""
-    core = {f"{table}.{c}": v for table, cols in res._t.items() for c, v in cols.items()}
-    inst = res._inst
-    quotes = [_core.parse_instrument(n)[1] for n in inst["name"]]
-    return core, {"assets": list(res._assets), **inst, "quote": quotes}

@@ -28,7 +28,6 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-from .. import _core
 from ..errors import MissingDataError
 from ..options import EngineOptions
 from ._engine import (
@@ -39,6 +38,7 @@ from ._engine import (
     encode_trades,
     new_core,
     reject_tables,
+    restore_core,
     timestamps,
 )
 from ._frames import ROW_BITS, TABLES, canonical
@@ -114,7 +114,7 @@ def _encode(tables: dict[str, pa.Table | None]) -> tuple[Any, Any, Any]:
 
 
 def _core_for(blob: bytes | None, opts: EngineOptions) -> Any:
-    return _core.CoreEngine.restore(blob, threads=opts.threads) if blob else new_core(opts)
+    return restore_core(blob, threads=opts.threads) if blob else new_core(opts)
 
 
 def rows_per_input(pdf: pd.DataFrame | None) -> dict[int, int]:

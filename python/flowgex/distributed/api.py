@@ -10,6 +10,7 @@ import pyarrow as pa
 from ..errors import OptionError
 from ..result import GexResult
 from . import _combine
+from ._engine import raw_columns
 from .replay import Replay
 
 __all__ = ["flow_gex", "concat_results"]
@@ -88,7 +89,7 @@ def concat_results(results: Sequence[GexResult]) -> GexResult:
     for res in results[1:]:
         if (res.unit, res.r, res.resolution_ns, res.greeks) != (first.unit, first.r, first.resolution_ns, first.greeks):
             raise OptionError("concat_results: the results use different unit, r, resolution or greeks")
-    pieces = [_combine.raw(res) for res in results]
+    pieces = [raw_columns(res) for res in results]
     last = [res.times[-1].value for res in results if len(res.times)]
     core = _combine.merge(pieces, last_step=max(last) if last else None)
     offsets = dict.fromkeys(_TABLES, 0)  # rows of the periods before: row numbers continue across them
