@@ -67,11 +67,22 @@ def _label(ts: int, res: int) -> int:
     return (ts // res + 1) * res
 
 
+@dataclass(frozen=True)
+class _Grid:
+    """The period's grid, shared by every engine."""
+
+    first_label: int | None  # the first accepted trade's bucket, over all periods so far
+    last_label: int | None  # the last accepted trade's bucket, over all periods so far
+    start: int | None  # where the grid starts (``start``, else first_label)
+    last_step: int | None  # the last grid time this period reports
+    clock: int | None  # where every engine's clock is advanced to
+
+
 def run_period(
     cfg: Settings, st: ReplayState, until: int | None, tables: tuple[Any, Any, Any], *, n_threads: int
 ) -> tuple[GexResult, ReplayState]:
     """Replays one period; returns its result and the replay's next state (``st`` is not changed)."""
-    opts, res = cfg.opts, cfg.opts.resolution_ns
+    opts = cfg.opts
     frames = {name: _frames.to_ddf(obj, name=name, partitions=n_threads) for name, obj in zip(TABLES, tables)}
     if frames["trades"] is None:
         raise OptionError("trades: expected a dask DataFrame, a Parquet path or a table, found None")
@@ -79,54 +90,8 @@ def run_period(
         if f is not None:
             _frames.CANONICAL[name](f._meta)  # a missing column fails here, before any work
     seeds = _seed_keys(cfg.seeds) if not st.engines and cfg.seeds is not None else {}
-
-    # 1. discover and shuffle
-    present = {name: f for name, f in frames.items() if f is not None}
-    found = dask.compute(
-        *[f.map_partitions(_frames.discover_part, name, meta=_frames.DISCOVER_META) for name, f in present.items()]
-    )
-    weights = dict.fromkeys([*st.engines, *seeds], 0)
-    for counts in found:
-        for key, n in counts.itertuples(index=False):
-            weights[key] = weights.get(key, 0) + int(n)
-    n_in = max(f.npartitions for f in present.values())
-    n = max(1, cfg.npartitions or min(len(weights), max(n_threads, n_in)))
-    part_of = _frames.assign_parts(weights, n)
-    keys_of = [sorted(k for k, p in part_of.items() if p == i) for i in range(n)]
-    shuffled = {name: _frames.keyed(f, name, part_of, n) for name, f in present.items()}
-    if cfg.persist:
-        shuffled = dict(zip(shuffled, dask.persist(*shuffled.values())))
-    parts = {name: (shuffled[name].to_delayed() if name in shuffled else [None] * n) for name in TABLES}
-
-    def frames_of(i: int) -> tuple[Any, ...]:
-        return tuple(parts[name][i] for name in TABLES)
-
-    # 2. validate
-    check_opts = dataclasses.replace(
-        opts,
-        start_ns=None,
-        end_ns=-(2**63 // res) * res,  # a grid time before any trade: nothing is evaluated
-        missing_vol="skip",
-        missing_spot="skip",
-        keep_inventory="last",
-    )
-    got = dask.compute(
-        *[
-            dask.delayed(_tasks.validate_part, pure=False)(
-                frames_of(i),
-                keys={k: st.engines.get(k, (None, None))[0] for k in keys_of[i]},
-                opts=check_opts,
-                until=until,  # fmt: skip
-            )
-            for i in range(n)
-        ]
-    )
-    checks = {k: c for part, _ in got for k, c in part.items()}
-    lens: dict[str, dict[int, int]] = {name: {} for name in TABLES}
-    for _, counts in got:
-        for name, per in counts.items():
-            for p, c in per.items():
-                lens[name][p] = max(lens[name].get(p, 0), c)
+    keys_of, parts = _shuffle(cfg, frames, [*st.engines, *seeds], n_threads)
+    checks, lens = _validate(opts, keys_of, parts, st, until)
     rejected = _number(_rejected(checks), lens)
     if opts.errors == "raise" and rejected:
         raise bad_rows_error(rejected)
@@ -136,46 +101,31 @@ def run_period(
             f"invalid option until: every row of a period must be before its until "
             f"({pd.Timestamp(until, tz='UTC')}); found rows up to {pd.Timestamp(max(late), tz='UTC')}"
         )
-
-    # The global grid of this period.
-    firsts = [c.first_trade for c in checks.values() if c.first_trade is not None]
-    first_label = st.first_label if st.first_label is not None else (_label(min(firsts), res) if firsts else None)
-    labels = [_label(c.last_trade, res) for c in checks.values() if c.last_trade is not None]
-    last_label = max(labels + ([st.last_label] if st.last_label is not None else []), default=None)
-    start = opts.start_ns if opts.start_ns is not None else first_label
-    if seeds and start is None and until is not None:
+    g = _grid(opts, st, checks, until)
+    if seeds and g.start is None and until is not None:
         # The seeds go live at the first trade's bucket, which a later period may bring.
         raise OptionError(
             "invalid option initial: the first period has no accepted trade, so the grid start is unknown; pass start="
         )
-    if until is None:  # the final period ends as one machine ends: at `end` or the last trade
-        last_step = opts.end_ns if opts.end_ns is not None else last_label
-        clock = last_step
-    else:
-        last_step = until - until % res if opts.end_ns is None else min(until - until % res, opts.end_ns)
-        clock = until
-
-    # 3. evaluate
-    eval_opts = dataclasses.replace(opts, start_ns=start, end_ns=opts.end_ns if opts.end_ns is not None else _FAR_END)
+    eval_opts = dataclasses.replace(opts, start_ns=g.start, end_ns=_FAR_END if opts.end_ns is None else opts.end_ns)
     empty = new_core(eval_opts)  # the columns (and dtypes) an empty result has
     pieces: list[_combine.Piece] = [(empty.drain(), empty.registry())]
     outs: dict[str, _tasks.KeyOutput] = {}
-    if clock is not None:
+    if g.clock is not None:
         drop = {name: t.column("__id").to_numpy() for name, t in _rejected(checks).items()}
-        outs = _evaluate(n, frames_of, keys_of, st, seeds, eval_opts, drop, clock)
+        outs = _evaluate(keys_of, parts, st, seeds, eval_opts, drop, g.clock)
         pieces += [(o.core, o.registry) for o in outs.values()]
 
-    # 4. combine
-    core = _combine.merge(pieces, last_step=last_step)
-    seeded = [identities(encode_initial(t)) for t in seeds.values()]  # seeded options count as traded
-    traded = st.traded.union(*(c.traded for c in checks.values()), *seeded)
+    core = _combine.merge(pieces, last_step=g.last_step)
+    seeded = [i for t in seeds.values() for i in identities(encode_initial(t)) if i is not None]
+    traded = st.traded.union(*(c.traded for c in checks.values()), seeded)  # seeded options count as traded
     lo = st.boundary if st.boundary is not None else -(2**63)
     diag = _combine.diagnostics(
         core,
         rows_read=[sum(lens[name].values()) for name in TABLES],
         rejected=rejected,
         instruments=len(traded - st.traded),
-        expired=0 if last_step is None else sum(lo < i[2] <= last_step for i in traded),
+        expired=0 if g.last_step is None else sum(lo < i[2] <= g.last_step for i in traded),
     )
     result = GexResult(
         core,
@@ -183,20 +133,90 @@ def run_period(
         r=opts.r,
         method="flow",
         diagnostics=diag,
-        resolution_ns=res,
+        resolution_ns=opts.resolution_ns,
         greeks=opts.greeks,
     )
     engines = {k: (c.blob, outs[k].blob if k in outs else st.engines.get(k, (b"", b""))[1]) for k, c in checks.items()}
     new = ReplayState(
         engines={**st.engines, **engines},
-        first_label=first_label,
-        last_label=last_label,
+        first_label=g.first_label,
+        last_label=g.last_label,
         traded=traded,
-        boundary=last_step if last_step is not None else st.boundary,
+        boundary=g.last_step if g.last_step is not None else st.boundary,
         until=until,
         finished=until is None,
     )
     return result, new
+
+
+#: Per output partition, the (trades, chain, spot) partitions as dask Delayed objects (or None).
+Parts = list[tuple[Any, Any, Any]]
+
+
+def _shuffle(cfg: Settings, frames: dict[str, Any], known: list[str], n_threads: int) -> tuple[list[list[str]], Parts]:
+    """Discovers the engines (keys) and sends each one's rows to one output partition."""
+    present = {name: f for name, f in frames.items() if f is not None}
+    found = dask.compute(
+        *[f.map_partitions(_frames.discover_part, name, meta=_frames.DISCOVER_META) for name, f in present.items()]
+    )
+    weights = dict.fromkeys(known, 0)
+    for counts in found:
+        for key, rows in counts.itertuples(index=False):
+            weights[key] = weights.get(key, 0) + int(rows)
+    n_in = max(f.npartitions for f in present.values())
+    n = max(1, cfg.npartitions or min(len(weights), max(n_threads, n_in)))
+    part_of = _frames.assign_parts(weights, n)
+    keys_of = [sorted(k for k, p in part_of.items() if p == i) for i in range(n)]
+    shuffled = {name: _frames.keyed(f, name, part_of, n) for name, f in present.items()}
+    if cfg.persist:
+        shuffled = dict(zip(shuffled, dask.persist(*shuffled.values())))
+    delayed = {name: (shuffled[name].to_delayed() if name in shuffled else [None] * n) for name in TABLES}
+    return keys_of, [(delayed["trades"][i], delayed["chain"][i], delayed["spot"][i]) for i in range(n)]
+
+
+def _validate(
+    opts: EngineOptions, keys_of: list[list[str]], parts: Parts, st: ReplayState, until: int | None
+) -> tuple[dict[str, _tasks.KeyCheck], dict[str, dict[int, int]]]:
+    """Pass 1: every key's check, and the length of every input partition."""
+    res = opts.resolution_ns
+    check_opts = dataclasses.replace(
+        opts,
+        start_ns=None,
+        end_ns=-(2**63 // res) * res,  # a grid time before any trade: nothing is evaluated
+        missing_vol="skip",
+        missing_spot="skip",
+        keep_inventory="last",
+    )
+    tasks = [
+        dask.delayed(_tasks.validate_part, pure=False)(
+            part, keys={k: st.engines.get(k, (None, None))[0] for k in keys}, opts=check_opts, until=until
+        )
+        for keys, part in zip(keys_of, parts)
+    ]
+    got = dask.compute(*tasks)
+    checks = {k: c for part, _ in got for k, c in part.items()}
+    lens: dict[str, dict[int, int]] = {name: {} for name in TABLES}
+    for _, counts in got:
+        for name, per in counts.items():
+            for p, c in per.items():
+                lens[name][p] = max(lens[name].get(p, 0), c)
+    return checks, lens
+
+
+def _grid(opts: EngineOptions, st: ReplayState, checks: dict[str, _tasks.KeyCheck], until: int | None) -> _Grid:
+    """The grid one machine would use: from the first accepted trade's bucket (or ``start``) to the last
+    one's (or ``end``); a period that is not the last runs to ``until``."""
+    res = opts.resolution_ns
+    firsts = [c.first_trade for c in checks.values() if c.first_trade is not None]
+    first_label = st.first_label if st.first_label is not None else (_label(min(firsts), res) if firsts else None)
+    labels = [_label(c.last_trade, res) for c in checks.values() if c.last_trade is not None]
+    last_label = max(labels + ([st.last_label] if st.last_label is not None else []), default=None)
+    start = opts.start_ns if opts.start_ns is not None else first_label
+    if until is None:
+        last_step = opts.end_ns if opts.end_ns is not None else last_label
+        return _Grid(first_label, last_label, start, last_step, last_step)
+    last_step = until - until % res if opts.end_ns is None else min(until - until % res, opts.end_ns)
+    return _Grid(first_label, last_label, start, last_step, until)
 
 
 def _seed_keys(seeds: pa.Table) -> dict[str, pa.Table]:
@@ -207,29 +227,26 @@ def _seed_keys(seeds: pa.Table) -> dict[str, pa.Table]:
 
 
 def _evaluate(
-    n: int,
-    frames_of: Any,
     keys_of: list[list[str]],
+    parts: Parts,
     st: ReplayState,
     seeds: dict[str, pa.Table],
     opts: EngineOptions,
     drop: dict[str, np.ndarray],
     clock: int,
 ) -> dict[str, _tasks.KeyOutput]:
-    tasks = []
-    for i in range(n):
-        keys = {k: st.engines.get(k, (None, None))[1] for k in keys_of[i]}
-        tasks.append(
-            dask.delayed(_tasks.evaluate_part, pure=False)(
-                frames_of(i),
-                keys=keys,
-                seeds={k: seeds[k] for k in keys if k in seeds},
-                opts=opts,
-                drop=drop,
-                before=clock,
-                clock=clock,
-            )
+    """Pass 2: every key's drained steps; the error one machine would raise first, if any."""
+    tasks = [
+        dask.delayed(_tasks.evaluate_part, pure=False)(
+            part,
+            keys={k: st.engines.get(k, (None, None))[1] for k in keys},
+            seeds={k: seeds[k] for k in keys if k in seeds},
+            opts=opts,
+            drop=drop,
+            clock=clock,
         )
+        for keys, part in zip(keys_of, parts)
+    ]
     outs = {k: o for part in dask.compute(*tasks) for k, o in part.items()}
     errors = [(o.error_at, o.error) for o in outs.values() if o.error is not None]
     if errors:

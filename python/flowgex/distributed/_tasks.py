@@ -172,17 +172,16 @@ def evaluate_part(
     seeds: dict[str, pa.Table],
     opts: EngineOptions,
     drop: dict[str, np.ndarray],
-    before: int,
     clock: int,
 ) -> dict[str, KeyOutput]:
-    """Replays the accepted rows (before ``before``) of every key of one partition and drains the steps."""
+    """Replays the accepted rows (before ``clock``) of every key of one partition and drains the steps."""
     parts = {name: _split(f, name) for name, f in zip(TABLES, frames)}
 
     def keep(name: str, table: pa.Table, rows: np.ndarray) -> np.ndarray:
-        # Rows at or after `before` cannot change a reported step (they would only make the engine
+        # Rows at or after the clock cannot change a reported step (they would only make the engine
         # evaluate further, and with keep_inventory="last" keep a later step's inventory).
         ts = timestamps(table.column("timestamp"))
-        mask = (ts < before) | (ts == NULL_TS)
+        mask = (ts < clock) | (ts == NULL_TS)
         return mask & ~np.isin(rows, drop[name]) if name in drop else mask
 
     out = {}
