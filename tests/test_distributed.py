@@ -1,9 +1,9 @@
 """flowgex.distributed on a real (local, 2-process) Dask cluster, against the single-machine engine.
 
 Every test runs the same data through :func:`flowgex.flow_gex` and through the
-cluster and compares: bit for bit where nothing is summed across engines
-(``partition_by="asset"``), else to the DESIGN tolerance (``assert_close``);
-diagnostics and rejected-row numbers exactly, in both cases.
+cluster (one engine per asset) and compares every table bit for bit
+(``assert_identical``), and diagnostics and rejected-row numbers exactly
+(``assert_close``).
 """
 
 from __future__ import annotations

@@ -75,10 +75,8 @@ def _attach(
     return out
 
 
-def keyed(ddf: dd.DataFrame | None, kind: str, part_of: Mapping[str, int], n: int) -> dd.DataFrame | None:
+def keyed(ddf: dd.DataFrame, kind: str, part_of: Mapping[str, int], n: int) -> dd.DataFrame:
     """``ddf`` shuffled so that output partition *i* holds exactly the rows of the engines assigned to *i*."""
-    if ddf is None:
-        return None
     meta = ddf._meta.copy()
     meta["__row"] = np.zeros(0, np.int64)
     meta["__key"] = pd.Series([], dtype=object)

@@ -108,9 +108,9 @@ def _inputs(
     return tables, rows
 
 
-def _encode(tables: dict[str, pa.Table | None]) -> tuple[Any, Any, Any]:
+def _encode(tables: dict[str, pa.Table | None]) -> list[dict[str, Any] | None]:
     encoders = (encode_trades, encode_chain, encode_spot)
-    return tuple(None if tables[n] is None else f(tables[n]) for n, f in zip(TABLES, encoders))
+    return [None if (t := tables[n]) is None else f(t) for n, f in zip(TABLES, encoders)]
 
 
 def _core_for(blob: bytes | None, opts: EngineOptions) -> Any:
@@ -154,7 +154,7 @@ def validate_part(
             ts, insts = enc[0]["ts"][ok], identities(enc[0])
             if len(ts):
                 check.first_trade, check.last_trade = int(ts.min()), int(ts.max())
-                check.traded.update(insts[c] for c in np.unique(enc[0]["inst"][ok]))
+                check.traded.update(i for c in np.unique(enc[0]["inst"][ok]) if (i := insts[c]) is not None)
         checks[key] = check
     return checks, {name: rows_per_input(f) for name, f in zip(TABLES, frames)}
 
