@@ -3,6 +3,7 @@ checkpoint), the same outputs as the in-memory run, and ``--resume`` after an in
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import pandas as pd
@@ -91,3 +92,13 @@ def test_resume_needs_files_the_replay_can_reread(tmp_path):
     trades.to_csv(tmp_path / "trades.csv", index=False)  # canonical CSV: read by the CLI, not by fg.replay
     result = CliRunner().invoke(main, ["run", str(tmp_path / "trades.csv"), "--resume", "--out", str(tmp_path / "o")])
     assert result.exit_code == 2 and "--resume needs input files" in result.stderr
+
+
+def test_a_large_parquet_dataset_streams_unless_told_not_to(data, tmp_path, monkeypatch):
+    monkeypatch.setattr(sys.modules["flowgex.cli.run"], "STREAM_ROWS", 1_000)  # the dataset holds ~4,200 trades
+    runner = CliRunner()
+    result = _run(runner, str(data), "--out", str(tmp_path / "auto"))
+    assert "replaying them chunk by chunk" in result.output and (tmp_path / "auto" / "replay" / "total").is_dir()
+    result = _run(runner, str(data), "--out", str(tmp_path / "memory"), "--no-stream")
+    assert "chunk by chunk" not in result.output and not (tmp_path / "memory" / "replay").exists()
+    _same_outputs(tmp_path / "auto", tmp_path / "memory")

@@ -1,5 +1,9 @@
-"""What ``flowgex demo`` and ``flowgex run`` share: tables in, results, levels,
-comparison, censoring flags and charts out, with progress bars on the long parts."""
+"""What ``flowgex demo`` and ``flowgex run`` share: inputs in, results, levels,
+comparison, censoring flags and charts out, with progress bars on the long parts.
+
+The flow GEX comes from the library: :func:`flowgex.flow_gex` in one call
+(Parquet trades in path mode), or :func:`flowgex.replay` chunk by chunk for
+``--stream`` (its progress bar and checkpoint), read back as a result."""
 
 from __future__ import annotations
 

@@ -50,6 +50,8 @@ class Inputs:
     chain: Any
     spot: Any
     description: str
+    #: Number of trades (of a Parquet dataset: from its footers, nothing decoded).
+    trade_rows: int = 0
     #: The trade files, when :func:`flowgex.replay` can stream them itself (Parquet, Tardis CSV, Deribit JSON).
     trade_files: tuple[str, ...] = ()
 
@@ -164,9 +166,8 @@ def read_table(paths: Sequence[Path], fmt: str, what: str) -> Any:
         raise UserError(f"cannot read the {what} file(s) {names}: {type(exc).__name__}: {exc}") from exc
 
 
-def _describe(obj: Any, what: str) -> str:
-    n = _dataset(obj).count_rows() if isinstance(obj, list) else obj.num_rows  # Parquet: from the footers
-    return f"{n:,} {what}"
+def _rows(obj: Any) -> int:
+    return _dataset(obj).count_rows() if isinstance(obj, list) else obj.num_rows  # Parquet: from the footers
 
 
 def load_inputs(
@@ -191,9 +192,10 @@ def load_inputs(
     trades = read_table(trade_paths, trade_fmt, "trades")
     chain_t = read_table(chain_paths, fmt, "chain") if chain_paths else None
     spot_t = read_table(spot_paths, "auto" if fmt in ("tardis", "deribit") else fmt, "spot") if spot_paths else None
-    desc = f"{_describe(trades, 'trades')} from {', '.join(str(p) for p in trade_paths)}"
+    n = _rows(trades)
+    desc = f"{n:,} trades from {', '.join(str(p) for p in trade_paths)}"
     for obj, what in ((chain_t, "chain rows"), (spot_t, "spot rows")):
         if obj is not None:
-            desc += f"; {_describe(obj, what)}"
+            desc += f"; {_rows(obj):,} {what}"
     files = tuple(str(p) for p in trade_paths) if trade_fmt in ("parquet", "tardis", "deribit") else ()
-    return Inputs(trades=trades, chain=chain_t, spot=spot_t, description=desc, trade_files=files)
+    return Inputs(trades=trades, chain=chain_t, spot=spot_t, description=desc, trade_rows=n, trade_files=files)

@@ -19,6 +19,8 @@ from .inputs import FORMATS, load_inputs
 from .report import levels_table, write_report
 
 _PATHS = click.Path(path_type=Path)
+#: Parquet trades from which ``flowgex run`` streams unless told otherwise (about 0.5 GB held by the one-shot call).
+STREAM_ROWS = 10_000_000
 
 
 def input_options(fn: Callable[..., Any]) -> Callable[..., Any]:
@@ -51,10 +53,11 @@ def input_options(fn: Callable[..., Any]) -> Callable[..., Any]:
     help="Also compute delta, vanna and/or charm exposure (dex, vex, cex columns), e.g. 'delta,vanna,charm'.",
 )
 @click.option(
-    "--stream",
-    is_flag=True,
+    "--stream/--no-stream",
+    default=None,
     help="Replay chunk by chunk with fg.replay (for inputs larger than memory): a progress bar, the tables "
-    "written to OUT/replay as they complete, and a checkpoint after every chunk.",
+    f"written to OUT/replay as they complete, a checkpoint after every chunk [default: from {STREAM_ROWS:,} "
+    "Parquet trades on].",
 )
 @click.option("--resume", is_flag=True, help="Continue an interrupted --stream run in --out from its checkpoint.")
 @click.option(
@@ -83,7 +86,7 @@ def run(
     anchor: bool,
     series: bool,
     greeks: str | None,
-    stream: bool,
+    stream: bool | None,
     resume: bool,
     chunk_rows: int,
     changes: str | None,
@@ -103,6 +106,11 @@ def run(
     greek_names = parse_greeks(["gamma", *(g.strip() for g in greeks.split(",") if g.strip())] if greeks else ())
     data = load_inputs(inputs, chain=chain, spot=spot, fmt=fmt)
     click.echo(f"Read {data.description}")
+    if stream is None and data.parquet_trades and data.trade_rows >= STREAM_ROWS:
+        click.echo(
+            f"{data.trade_rows:,} trades: replaying them chunk by chunk into {out / 'replay'} (--no-stream: in memory)"
+        )
+        stream = True
     if stream or resume:
         flow = stream_flow(
             data,
