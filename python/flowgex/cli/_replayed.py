@@ -59,6 +59,8 @@ def result_from_replay(
     reg = reg.sort_values(["asset", "strike", "expiry_ns", "kind", "quote"], na_position="first", kind="stable")
     inst_id = {n: i for i, n in enumerate(reg["instrument"])}
     mult = [contract_multiplier(a, q, {}) for a, q in zip(reg["asset"], reg["quote"])]
+    if any(m is None for m in mult):  # the engine rejects the rows of such options: none can be live
+        raise RuntimeError(f"{out}: an option in the inventory has no contract multiplier")
     core: dict[str, object] = {
         "registry": {
             "assets": assets,
@@ -67,7 +69,7 @@ def result_from_replay(
             "expiry": reg["expiry_ns"].to_numpy(dtype=np.int64),
             "strike": reg["strike"].to_numpy(dtype=np.float64),
             "is_call": (reg["kind"].astype(str) == "C").to_numpy(),
-            "multiplier": np.array([np.nan if m is None else m for m in mult], dtype=np.float64),
+            "multiplier": np.array(mult, dtype=np.float64),
         }
     }
     values = {
