@@ -102,3 +102,16 @@ def test_a_large_parquet_dataset_streams_unless_told_not_to(data, tmp_path, monk
     result = _run(runner, str(data), "--out", str(tmp_path / "memory"), "--no-stream")
     assert "chunk by chunk" not in result.output and not (tmp_path / "memory" / "replay").exists()
     _same_outputs(tmp_path / "auto", tmp_path / "memory")
+
+
+def test_tardis_files_stream_through_the_library_reader_with_the_same_outputs(tmp_path):
+    m = fg.simulate(days=2, assets=("BTC", "ETH"), seed=4, trades_per_day=500)
+    m.to_tardis_csv(tmp_path / "t")
+    m.to_parquet(tmp_path / "p")
+    files = sorted(str(p) for p in (tmp_path / "t").glob("deribit_trades_*"))
+    chains = [x for p in sorted((tmp_path / "t").glob("*options_chain*")) for x in ("--chain", str(p))]
+    common = [*files, *chains, "--spot", str(tmp_path / "p" / "spot"), "--anchor"]
+    runner = CliRunner()
+    _run(runner, *common, "--out", str(tmp_path / "plain"))
+    _run(runner, *common, "--out", str(tmp_path / "streamed"), "--stream", "--chunk-rows", "300")
+    _same_outputs(tmp_path / "plain", tmp_path / "streamed")
