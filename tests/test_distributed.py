@@ -280,3 +280,23 @@ def test_period_replay_with_greeks_concatenates_to_one_run(client):
     assert got.exposures == ("cex",)
     assert_identical(got, one)
     assert_close(got, one)
+
+
+def test_missing_data_at_one_time_in_two_engines_raises_what_one_machine_raises(client):
+    # ETH comes first in the input, BTC first in the core's order: the error is the one machine's, by attributes.
+    trades = pd.DataFrame(
+        {
+            "timestamp": pd.to_datetime(["2024-12-01 00:03"] * 2, utc=True),
+            "instrument": ["ETH-27DEC24-3500-C", "BTC-27DEC24-100000-C"],
+            "side": ["buy", "sell"],
+            "amount": [1.0, 2.0],
+            "index_price": [3_600.0, 95_000.0],
+        }
+    )
+    with pytest.raises(fg.MissingVolError) as one:
+        fg.flow_gex(trades)
+    with pytest.raises(fg.MissingVolError) as got:
+        fgd.flow_gex(dd.from_pandas(trades, npartitions=2), client=client)
+    assert str(got.value) == str(one.value)
+    assert (got.value.instrument, got.value.time_ns) == (one.value.instrument, one.value.time_ns)
+    assert one.value.instrument.startswith("BTC")
