@@ -4,7 +4,8 @@ The formats are the library's (:func:`flowgex.replay` and the ``fg.read_*``
 readers decide them the same way): Parquet files and hive-partitioned
 datasets (``.parquet``/``.pq`` or a folder), Tardis CSV (``.csv[.gz]``
 starting with ``exchange,symbol,timestamp``; trades or option chains), Deribit
-JSON (``.json``/``.jsonl[.gz]``: trades, or tickers for a chain). The command
+JSON (``.json``/``.jsonl[.gz]``: trades, or tickers for a chain, also as CSV
+dumps). The command
 line adds one: a CSV in the canonical columns. A folder written by
 ``flowgex simulate`` (``trades/``, ``chain/``, ``spot/``) is read whole.
 
@@ -116,8 +117,9 @@ CHAIN_READERS: dict[str, Reader] = {
 SPOT_READERS: dict[str, Reader] = {"csv": _csv}
 
 
-def detect_format(path: Path) -> str:
-    """A file's format from its name and, for CSV, its header (as :func:`flowgex.replay` decides)."""
+def detect_format(path: Path, what: str = "trades") -> str:
+    """A file's format from its name and, for CSV, its header (as :func:`flowgex.replay` decides;
+    a chain CSV of Deribit ticker dumps is read by :func:`flowgex.read_deribit_tickers`)."""
     name = path.name.lower().removesuffix(".gz")
     if path.is_dir() or name.endswith((".parquet", ".pq")):
         return "parquet"
@@ -126,7 +128,9 @@ def detect_format(path: Path) -> str:
     if name.endswith(".csv"):
         with (gzip.open if path.name.lower().endswith(".gz") else open)(path, "rt") as f:
             header = f.readline()
-        return "tardis" if header.startswith("exchange,symbol,timestamp") else "csv"
+        if header.startswith("exchange,symbol,timestamp"):
+            return "tardis"
+        return "deribit" if what == "chain" and "instrument_name" in header and "symbol" not in header else "csv"
     raise UserError(f"cannot tell the format of {path}: use --format {'/'.join(FORMATS[1:])}")
 
 
@@ -141,7 +145,7 @@ def _format(paths: Sequence[Path], fmt: str, what: str) -> str:
     for p in paths:
         if not p.exists():
             raise UserError(f"no such file or folder: {p}")
-    kinds = {detect_format(p) for p in paths} if fmt == "auto" else {fmt}
+    kinds = {detect_format(p, what) for p in paths} if fmt == "auto" else {fmt}
     if len(kinds) != 1:
         raise UserError(f"the {what} files mix formats {sorted(kinds)}: pass one format with --format")
     return kinds.pop()
