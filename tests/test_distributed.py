@@ -276,6 +276,8 @@ def test_period_replay_with_greeks_concatenates_to_one_run(client):
     rep = fgd.Replay(client=client, **opts)
     pieces = [rep.run(trades[0], chain[0], spot[0], until=cuts[0]), rep.run(trades[1], chain[1], spot[1])]
     got = fgd.concat_results(pieces)
+    with pytest.raises(fg.OptionError, match="consecutive"):
+        fgd.concat_results(pieces[::-1])
     one = fg.flow_gex(pd.concat(trades), pd.concat(chain), pd.concat(spot), **opts)
     assert got.exposures == ("cex",)
     assert_identical(got, one)

@@ -83,6 +83,10 @@ def merge(pieces: Sequence[Piece], *, last_step: int | None) -> dict[str, Any]:
             asset = got["asset"] if "asset" in got else inst_asset[got["inst"].astype(np.int64)]
             order = np.lexsort((asset, got["time"]))  # stable: each piece's order within (time, asset)
             got = {c: v[order] for c, v in got.items()}
+            if table == "total" and len(order) > 1:
+                t, a = got["time"], got["asset"]
+                if ((t[1:] == t[:-1]) & (a[1:] == a[:-1])).any():
+                    raise RuntimeError("flowgex.distributed: two pieces hold the same (time, asset)")
         for c, v in {**got, **unasked}.items():
             out[f"{table}.{c}"] = v.astype(dtypes[c], copy=False)
     return out

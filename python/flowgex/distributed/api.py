@@ -89,9 +89,10 @@ def concat_results(results: Sequence[GexResult]) -> GexResult:
     for res in results[1:]:
         if (res.unit, res.r, res.resolution_ns, res.greeks) != (first.unit, first.r, first.resolution_ns, first.greeks):
             raise OptionError("concat_results: the results use different unit, r, resolution or greeks")
-    pieces = [raw_columns(res) for res in results]
-    last = [res.times[-1].value for res in results if len(res.times)]
-    core = _combine.merge(pieces, last_step=max(last) if last else None)
+    spans = [(res.times[0].value, res.times[-1].value) for res in results if len(res.times)]
+    if any(nxt[0] <= prev[1] for prev, nxt in zip(spans, spans[1:])):
+        raise OptionError("concat_results: expected consecutive periods in time order; these results overlap")
+    core = _combine.merge([raw_columns(res) for res in results], last_step=spans[-1][1] if spans else None)
     offsets = dict.fromkeys(_TABLES, 0)  # rows of the periods before: row numbers continue across them
     rejected: dict[str, list[pa.Table]] = {}
     for res in results:
