@@ -1,9 +1,9 @@
 """flowgex.distributed on a real (local, 2-process) Dask cluster, against the single-machine engine.
 
 Every test runs the same data through :func:`flowgex.flow_gex` and through the
-cluster and compares: bit for bit where nothing is summed across engines
-(``partition_by="asset"``), else to the DESIGN tolerance (``assert_close``);
-diagnostics and rejected-row numbers exactly, in both cases.
+cluster (one engine per asset) and compares every table bit for bit
+(``assert_identical``), and diagnostics and rejected-row numbers exactly
+(``assert_close``).
 """
 
 from __future__ import annotations
@@ -91,32 +91,6 @@ def test_parquet_dataset_path_with_chain_and_spot(client, tmp_path):
     assert_close(got, one)
 
 
-@pytest.mark.parametrize("with_chain", [True, False])
-def test_instrument_partitioning_when_chain_or_spot_prices_every_option(client, with_chain):
-    m = market(3, 2500, bad=True, chain=with_chain, spot=not with_chain)
-    if with_chain:  # bad chain rows travel with their option (or to the catch-all engine)
-        bad = m.chain.iloc[[3, 8, 9]].assign(mark_iv=[-1.0, 0.5, 0.5], instrument=["BTC-27DEC24-90000-P", "junk", None])
-        m.chain = pd.concat([m.chain, bad], ignore_index=True)
-    else:  # bad spot rows are copied to every engine of their asset, and counted once
-        bad = m.spot.iloc[[5, 6]].assign(price=[-1.0, 2.0], asset=["BTC", None])
-        m.spot = pd.concat([m.spot, bad], ignore_index=True)
-    opts = {**OPTS, "missing_vol": "skip"}
-    one = fg.flow_gex(m.trades, m.chain, m.spot, **opts)
-    got = fgd.flow_gex(
-        dd.from_pandas(m.trades, npartitions=3),
-        m.chain,
-        m.spot,
-        client=client,
-        partition_by="instrument",
-        groups=3,
-        **opts,
-    )
-    assert_close(got, one)
-    assert sum(one.diagnostics.chain_rejected.values()) + sum(one.diagnostics.spot_rejected.values()) >= 2
-    pd.testing.assert_frame_equal(got.inventory(), one.inventory(), check_exact=True)
-    pd.testing.assert_frame_equal(got.total()[["asset", "time", "spot"]], one.total()[["asset", "time", "spot"]])
-
-
 def _parts_form(trades: pd.DataFrame) -> pd.DataFrame:
     """Options named by asset/expiry/strike/kind, as equity chains name them (kinds in lower case)."""
     t = trades.copy()
@@ -170,12 +144,6 @@ def test_input_forms_options_and_errors(client, name):
     assert_close(got, one)
 
 
-def test_instrument_partitioning_is_refused_when_index_prices_couple_options(client):
-    m = market(4, 500)
-    with pytest.raises(fg.OptionError, match="partition_by.*index prices"):
-        fgd.flow_gex(m.trades, client=client, partition_by="instrument", groups=2, **OPTS)
-
-
 def test_bad_rows_raise_as_on_one_machine(client):
     m = market(5, 800, bad=True)
     with pytest.raises(fg.BadRowsError) as one:
@@ -223,14 +191,13 @@ def _periods(frame: pd.DataFrame, cuts: list[pd.Timestamp]) -> list[pd.DataFrame
     return [frame[(ts >= lo) & (ts < hi) | (ts.isna() & (k == 0))] for k, (lo, hi) in enumerate(zip(edges, edges[1:]))]
 
 
-@pytest.mark.parametrize("partition_by", ["asset", "instrument"])
-def test_period_replay_carries_state_and_concatenates_to_one_run(client, partition_by):
+def test_period_replay_carries_state_and_concatenates_to_one_run(client):
     # (a trade id repeated on another asset *in a later period* is, as in a streaming Engine, not a duplicate)
     m = market(8, 3000, bad=True, chain=True, spot=True, cross=False)
     cuts = [pd.Timestamp("2024-12-01T11:00Z"), pd.Timestamp("2024-12-01T19:07Z"), pd.Timestamp("2024-12-02T08:00Z")]
     trades, chain, spot = (_periods(t, cuts) for t in (m.trades, m.chain, m.spot))
     opts = {**OPTS, "initial": {"BTC-27DEC24-100000-P": 7.0}}
-    rep = fgd.Replay(client=client, partition_by=partition_by, groups=2, **opts)
+    rep = fgd.Replay(client=client, **opts)
     pieces = []
     for k in range(len(cuts) + 1):
         until = cuts[k] if k < len(cuts) else None
@@ -243,8 +210,7 @@ def test_period_replay_carries_state_and_concatenates_to_one_run(client, partiti
     one = fg.flow_gex(pd.concat(trades), pd.concat(chain), pd.concat(spot), **opts)
     got = fgd.concat_results(pieces)
     assert_close(got, one)
-    if partition_by == "asset":
-        assert_identical(got, one)
+    assert_identical(got, one)
 
 
 def test_period_rows_must_be_before_until(client):
@@ -256,16 +222,22 @@ def test_period_rows_must_be_before_until(client):
 
 def test_options_are_checked_before_any_work():
     m = market(10, 50)
-    with pytest.raises(fg.OptionError, match="partition_by"):
-        fgd.flow_gex(m.trades, partition_by="strike")
-    with pytest.raises(fg.OptionError, match="groups"):
-        fgd.flow_gex(m.trades, partition_by="instrument", groups=0)
+    with pytest.raises(fg.OptionError, match="npartitions"):
+        fgd.flow_gex(m.trades, npartitions=0)
+    with pytest.raises(fg.OptionError, match="greeks"):
+        fgd.flow_gex(m.trades, greeks=("theta",))
     with pytest.raises(fg.OptionError, match="engine"):
         fgd.flow_gex(m.trades, engine="reference")
     with pytest.raises(fg.OptionError, match="unit"):  # the single-machine checks, same messages
         fgd.flow_gex(m.trades, unit="eur")
     with pytest.raises(fg.SnapshotError):
         fgd.Replay.restore(b"not a replay")
+    seed = {"PAXG_USDC-27DEC24-2600-C": 1.0}  # no contract multiplier: one machine refuses the seed first
+    with pytest.raises(fg.MultiplierError) as one:
+        fg.flow_gex(m.trades, initial=seed)
+    with pytest.raises(fg.MultiplierError) as got:
+        fgd.Replay(initial=seed)
+    assert str(got.value) == str(one.value)
 
 
 def test_empty_input(client):
@@ -274,3 +246,59 @@ def test_empty_input(client):
     got = fgd.flow_gex(dd.from_pandas(m.trades.iloc[:0], npartitions=1), client=client, **OPTS)
     assert_identical(got, one)
     assert_close(got, one)
+
+
+ALL_GREEKS = ("gamma", "delta", "vanna", "charm")
+
+
+def test_greeks_columns_equal_one_machine_bit_for_bit(client):
+    m = market(12, 2500, bad=True, chain=True, spot=True)
+    opts = {**OPTS, "greeks": ALL_GREEKS, "r": 0.03}
+    one = fg.flow_gex(m.trades, m.chain, m.spot, **opts)
+    got = fgd.flow_gex(dd.from_pandas(m.trades, npartitions=3), m.chain, m.spot, client=client, **opts)
+    assert got.exposures == ("dex", "vex", "cex")
+    assert_identical(got, one)  # every table, dex/vex/cex columns included
+    for table in ("inventory", "by_strike", "by_expiry", "total"):
+        g, o = getattr(got, table)(), getattr(one, table)()
+        assert {"dex", "vex", "cex"} <= set(g.columns)
+        assert g["vex"].abs().sum() > 0
+        pd.testing.assert_frame_equal(g, o, check_exact=True)
+    gamma_only = fgd.flow_gex(dd.from_pandas(m.trades, npartitions=3), m.chain, m.spot, client=client, **OPTS, r=0.03)
+    assert "dex" not in gamma_only.by_strike().columns
+    pd.testing.assert_frame_equal(gamma_only.total(), one.total().drop(columns=["dex", "vex", "cex"]))
+
+
+def test_period_replay_with_greeks_concatenates_to_one_run(client):
+    m = market(13, 1500, chain=True, spot=True, cross=False)
+    cuts = [pd.Timestamp("2024-12-01T15:00Z")]
+    trades, chain, spot = (_periods(t, cuts) for t in (m.trades, m.chain, m.spot))
+    opts = {**OPTS, "greeks": ("gamma", "charm")}
+    rep = fgd.Replay(client=client, **opts)
+    pieces = [rep.run(trades[0], chain[0], spot[0], until=cuts[0]), rep.run(trades[1], chain[1], spot[1])]
+    got = fgd.concat_results(pieces)
+    with pytest.raises(fg.OptionError, match="consecutive"):
+        fgd.concat_results(pieces[::-1])
+    one = fg.flow_gex(pd.concat(trades), pd.concat(chain), pd.concat(spot), **opts)
+    assert got.exposures == ("cex",)
+    assert_identical(got, one)
+    assert_close(got, one)
+
+
+def test_missing_data_at_one_time_in_two_engines_raises_what_one_machine_raises(client):
+    # ETH comes first in the input, BTC first in the core's order: the error is the one machine's, by attributes.
+    trades = pd.DataFrame(
+        {
+            "timestamp": pd.to_datetime(["2024-12-01 00:03"] * 2, utc=True),
+            "instrument": ["ETH-27DEC24-3500-C", "BTC-27DEC24-100000-C"],
+            "side": ["buy", "sell"],
+            "amount": [1.0, 2.0],
+            "index_price": [3_600.0, 95_000.0],
+        }
+    )
+    with pytest.raises(fg.MissingVolError) as one:
+        fg.flow_gex(trades)
+    with pytest.raises(fg.MissingVolError) as got:
+        fgd.flow_gex(dd.from_pandas(trades, npartitions=2), client=client)
+    assert str(got.value) == str(one.value)
+    assert (got.value.instrument, got.value.time_ns) == (one.value.instrument, one.value.time_ns)
+    assert one.value.instrument.startswith("BTC")

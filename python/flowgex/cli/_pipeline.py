@@ -1,5 +1,9 @@
-"""What ``flowgex demo`` and ``flowgex run`` share: tables in, results, levels,
-comparison, censoring flags and charts out, with progress bars on the long parts."""
+"""What ``flowgex demo`` and ``flowgex run`` share: inputs in, results, levels,
+comparison, censoring flags and charts out, with progress bars on the long parts.
+
+The flow GEX comes from the library: :func:`flowgex.flow_gex` in one call
+(Parquet trades in path mode), or :func:`flowgex.replay` chunk by chunk for
+``--stream`` (its progress bar and checkpoint), read back as a result."""
 
 from __future__ import annotations
 
@@ -8,26 +12,36 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import numpy as np
+import click
 import pandas as pd
 import pyarrow as pa
-import pyarrow.compute as pc
 from tqdm import tqdm
 
 from ..analytics import Comparison, Levels, anchor_initial, censored_share, censoring, compare, levels
 from ..analytics.expiries import expiry_day
 from ..classic import classic_gex
-from ..engine import Engine
+from ..engine import flow_gex
 from ..errors import OptionError
+from ..io import read_parquet
+from ..options import EngineOptions
 from ..plot import plot_heatmap, plot_profile, plot_strikes
+from ..replaying import replay
 from ..result import GexResult
-from ..schema import canonical_chain, canonical_spot, canonical_trades
+from ..schema import canonical_chain
+from ._replayed import result_from_replay
 from .inputs import Inputs
 
-__all__ = ["Analysis", "Filters", "compute_flow", "compute_classic", "analyse", "write_charts", "write_page"]
-
-#: Trades fed to the engine per progress step.
-_SLICE = 250_000
+__all__ = [
+    "Analysis",
+    "Filters",
+    "compute_flow",
+    "anchored",
+    "stream_flow",
+    "compute_classic",
+    "analyse",
+    "write_charts",
+    "write_page",
+]
 
 
 @dataclass(frozen=True)
@@ -80,48 +94,82 @@ class Analysis:
     page: Path | None = None
 
 
-def _time_slices(table: pa.Table | None, bounds: list[int]) -> list[pa.Table | None]:
-    """``table`` cut at the trade-slice boundaries (the last slice takes the rest)."""
-    if table is None:
-        return [None] * len(bounds)
-    ts = table.column("timestamp").cast(pa.int64()).to_numpy()
-    order = np.argsort(ts, kind="stable")
-    table, ts = table.take(pa.array(order)), ts[order]
-    cuts = [0] + [int(np.searchsorted(ts, b, side="left")) for b in bounds[:-1]] + [len(ts)]
-    return [table.slice(cuts[i], cuts[i + 1] - cuts[i]) for i in range(len(bounds))]
-
-
 def compute_flow(
     inputs: Inputs,
     *,
     resolution: str = "10min",
     quarantine: bool = False,
     anchor: bool = False,
-    progress: bool = True,
     greeks: tuple[str, ...] = ("gamma",),
 ) -> GexResult:
-    """Flow GEX of the inputs, fed to the engine in time order with a progress bar."""
-    trades = canonical_trades(inputs.trades)
-    trades = trades.take(pc.sort_indices(trades, [("timestamp", "ascending")]))
-    chain = None if inputs.chain is None else canonical_chain(inputs.chain)
-    spot = None if inputs.spot is None else canonical_spot(inputs.spot)
-    initial = None
-    if anchor:
-        if chain is None or "open_interest" not in chain.column_names:
-            raise OptionError("--anchor needs a chain with open_interest (pass --chain)")
-        initial = anchor_initial(trades, chain)
-    eng = Engine(resolution=resolution, errors="quarantine" if quarantine else "raise", initial=initial, greeks=greeks)
-    n = trades.num_rows
-    starts = list(range(0, max(n, 1), _SLICE))
-    ts = trades.column("timestamp").cast(pa.int64()).to_numpy()
-    bounds = [int(ts[s + _SLICE]) if s + _SLICE < n else 2**62 for s in starts]
-    chains, spots = _time_slices(chain, bounds), _time_slices(spot, bounds)
-    with tqdm(total=n, unit="trade", unit_scale=True, desc="flow GEX", disable=None if progress else True) as bar:
-        for i, s in enumerate(starts):
-            part = trades.slice(s, min(_SLICE, n - s))
-            eng.update(part, chains[i], spots[i])
-            bar.update(part.num_rows)
-    return eng.finish()
+    """Flow GEX of the inputs in one engine call (a Parquet dataset in path mode: encoded batch by batch)."""
+    chain, spot = inputs.chain_table, inputs.spot_table
+    trades = inputs.trades
+    if inputs.parquet_trades:
+        trades = trades[0] if len(trades) == 1 else read_parquet(trades)
+    return flow_gex(
+        trades,
+        chain,
+        spot,
+        resolution=resolution,
+        errors="quarantine" if quarantine else "raise",
+        initial=anchored(inputs, chain) if anchor else None,
+        greeks=greeks,
+    )
+
+
+def stream_flow(
+    inputs: Inputs,
+    out: Path,
+    *,
+    resolution: str = "10min",
+    quarantine: bool = False,
+    anchor: bool = False,
+    greeks: tuple[str, ...] = ("gamma",),
+    chunk_rows: int = 1_000_000,
+    resume: bool = False,
+) -> GexResult:
+    """Flow GEX by :func:`flowgex.replay` into ``out`` (progress bar, checkpoint after every chunk), read back.
+
+    ``resume``: continue the interrupted replay in ``out`` (same inputs and options), else start afresh.
+    The result equals :func:`compute_flow`'s (a replay equals one engine call, DESIGN rule 19).
+    """
+    if resume and (not inputs.trade_files or any(isinstance(x, pa.Table) for x in (inputs.chain, inputs.spot))):
+        raise OptionError("--resume needs input files fg.replay can re-read (Parquet, Tardis CSV, Deribit JSON)")
+    trades = _source(list(inputs.trade_files)) if inputs.trade_files else inputs.trades
+    chain, spot = _source(inputs.chain), _source(inputs.spot)  # files, so the replay can keep a checkpoint
+    errors = "quarantine" if quarantine else "raise"
+    summary = replay(
+        trades,
+        out=out,
+        chain=chain,
+        spot=spot,
+        chunk_rows=chunk_rows,
+        inventory=True,
+        overwrite=not resume,
+        resolution=resolution,
+        errors=errors,
+        greeks=greeks,
+        initial=anchored(inputs, inputs.chain_table) if anchor else None,
+    )
+    if summary.resumed:
+        click.echo(f"Resumed the replay in {out} from its checkpoint")
+    opts = EngineOptions.parse(resolution=resolution, greeks=greeks)
+    return result_from_replay(
+        out, summary, unit=opts.unit, r=opts.r, resolution_ns=opts.resolution_ns, greeks=opts.greeks
+    )
+
+
+def _source(x: Any) -> Any:
+    """A list of paths as fg.replay takes it (one path, or the list); a table as is."""
+    return (x[0] if len(x) == 1 else x) if isinstance(x, list) else x
+
+
+def anchored(inputs: Inputs, chain: pa.Table | None) -> pa.Table:
+    """The censored options' inventories seeded from the chain's open interest (``--anchor``)."""
+    if chain is None or "open_interest" not in canonical_chain(chain).column_names:
+        raise OptionError("--anchor needs a chain with open_interest (pass --chain)")
+    return anchor_initial(inputs.light_trades, canonical_chain(chain))
 
 
 def compute_classic(chain: pa.Table | None, *, at: pd.Timestamp) -> tuple[GexResult | None, str | None]:
@@ -151,7 +199,8 @@ def analyse(
         raise OptionError(f"invalid asset: {missing} not in the data (assets: {flow_f.assets})")
     lv = {a: levels(flow_f, a, at=at) for a in names}
     when = max(x.time for x in lv.values()) if lv else flow_f.times[-1]
-    classic, note = compute_classic(inputs.chain, at=when)
+    chain = inputs.chain_table
+    classic, note = compute_classic(chain, at=when)
     all_classic = classic
     notes = [note] if note else []
     comparisons: dict[str, Comparison] = {}
@@ -160,7 +209,7 @@ def analyse(
         for a in names:
             if a in classic.assets:
                 comparisons[a] = compare(flow_f, classic, a, at=lv[a].time)
-    flags = censoring(inputs.trades, chain=inputs.chain)
+    flags = censoring(inputs.light_trades, chain=chain)
     share = {a: censored_share(flow_f, flags, asset=a, at=lv[a].time) for a in names}
     return Analysis(
         flow_f, classic, lv, comparisons, flags, share, filters, notes, all_flow=flow, all_classic=all_classic

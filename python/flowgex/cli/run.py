@@ -13,12 +13,14 @@ import pyarrow.parquet as pq
 from ..options import parse_greeks, to_ns
 from ..result import GexResult
 from ._options import filter_options, filters_from
-from ._pipeline import analyse, compute_flow, levels_frame, write_charts, write_page
+from ._pipeline import analyse, compute_flow, levels_frame, stream_flow, write_charts, write_page
 from .changes import changes_frame, changes_text, parse_lookbacks
 from .inputs import FORMATS, load_inputs
 from .report import levels_table, write_report
 
 _PATHS = click.Path(path_type=Path)
+#: Parquet trades from which ``flowgex run`` streams unless told otherwise (about 0.5 GB held by the one-shot call).
+STREAM_ROWS = 10_000_000
 
 
 def input_options(fn: Callable[..., Any]) -> Callable[..., Any]:
@@ -51,6 +53,17 @@ def input_options(fn: Callable[..., Any]) -> Callable[..., Any]:
     help="Also compute delta, vanna and/or charm exposure (dex, vex, cex columns), e.g. 'delta,vanna,charm'.",
 )
 @click.option(
+    "--stream/--no-stream",
+    default=None,
+    help="Replay chunk by chunk with fg.replay (for inputs larger than memory): a progress bar, the tables "
+    f"written to OUT/replay as they complete, a checkpoint after every chunk [default: from {STREAM_ROWS:,} "
+    "Parquet trades on].",
+)
+@click.option("--resume", is_flag=True, help="Continue an interrupted --stream run in --out from its checkpoint.")
+@click.option(
+    "--chunk-rows", type=click.IntRange(min=1), default=1_000_000, show_default=True, help="Trades per --stream chunk."
+)
+@click.option(
     "--changes",
     "changes",
     default=None,
@@ -73,12 +86,17 @@ def run(
     anchor: bool,
     series: bool,
     greeks: str | None,
+    stream: bool | None,
+    resume: bool,
+    chunk_rows: int,
     changes: str | None,
 ) -> None:
     """Flow GEX of the trades in INPUTS (Parquet, CSV, or a `flowgex simulate` folder), with charts and a report.
 
     Writes by_strike.parquet, total.parquet, levels.csv, three PNG charts per
-    asset, report.md and the interactive report.html into --out.
+    asset, report.md and the interactive report.html into --out. Parquet
+    inputs are read in path mode (batch by batch); with --stream they are
+    replayed chunk by chunk and an interrupted run continues with --resume.
     """
     filters = filters_from(max_days, exclude_next, expiry)
     filters.check()
@@ -88,7 +106,24 @@ def run(
     greek_names = parse_greeks(["gamma", *(g.strip() for g in greeks.split(",") if g.strip())] if greeks else ())
     data = load_inputs(inputs, chain=chain, spot=spot, fmt=fmt)
     click.echo(f"Read {data.description}")
-    flow = compute_flow(data, resolution=resolution, quarantine=quarantine, anchor=anchor, greeks=greek_names)
+    if stream is None and data.parquet_trades and data.trade_rows >= STREAM_ROWS:
+        click.echo(
+            f"{data.trade_rows:,} trades: replaying them chunk by chunk into {out / 'replay'} (--no-stream: in memory)"
+        )
+        stream = True
+    if stream or resume:
+        flow = stream_flow(
+            data,
+            out / "replay",
+            resolution=resolution,
+            quarantine=quarantine,
+            anchor=anchor,
+            greeks=greek_names,
+            chunk_rows=chunk_rows,
+            resume=resume,
+        )
+    else:
+        flow = compute_flow(data, resolution=resolution, quarantine=quarantine, anchor=anchor, greeks=greek_names)
     a = analyse(flow, data, assets=assets, at=at, filters=filters)
     out.mkdir(parents=True, exist_ok=True)
     a.flow.by_strike().to_parquet(out / "by_strike.parquet", index=False)

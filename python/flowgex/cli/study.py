@@ -18,9 +18,10 @@ import pyarrow.parquet as pq
 from ..analytics.regime import RegimeStudy, regime_study
 from ..analytics.regime_signal import SIGNALS, gex_signal
 from ..errors import OptionError, ReadError
+from ..io import read_parquet
 from ..replaying.output import read_replay
 from ..schema import canonical_spot
-from .inputs import TRADE_READERS, _read
+from .inputs import read_table
 
 __all__ = ["study", "load_results"]
 
@@ -52,7 +53,8 @@ def load_results(root: Path, asset: str) -> tuple[pd.DataFrame, pd.DataFrame]:
 
 
 def _spot(paths: tuple[Path, ...], asset: str) -> pd.Series:
-    table = canonical_spot(_read(paths, "auto", TRADE_READERS, "spot")).to_pandas()
+    got = read_table(paths, "auto", "spot")
+    table = canonical_spot(read_parquet(got, kind="spot") if isinstance(got, list) else got).to_pandas()
     table = table[table["asset"].astype(str).str.upper() == asset.upper()]
     if table.empty:
         raise OptionError(f"invalid spot: no rows for asset {asset.upper()} in {[str(p) for p in paths]}")

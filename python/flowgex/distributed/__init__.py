@@ -1,4 +1,4 @@
-"""flowgex on a Dask cluster: the same flow-GEX, one Rust engine per asset (or option group).
+"""flowgex on a Dask cluster: the same flow-GEX, one Rust engine per asset.
 
 ``flowgex.distributed.flow_gex(ddf_or_path, ...)`` takes the options of
 :func:`flowgex.flow_gex` and returns the same :class:`~flowgex.GexResult`;

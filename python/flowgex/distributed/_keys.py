@@ -1,122 +1,67 @@
-"""Instrument identities and partition keys, computed in Python exactly as the core does.
+"""Which engine a row belongs to: its asset, as the core names it.
 
-Rows are routed to engines by a *key*: the asset (``partition_by="asset"``)
-or the asset plus a stable hash group of the instrument
-(``partition_by="instrument"``). The identity of an option must match the
-core's registry (asset, quote, expiry, strike, kind), whatever the spelling
-(letter case, the four-column form), or two spellings of one option would
-land in different engines. Unparseable rows go to the catch-all key ``""``:
-they are rejected wherever they go, and only need to be counted once.
+Rows go to one engine per asset, so every rule that couples options (the
+as-of underlying price, the asset's total spot, trade ids, which are numbered
+per asset) is applied by one engine, exactly as on one machine. Names are
+parsed by the core (:func:`flowgex._core.parse_instrument`); the four-column
+form and spot rows name the asset directly (the core upper-cases ASCII
+letters, and trims spot assets). A row no asset can be read from goes to the
+catch-all key ``""``: it is rejected wherever it goes, so it only needs to be
+counted once.
 """
 
 from __future__ import annotations
 
-import math
-import zlib
-from dataclasses import dataclass
 from functools import lru_cache
-from typing import Any, Literal, NamedTuple
+from typing import Any
 
 import numpy as np
 
 from .. import _core
-from .._encode import NULL_TS
 from ..errors import FlowgexError
 
-__all__ = ["Inst", "Partitioning", "CATCH_ALL", "instruments_of", "parse_name", "spot_asset", "canonical_key"]
+__all__ = ["CATCH_ALL", "Ident", "row_keys", "identities"]
 
-#: The key of rows that belong to no option or asset (they are only validated and counted).
 CATCH_ALL = ""
-
-
-class Inst(NamedTuple):
-    """An option's identity as the core registry keys it (``quote`` is "" for inverse options)."""
-
-    asset: str
-    quote: str
-    expiry: int
-    strike: float
-    kind: str
-
-
-def canonical_key(inst: Inst) -> tuple[str, float, int, str, str]:
-    """The core's canonical instrument order: asset, strike, expiry, kind (C < P), quote (none first)."""
-    return (inst.asset, inst.strike, inst.expiry, inst.kind, inst.quote)
+#: An option's identity as the core's registry keys it: asset, quote, expiry, strike, kind.
+Ident = tuple[str, str | None, int, float, str]
+_UPPER = str.maketrans("abcdefghijklmnopqrstuvwxyz", "ABCDEFGHIJKLMNOPQRSTUVWXYZ")
 
 
 @lru_cache(maxsize=1 << 16)
-def parse_name(name: str) -> Inst | None:
-    """A Deribit name's identity, or None when the core cannot parse it."""
+def _parse(name: str) -> Ident | None:
     try:
         asset, quote, expiry, strike, kind = _core.parse_instrument(name)
     except FlowgexError:
         return None
-    return Inst(asset, quote or "", int(expiry), float(strike), kind)
+    return (asset, quote, int(expiry), float(strike), kind)
 
 
-def _ascii_upper(s: str) -> str:
-    return "".join(c.upper() if c.isascii() else c for c in s)
+def _asset(value: Any, *, trim: bool = False) -> str:
+    if not isinstance(value, str):
+        return CATCH_ALL
+    return (value.strip() if trim else value).translate(_UPPER)
 
 
-def _from_parts(asset: str, expiry: int, strike: float, kind: str) -> Inst | None:
-    """Mirrors ``Instrument::from_parts`` and ``Kind::parse`` in the core."""
-    if not asset or not (asset.isascii() and asset.isalnum()):
-        return None
-    if not (math.isfinite(strike) and strike > 0) or expiry == NULL_TS:
-        return None
-    k = {"C": "C", "CALL": "C", "P": "P", "PUT": "P"}.get(_ascii_upper(kind or ""))
-    if k is None:
-        return None
-    return Inst(_ascii_upper(asset), "", int(expiry), float(strike), k)
+def row_keys(enc: dict[str, Any]) -> np.ndarray:
+    """The key (asset) of each row of an encoded trades, chain, spot or initial table."""
+    if "price" in enc:  # spot
+        names, codes = [_asset(a, trim=True) for a in enc["assets"]], enc["asset"]
+    elif enc.get("names") is not None:
+        names, codes = [(i[0] if (i := _parse(n)) else CATCH_ALL) for n in enc["names"]], enc["inst"]
+    else:
+        names, codes = [_asset(a) for a in enc["parts"]["asset"]], enc["inst"]
+    lookup = np.array([*names, CATCH_ALL], dtype=object)
+    return lookup[np.asarray(codes, dtype=np.int64)]  # a null (code -1) picks the trailing catch-all
 
 
-def instruments_of(encoded: dict[str, Any]) -> list[Inst | None]:
-    """The identity of each dictionary code of an encoded trades/chain/initial table."""
-    if encoded.get("names") is not None:
-        return [parse_name(n) for n in encoded["names"]]
-    parts = encoded["parts"]
+def identities(enc: dict[str, Any]) -> list[Ident | None]:
+    """The identity of each dictionary code of rows the core *accepted* (so every part is valid:
+    the asset is ASCII, the kind one of C/CALL/P/PUT in any case)."""
+    if enc.get("names") is not None:
+        return [_parse(n) for n in enc["names"]]
+    p = enc["parts"]
     return [
-        _from_parts(a, e, s, k) for a, e, s, k in zip(parts["asset"], parts["expiry"], parts["strike"], parts["kind"])
+        (_asset(a), None, int(e), float(s), str(k)[:1].translate(_UPPER))
+        for a, e, s, k in zip(p["asset"], p["expiry"], p["strike"], p["kind"])
     ]
-
-
-def spot_asset(name: Any) -> str | None:
-    """A spot row's asset as the core names it (trimmed, ASCII upper case), None when missing."""
-    if not isinstance(name, str) or not name.strip():
-        return None
-    return _ascii_upper(name.strip())
-
-
-@dataclass(frozen=True)
-class Partitioning:
-    """Which engine each option belongs to.
-
-    ``"asset"``: one engine per asset, always exact. ``"instrument"``: each
-    asset's options are spread over ``groups`` engines by a stable hash of
-    their identity; exact only when the underlying price of every option comes
-    from its own chain rows or the asset's spot table (checked by the caller).
-    """
-
-    by: Literal["asset", "instrument"]
-    groups: int = 1
-
-    def key(self, inst: Inst | None) -> str:
-        if inst is None:
-            return CATCH_ALL
-        if self.by == "asset":
-            return inst.asset
-        ident = f"{inst.asset}|{inst.quote}|{inst.expiry}|{inst.strike.hex()}|{inst.kind}".encode()
-        return f"{inst.asset}/{zlib.crc32(ident) % self.groups}"
-
-    def asset_keys(self, asset: str | None) -> list[str]:
-        """Every key holding options of ``asset`` (spot rows go to each of them)."""
-        if asset is None:
-            return [CATCH_ALL]
-        if self.by == "asset":
-            return [asset]
-        return [f"{asset}/{g}" for g in range(self.groups)]
-
-    def keys_of_codes(self, insts: list[Inst | None], codes: np.ndarray) -> np.ndarray:
-        """The key of each row, given its dictionary code (-1 for null)."""
-        lookup = np.array([self.key(i) for i in insts] + [CATCH_ALL], dtype=object)
-        return lookup[np.asarray(codes, dtype=np.int64)]  # code -1 picks the trailing catch-all

@@ -10,6 +10,7 @@ import pyarrow as pa
 from ..errors import OptionError
 from ..result import GexResult
 from . import _combine
+from ._engine import raw_columns
 from .replay import Replay
 
 __all__ = ["flow_gex", "concat_results"]
@@ -23,8 +24,6 @@ def flow_gex(
     spot: Any = None,
     *,
     client: Any = None,
-    partition_by: Literal["asset", "instrument"] = "asset",
-    groups: int | None = None,
     npartitions: int | None = None,
     persist: bool = True,
     resolution: Any = "10min",
@@ -41,26 +40,22 @@ def flow_gex(
     missing_spot: Literal["error", "skip"] = "error",
     keep_inventory: Literal["all", "last"] = "all",
     keep_aggregates: Literal["all", "last"] = "all",
+    greeks: Sequence[str] = ("gamma",),
 ) -> GexResult:
     """:func:`flowgex.flow_gex` on a Dask cluster: the same options, the same :class:`~flowgex.GexResult`.
 
     ``trades`` (and ``chain``, ``spot``) may be dask DataFrames, Parquet dataset
     paths (read with ``dask.dataframe.read_parquet``) or any table flowgex
-    accepts. Rows go to one Rust engine per asset (``partition_by="asset"``,
-    always exact) or per group of options (``partition_by="instrument"``,
-    exact when chain or spot rows price every option; refused otherwise); the
-    engines' outputs are combined with a group-by sum. Tables, diagnostics and
-    rejected rows (numbered in the input's order) equal the single-machine
-    call's; sums over options split across engines differ only in rounding.
-    See :class:`~flowgex.distributed.Replay` for the other options and for
+    accepts. Rows go to one Rust engine per asset and the engines' outputs
+    are concatenated: tables (with ``dex``/``vex``/``cex`` for the ``greeks``
+    asked), diagnostics and rejected rows (numbered in the input's order) equal
+    the single-machine call's, bit for bit. See :class:`~flowgex.distributed.Replay` for the other options and for
     replays run period by period.
     """
     if engine != "rust":
         raise OptionError(f"invalid option engine: flowgex.distributed runs the Rust engine only, found {engine!r}")
     rep = Replay(
         client=client,
-        partition_by=partition_by,
-        groups=groups,
         npartitions=npartitions,
         persist=persist,
         resolution=resolution,
@@ -76,6 +71,7 @@ def flow_gex(
         missing_spot=missing_spot,
         keep_inventory=keep_inventory,
         keep_aggregates=keep_aggregates,
+        greeks=greeks,
     )
     return rep.run(trades, chain, spot)
 
@@ -91,11 +87,12 @@ def concat_results(results: Sequence[GexResult]) -> GexResult:
         raise OptionError("concat_results: expected at least one result")
     first = results[0]
     for res in results[1:]:
-        if (res.unit, res.r, res.resolution_ns) != (first.unit, first.r, first.resolution_ns):
-            raise OptionError("concat_results: the results use different unit, r or resolution")
-    pieces = [_combine.raw(res) for res in results]
-    last = [int(res._steps[-1]) for res in results if len(res._steps)]
-    core = _combine.merge(pieces, last_step=max(last) if last else None)
+        if (res.unit, res.r, res.resolution_ns, res.greeks) != (first.unit, first.r, first.resolution_ns, first.greeks):
+            raise OptionError("concat_results: the results use different unit, r, resolution or greeks")
+    spans = [(res.times[0].value, res.times[-1].value) for res in results if len(res.times)]
+    if any(nxt[0] <= prev[1] for prev, nxt in zip(spans, spans[1:])):
+        raise OptionError("concat_results: expected consecutive periods in time order; these results overlap")
+    core = _combine.merge([raw_columns(res) for res in results], last_step=spans[-1][1] if spans else None)
     offsets = dict.fromkeys(_TABLES, 0)  # rows of the periods before: row numbers continue across them
     rejected: dict[str, list[pa.Table]] = {}
     for res in results:
@@ -113,5 +110,11 @@ def concat_results(results: Sequence[GexResult]) -> GexResult:
         expired=sum(r.diagnostics.expired for r in results),
     )
     return GexResult(
-        core, unit=first.unit, r=first.r, method=first.method, diagnostics=diag, resolution_ns=first.resolution_ns
+        core,
+        unit=first.unit,
+        r=first.r,
+        method=first.method,
+        diagnostics=diag,
+        resolution_ns=first.resolution_ns,
+        greeks=first.greeks,
     )

@@ -20,19 +20,20 @@ fed the same chunks shares:
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import contextlib
+from collections.abc import Mapping, Sequence
 from typing import Any, Literal
 
 import dask
 import pandas as pd
 
-from ..engine import Engine
 from ..errors import OptionError
 from ..options import EngineOptions, to_ns
 from ..result import GexResult
 from ..schema import canonical_initial
 from . import _state
-from ._period import Period, null_context
+from ._engine import encode_initial, new_core
+from ._period import Settings, run_period, threads
 
 __all__ = ["Replay"]
 
@@ -45,29 +46,22 @@ class Replay:
     client:
         A ``distributed.Client`` (default: the current default client, else
         dask's local scheduler).
-    partition_by:
-        ``"asset"`` (default, always exact): one engine per asset.
-        ``"instrument"``: each asset's options spread over ``groups`` engines;
-        exact only when every option is priced from its own chain
-        ``underlying_price`` or the asset's spot table from its first live
-        grid time — checked before evaluating, else :class:`OptionError`.
-    groups:
-        Engines per asset with ``partition_by="instrument"`` (default: the
-        cluster's worker threads); fixed at the first run.
     npartitions:
-        Output partitions (tasks) per pass (default: as many as keys, at most
+        Output partitions (tasks) per pass (default: as many as engines, at most
         the cluster's threads or the input's partitions, whichever is more).
     persist:
         Keep the shuffled rows in cluster memory between the two passes
         (default); ``False`` reads and shuffles the input twice instead.
+
+    Rows go to one Rust engine per asset, so nothing that couples options is
+    split: every table, diagnostic and rejected row equals the single-machine
+    call's, bit for bit.
     """
 
     def __init__(
         self,
         *,
         client: Any = None,
-        partition_by: Literal["asset", "instrument"] = "asset",
-        groups: int | None = None,
         npartitions: int | None = None,
         persist: bool = True,
         resolution: Any = "10min",
@@ -83,39 +77,36 @@ class Replay:
         missing_spot: Literal["error", "skip"] = "error",
         keep_inventory: Literal["all", "last"] = "all",
         keep_aggregates: Literal["all", "last"] = "all",
+        greeks: Sequence[str] = ("gamma",),
     ) -> None:
-        # The options and the seed are checked exactly as one machine checks them.
-        probe = Engine(
+        opts = EngineOptions.parse(
             resolution=resolution,
             unit=unit,
             start=start,
             end=end,
-            initial=initial,
             multipliers=multipliers,
             missing_vol=missing_vol,
+            missing_spot=missing_spot,
             errors=errors,
             threads=threads,
             r=r,
-            missing_spot=missing_spot,
             keep_inventory=keep_inventory,
             keep_aggregates=keep_aggregates,
+            greeks=greeks,
         )
-        if partition_by not in ("asset", "instrument"):
-            raise OptionError(f"invalid option partition_by: expected 'asset' or 'instrument', found {partition_by!r}")
-        for name, v in (("groups", groups), ("npartitions", npartitions)):
-            if v is not None and (isinstance(v, bool) or not isinstance(v, int) or v < 1):
-                raise OptionError(f"invalid option {name}: expected a positive int or None, found {v!r}")
-        self._opts: EngineOptions = probe.options
+        n = npartitions
+        if n is not None and (isinstance(n, bool) or not isinstance(n, int) or n < 1):
+            raise OptionError(f"invalid option npartitions: expected a positive int or None, found {npartitions!r}")
+        seeds = None if initial is None else canonical_initial(initial)
+        if seeds is not None:  # the seed is checked as one machine checks it (rows, multipliers), before any work
+            new_core(opts).seed(encode_initial(seeds))
+        self._cfg = Settings(opts, npartitions, bool(persist), seeds)
         self._client = client
-        self._by = partition_by
-        self._npartitions = npartitions
-        self._persist = bool(persist)
-        self._seeds = None if initial is None else canonical_initial(initial)
-        self._state = _state.ReplayState(groups=groups if partition_by == "instrument" else 1)
+        self._state = _state.ReplayState()
 
     @property
     def options(self) -> EngineOptions:
-        return self._opts
+        return self._cfg.opts
 
     @property
     def finished(self) -> bool:
@@ -125,7 +116,7 @@ class Replay:
     # -- persistence --------------------------------------------------------
     def snapshot(self) -> bytes:
         """The replay's state as versioned bytes (the engines' snapshots and the global counters)."""
-        header = {"options": self._opts.to_json(), "partition_by": self._by, "npartitions": self._npartitions}
+        header = {"options": self._cfg.opts.to_json(), "npartitions": self._cfg.npartitions}
         return _state.dump(self._state, header)
 
     @classmethod
@@ -133,12 +124,8 @@ class Replay:
         """A replay continuing exactly where the snapshotted one stopped."""
         state, meta = _state.load(blob)
         rep = cls.__new__(cls)
-        rep._opts = EngineOptions.from_json(meta["options"])
+        rep._cfg = Settings(EngineOptions.from_json(meta["options"]), meta["npartitions"], persist)
         rep._client = client
-        rep._by = meta["partition_by"]
-        rep._npartitions = meta["npartitions"]
-        rep._persist = persist
-        rep._seeds = None
         rep._state = state
         return rep
 
@@ -163,5 +150,9 @@ class Replay:
                 f"invalid option until: expected a time after the previous period's until "
                 f"{pd.Timestamp(st.until, tz='UTC')}, found {pd.Timestamp(until_ns, tz='UTC')}"
             )
-        with dask.config.set(scheduler=self._client) if self._client is not None else null_context():
-            return Period(self, until_ns).run(trades, chain, spot)
+        scheduler = dask.config.set(scheduler=self._client) if self._client is not None else contextlib.nullcontext()
+        with scheduler:
+            result, self._state = run_period(
+                self._cfg, st, until_ns, (trades, chain, spot), n_threads=threads(self._client)
+            )
+        return result
