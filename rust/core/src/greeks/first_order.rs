@@ -32,7 +32,7 @@ use crate::fastmath::{exp, ln, madd};
 use crate::greeks::gamma::{black76_gamma, gamma_block, CHUNK, INV_SQRT_2PI};
 
 /// The centre c of the map t = (z − c)/(z + c) that takes z ∈ [0, ∞) to t ∈ [−1, 1).
-const MILLS_C: f64 = 4.0;
+pub(crate) const MILLS_C: f64 = 4.0;
 
 /// Chebyshev coefficients (in t) of (z + c)·R(z), R(z) = Φ(−z)/φ(z) the Mills ratio,
 /// so that Φ(−z) = φ(z)·Σ a_j T_j(t)/(z + c) for z ≥ 0. R is smooth on [0, ∞] in t
@@ -41,7 +41,7 @@ const MILLS_C: f64 = 4.0;
 /// evaluation is within 3e-16 relative of Φ(−z) for z ∈ [0, 37.5] (where Φ(−z) is a
 /// normal double), checked against mpmath in tests/test_greeks.py.
 #[allow(clippy::excessive_precision)]
-const MILLS: [f64; 28] = [
+pub(crate) const MILLS: [f64; 28] = [
     2.4325604285150404,
     -1.8842545745794834,
     0.5569566490963817,
@@ -456,6 +456,11 @@ pub fn greeks_block(
     r: &[f64],
     is_call: &[bool],
 ) {
+    let isa = isa();
+    if isa != Isa::Portable {
+        fused_block(isa, out, s, k, t, sigma, r, is_call);
+        return;
+    }
     let n = s.len();
     let GreeksOut {
         gamma,
@@ -475,7 +480,6 @@ pub fn greeks_block(
     if delta.is_none() && vanna.is_none() && charm.is_none() {
         return;
     }
-    let isa = isa();
     // Every row's rate 0 (the default): e^{−rT} is 1.0, no need to compute it.
     let zero_rate = r.iter().all(|&x| x == 0.0);
     let (mut d, mut v, mut c) = ([0.0f64; SUB], [0.0f64; SUB], [0.0f64; SUB]);
@@ -528,6 +532,130 @@ pub fn greeks_block(
             }
         }
         lo = hi;
+    }
+}
+
+/// Rows per sub-block of [`fused_block`]: its bit set of careful rows is 64 words.
+const FUSED: usize = 4096;
+
+/// [`greeks_block`] on a CPU with a vector kernel: every asked-for greek in one
+/// pass (`first_order_avx512`, `first_order_avx2`), then the rows the kernel flags
+/// redone by the scalar paths: gamma by [`black76_gamma`] (as `gamma_block` does,
+/// so gamma is bit for bit `gamma_into`'s), delta, vanna and charm by
+/// [`black76_dvc`]. With a rate per row, gamma is [`black76_gamma`] on every row,
+/// as `fg.black76_gamma` computes it then; delta, vanna and charm do not depend on
+/// whether one rate was given or the same rate per row.
+#[allow(clippy::too_many_arguments)]
+fn fused_block(
+    isa: Isa,
+    mut out: GreeksOut<'_>,
+    s: &[f64],
+    k: &[f64],
+    t: &[f64],
+    sigma: &[f64],
+    r: &[f64],
+    is_call: &[bool],
+) {
+    let n = s.len();
+    if r.len() == 1 && !r[0].is_finite() {
+        // Every greek is 0.0 (gamma_block says the same for gamma).
+        for o in [&mut out.gamma, &mut out.delta, &mut out.vanna, &mut out.charm]
+            .into_iter()
+            .flatten()
+        {
+            o.fill(0.0);
+        }
+        return;
+    }
+    let one = |v: &[f64], i: usize| v[if v.len() == 1 { 0 } else { i }];
+    let kind = |i: usize| is_call[if is_call.len() == 1 { 0 } else { i }];
+    let mut lo = 0;
+    while lo < n {
+        let hi = (lo + FUSED).min(n);
+        let mut careful = [0u64; FUSED / 64];
+        let calls = if is_call.len() == 1 {
+            is_call
+        } else {
+            &is_call[lo..hi]
+        };
+        let rates = if r.len() == 1 { r } else { &r[lo..hi] };
+        let mut part = GreeksOut {
+            gamma: out.gamma.as_deref_mut().map(|o| &mut o[lo..hi]),
+            delta: out.delta.as_deref_mut().map(|o| &mut o[lo..hi]),
+            vanna: out.vanna.as_deref_mut().map(|o| &mut o[lo..hi]),
+            charm: out.charm.as_deref_mut().map(|o| &mut o[lo..hi]),
+        };
+        let (sb, kb, tb, vb) = (&s[lo..hi], &k[lo..hi], &t[lo..hi], &sigma[lo..hi]);
+        run_fused(isa, &mut part, &mut careful, sb, kb, tb, vb, rates, calls);
+        if let Some(g) = part.gamma.as_deref_mut() {
+            if rates.len() > 1 {
+                for (j, x) in g.iter_mut().enumerate() {
+                    *x = black76_gamma(sb[j], kb[j], tb[j], vb[j], rates[j]);
+                }
+            } else if g.iter().fold(false, |any, x| any | x.is_nan()) {
+                // NaN lanes are rare: a vectorised scan first, as in gamma_block.
+                for (j, x) in g.iter_mut().enumerate() {
+                    if x.is_nan() {
+                        *x = black76_gamma(sb[j], kb[j], tb[j], vb[j], rates[0]);
+                    }
+                }
+            }
+        }
+        for (w, &bits) in careful.iter().enumerate() {
+            let mut b = bits;
+            while b != 0 {
+                let j = w * 64 + b.trailing_zeros() as usize;
+                b &= b - 1;
+                let dvc = black76_dvc(sb[j], kb[j], tb[j], vb[j], one(rates, j), kind(lo + j));
+                for (o, x) in [&mut part.delta, &mut part.vanna, &mut part.charm]
+                    .into_iter()
+                    .zip([dvc.0, dvc.1, dvc.2])
+                {
+                    if let Some(o) = o.as_deref_mut() {
+                        o[j] = x;
+                    }
+                }
+            }
+        }
+        lo = hi;
+    }
+}
+
+/// The vector kernel of `isa` over one sub-block (not [`Isa::Portable`]).
+#[allow(clippy::too_many_arguments)]
+fn run_fused(
+    isa: Isa,
+    out: &mut GreeksOut<'_>,
+    careful: &mut [u64],
+    s: &[f64],
+    k: &[f64],
+    t: &[f64],
+    sigma: &[f64],
+    r: &[f64],
+    calls: &[bool],
+) {
+    use crate::greeks::{first_order_avx2 as v4, first_order_avx512 as v8};
+    let zero = r.iter().all(|&x| x == 0.0);
+    // SAFETY: `isa()` saw these features on this CPU; every slice holds s.len()
+    // rows (r and calls one or s.len()), `careful` ⌈s.len()/64⌉ zeroed words.
+    match isa {
+        #[cfg(target_arch = "x86_64")]
+        Isa::Avx512 if zero => unsafe {
+            v8::greeks_lanes::<true>(out, careful, s, k, t, sigma, r, calls)
+        },
+        #[cfg(target_arch = "x86_64")]
+        Isa::Avx512 => unsafe {
+            v8::greeks_lanes::<false>(out, careful, s, k, t, sigma, r, calls)
+        },
+        #[cfg(target_arch = "x86_64")]
+        Isa::Avx2 if zero => unsafe {
+            v4::greeks_lanes::<true>(out, careful, s, k, t, sigma, r, calls)
+        },
+        #[cfg(target_arch = "x86_64")]
+        Isa::Avx2 => unsafe {
+            v4::greeks_lanes::<false>(out, careful, s, k, t, sigma, r, calls)
+        },
+        Isa::Portable => unreachable!("run_fused: no vector kernel"),
     }
 }
 

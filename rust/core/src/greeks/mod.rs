@@ -10,6 +10,8 @@
 //! `greeks::gamma_into` whatever file the kernel lives in.
 
 pub mod first_order;
+pub mod first_order_avx2;
+pub mod first_order_avx512;
 pub mod gamma;
 pub mod gamma_avx2;
 pub mod gamma_avx512;
