@@ -10,7 +10,7 @@
 
 use std::arch::x86_64::*;
 
-use crate::greeks::first_order::{GreeksOut, MILLS, MILLS_C};
+use crate::greeks::first_order::{GreeksOut, MILLS_C, MILLS_POWER};
 use crate::greeks::gamma::INV_SQRT_2PI;
 use crate::greeks::gamma_avx2::{exp4, ln4};
 
@@ -20,13 +20,6 @@ const LANES: usize = 4;
 #[target_feature(enable = "avx2,fma")]
 fn splat(x: f64) -> __m256d {
     _mm256_set1_pd(x)
-}
-
-/// −x (the sign bit flipped, as the scalar `-x`).
-#[inline]
-#[target_feature(enable = "avx2,fma")]
-fn neg(x: __m256d) -> __m256d {
-    _mm256_xor_pd(x, splat(-0.0))
 }
 
 /// |x|.
@@ -46,21 +39,25 @@ struct Greeks4 {
     careful: __m256d,
 }
 
-/// The Mills-ratio series of `first_order::upper_tail` (see `first_order_avx512::mills8`).
+/// Φ(−z)/φ(z) for z = |d₁|: `first_order::mills`, operation for operation.
 #[inline]
 #[target_feature(enable = "avx2,fma")]
 fn mills4(z: __m256d) -> __m256d {
+    let p = &MILLS_POWER;
     let inv = _mm256_div_pd(splat(1.0), _mm256_add_pd(z, splat(MILLS_C)));
     let t = _mm256_mul_pd(_mm256_sub_pd(z, splat(MILLS_C)), inv);
-    let t2 = _mm256_add_pd(t, t);
-    let (mut b1, mut b2) = (splat(0.0), splat(0.0));
-    for j in (1..MILLS.len()).rev() {
-        let b0 = _mm256_fmadd_pd(t2, b1, _mm256_sub_pd(splat(MILLS[j]), b2));
-        b2 = b1;
-        b1 = b0;
-    }
-    let sum = _mm256_fmadd_pd(t, b1, _mm256_sub_pd(splat(MILLS[0]), b2));
-    _mm256_mul_pd(sum, inv)
+    let t2 = _mm256_mul_pd(t, t);
+    let t4 = _mm256_mul_pd(t2, t2);
+    let t8 = _mm256_mul_pd(t4, t4);
+    let t16 = _mm256_mul_pd(t8, t8);
+    let q = |i: usize| _mm256_fmadd_pd(splat(p[2 * i + 1]), t, splat(p[2 * i]));
+    let r = |i: usize| _mm256_fmadd_pd(q(2 * i + 1), t2, q(2 * i));
+    let s0 = _mm256_fmadd_pd(r(1), t4, r(0));
+    let s1 = _mm256_fmadd_pd(r(3), t4, r(2));
+    let s2 = _mm256_fmadd_pd(r(5), t4, r(4));
+    let u0 = _mm256_fmadd_pd(s1, t8, s0);
+    let u1 = _mm256_fmadd_pd(r(6), t8, s2);
+    _mm256_mul_pd(_mm256_fmadd_pd(u1, t16, u0), inv)
 }
 
 /// All four greeks of four options (`call`: all-ones lanes for a call).
@@ -126,24 +123,22 @@ fn greeks4<const ZERO_RATE: bool>(
     };
     let tail = and(live, _mm256_mul_pd(dpdf, mills4(abs(d1))));
     let up = _mm256_cmp_pd::<_CMP_GE_OQ>(d1, zero);
-    let rest = _mm256_sub_pd(disc, tail);
-    let delta_call = _mm256_blendv_pd(tail, rest, up);
-    let delta_put = _mm256_blendv_pd(neg(rest), neg(tail), up);
-    let delta = _mm256_blendv_pd(delta_put, delta_call, call);
+    // As in the AVX-512 kernel: the tail or the rest by call XOR up, negated for a put.
+    let size = _mm256_blendv_pd(_mm256_sub_pd(disc, tail), tail, _mm256_xor_pd(call, up));
+    let delta = _mm256_xor_pd(size, _mm256_andnot_pd(call, splat(-0.0)));
     let d2 = _mm256_mul_pd(_mm256_fnmadd_pd(h, t, x), inv_vst);
     let pd2 = and(live, _mm256_mul_pd(dpdf, d2));
-    let vanna = neg(_mm256_mul_pd(pd2, _mm256_mul_pd(sqrt_t, inv_vst)));
-    let inv_sqrt_t = _mm256_mul_pd(v, inv_vst);
-    let half_inv_t = _mm256_mul_pd(_mm256_mul_pd(splat(0.5), inv_sqrt_t), inv_sqrt_t);
+    let vanna = _mm256_mul_pd(pd2, _mm256_fnmadd_pd(sqrt_t, inv_vst, zero));
+    let half_inv_t = _mm256_mul_pd(_mm256_mul_pd(h, inv_vst), inv_vst);
     let charm = _mm256_mul_pd(pd2, half_inv_t);
     let charm = if ZERO_RATE {
         charm
     } else {
         _mm256_fmadd_pd(r, delta, charm)
     };
+    let sum = _mm256_add_pd(_mm256_add_pd(delta, vanna), charm);
     let fast = and(and(ok, normal(ratio)), and(normal(sv), normal(vst)));
-    let fast = and(fast, finite(r));
-    let fast = and(fast, and(finite(delta), and(finite(vanna), finite(charm))));
+    let fast = and(fast, and(finite(r), finite(sum)));
     Greeks4 {
         gamma,
         delta,

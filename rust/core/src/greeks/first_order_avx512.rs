@@ -21,7 +21,7 @@
 
 use std::arch::x86_64::*;
 
-use crate::greeks::first_order::{GreeksOut, MILLS, MILLS_C};
+use crate::greeks::first_order::{GreeksOut, MILLS_C, MILLS_POWER};
 use crate::greeks::gamma::INV_SQRT_2PI;
 use crate::greeks::gamma_avx512::{exp8, ln8};
 
@@ -33,16 +33,6 @@ fn splat(x: f64) -> __m512d {
     _mm512_set1_pd(x)
 }
 
-/// −x (the sign bit flipped, as the scalar `-x`: −0.0 for 0.0).
-#[inline]
-#[target_feature(enable = "avx512f")]
-fn neg(x: __m512d) -> __m512d {
-    _mm512_castsi512_pd(_mm512_xor_si512(
-        _mm512_castpd_si512(x),
-        _mm512_set1_epi64(i64::MIN),
-    ))
-}
-
 /// The four greeks of eight options, and the lanes the careful path must redo.
 struct Greeks8 {
     gamma: __m512d,
@@ -52,22 +42,25 @@ struct Greeks8 {
     careful: __mmask8,
 }
 
-/// Σ a_j T_j(t)/(z + c) for z = |d₁| (the Mills ratio of `first_order::upper_tail`),
-/// by the same Clenshaw recurrence.
+/// Φ(−z)/φ(z) for z = |d₁|: `first_order::mills`, operation for operation.
 #[inline]
 #[target_feature(enable = "avx512f,fma")]
 fn mills8(z: __m512d) -> __m512d {
+    let p = &MILLS_POWER;
     let inv = _mm512_div_pd(splat(1.0), _mm512_add_pd(z, splat(MILLS_C)));
     let t = _mm512_mul_pd(_mm512_sub_pd(z, splat(MILLS_C)), inv);
-    let t2 = _mm512_add_pd(t, t);
-    let (mut b1, mut b2) = (splat(0.0), splat(0.0));
-    for j in (1..MILLS.len()).rev() {
-        let b0 = _mm512_fmadd_pd(t2, b1, _mm512_sub_pd(splat(MILLS[j]), b2));
-        b2 = b1;
-        b1 = b0;
-    }
-    let sum = _mm512_fmadd_pd(t, b1, _mm512_sub_pd(splat(MILLS[0]), b2));
-    _mm512_mul_pd(sum, inv)
+    let t2 = _mm512_mul_pd(t, t);
+    let t4 = _mm512_mul_pd(t2, t2);
+    let t8 = _mm512_mul_pd(t4, t4);
+    let t16 = _mm512_mul_pd(t8, t8);
+    let q = |i: usize| _mm512_fmadd_pd(splat(p[2 * i + 1]), t, splat(p[2 * i]));
+    let r = |i: usize| _mm512_fmadd_pd(q(2 * i + 1), t2, q(2 * i));
+    let s0 = _mm512_fmadd_pd(r(1), t4, r(0));
+    let s1 = _mm512_fmadd_pd(r(3), t4, r(2));
+    let s2 = _mm512_fmadd_pd(r(5), t4, r(4));
+    let u0 = _mm512_fmadd_pd(s1, t8, s0);
+    let u1 = _mm512_fmadd_pd(r(6), t8, s2);
+    _mm512_mul_pd(_mm512_fmadd_pd(u1, t16, u0), inv)
 }
 
 /// All four greeks of eight options (`call`: one bit per lane, set for a call).
@@ -125,30 +118,29 @@ fn greeks8<const ZERO_RATE: bool>(
     };
     let tail = _mm512_maskz_mul_pd(live, dpdf, mills8(_mm512_abs_pd(d1))); // D·N(−|d₁|)
     let up = _mm512_cmp_pd_mask::<_CMP_GE_OQ>(d1, zero);
-    let rest = _mm512_sub_pd(disc, tail);
-    // Call: D·N(d₁); put: −D·N(−d₁), each from the tail on its small side.
-    let delta_call = _mm512_mask_blend_pd(up, tail, rest);
-    let delta_put = _mm512_mask_blend_pd(up, neg(rest), neg(tail));
-    let delta = _mm512_mask_blend_pd(call, delta_put, delta_call);
+    // Δ_C = D·N(d₁) is the tail (d₁ < 0) or D minus it; Δ_P = −D·N(−d₁) the
+    // negated tail (d₁ ≥ 0) or the negated rest: each from the tail on its small side.
+    let size = _mm512_mask_blend_pd(call ^ up, _mm512_sub_pd(disc, tail), tail);
+    let delta = _mm512_castsi512_pd(_mm512_mask_xor_epi64(
+        _mm512_castpd_si512(size),
+        !call,
+        _mm512_castpd_si512(size),
+        _mm512_set1_epi64(i64::MIN),
+    ));
     let d2 = _mm512_mul_pd(_mm512_fnmadd_pd(h, t, x), inv_vst);
     let pd2 = _mm512_maskz_mul_pd(live, dpdf, d2);
-    let vanna = neg(_mm512_mul_pd(pd2, _mm512_mul_pd(sqrt_t, inv_vst)));
-    let inv_sqrt_t = _mm512_mul_pd(v, inv_vst);
-    let half_inv_t = _mm512_mul_pd(_mm512_mul_pd(splat(0.5), inv_sqrt_t), inv_sqrt_t);
+    // −1/σ = −√T·(1/(σ√T)); 1/(2T) = (σ²/2)·(1/(σ√T))².
+    let vanna = _mm512_mul_pd(pd2, _mm512_fnmadd_pd(sqrt_t, inv_vst, zero));
+    let half_inv_t = _mm512_mul_pd(_mm512_mul_pd(h, inv_vst), inv_vst);
     let charm = _mm512_mul_pd(pd2, half_inv_t);
     let charm = if ZERO_RATE {
         charm
     } else {
         _mm512_fmadd_pd(r, delta, charm)
     };
-    let fast = ok
-        & normal(ratio)
-        & normal(sv)
-        & normal(vst)
-        & finite(r)
-        & finite(delta)
-        & finite(vanna)
-        & finite(charm);
+    // One test for all three: a sum of finite numbers is finite or ±inf, never NaN.
+    let sum = _mm512_add_pd(_mm512_add_pd(delta, vanna), charm);
+    let fast = ok & normal(ratio) & normal(sv) & normal(vst) & finite(r) & finite(sum);
     Greeks8 {
         gamma,
         delta,
