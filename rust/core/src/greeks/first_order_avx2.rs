@@ -236,7 +236,14 @@ pub unsafe fn greeks_lanes<const ZERO_RATE: bool>(
             // SAFETY: each buffer holds four lanes.
             unsafe { _mm256_loadu_pd(b.as_ptr()) }
         };
-        let g = greeks4::<ZERO_RATE>(l(&buf[0]), l(&buf[1]), l(&buf[2]), l(&buf[3]), l(&buf[4]), call);
+        let g = greeks4::<ZERO_RATE>(
+            l(&buf[0]),
+            l(&buf[1]),
+            l(&buf[2]),
+            l(&buf[3]),
+            l(&buf[4]),
+            call,
+        );
         let mut res = [[0.0f64; LANES]; 4];
         for (dst, x) in res.iter_mut().zip([g.gamma, g.delta, g.vanna, g.charm]) {
             // SAFETY: each buffer holds four lanes.

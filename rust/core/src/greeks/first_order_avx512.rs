@@ -186,7 +186,11 @@ pub unsafe fn greeks_lanes<const ZERO_RATE: bool>(
 ) {
     let n = s.len();
     let one_rate = splat(r[0]);
-    let one_kind = if calls.len() == 1 && calls[0] { 0xff } else { 0 };
+    let one_kind = if calls.len() == 1 && calls[0] {
+        0xff
+    } else {
+        0
+    };
     let ld = |p: &[f64], o: usize| {
         // SAFETY: callers keep o + LANES <= n <= p.len().
         unsafe { _mm512_loadu_pd(p.as_ptr().add(o)) }
@@ -234,7 +238,14 @@ pub unsafe fn greeks_lanes<const ZERO_RATE: bool>(
             // SAFETY: each buffer holds eight lanes.
             unsafe { _mm512_loadu_pd(b.as_ptr()) }
         };
-        let g = greeks8::<ZERO_RATE>(l(&buf[0]), l(&buf[1]), l(&buf[2]), l(&buf[3]), l(&buf[4]), call);
+        let g = greeks8::<ZERO_RATE>(
+            l(&buf[0]),
+            l(&buf[1]),
+            l(&buf[2]),
+            l(&buf[3]),
+            l(&buf[4]),
+            call,
+        );
         let mut res = [[0.0f64; LANES]; 4];
         for (dst, x) in res.iter_mut().zip([g.gamma, g.delta, g.vanna, g.charm]) {
             // SAFETY: each buffer holds eight lanes.
