@@ -238,7 +238,12 @@ def test_exposure_switch_redraws_strikes_and_heatmap_with_units(browser, written
         labels = {e["key"]: e["label"] for e in data["exposures"]}
         last = pd.Timestamp(times[-1], unit="s", tz="UTC")
         expected = _bars_library(flow, "BTC", last)
-        shown = (("dex", "DEX", "(USD)"), ("vex", "VEX", "(USD)"), ("cex", "CEX", "(USD)"), ("gex", "GEX", "USD per 1% move"))
+        shown = (
+            ("dex", "DEX", "(USD)"),
+            ("vex", "VEX", "(USD)"),
+            ("cex", "CEX", "(USD)"),
+            ("gex", "GEX", "USD per 1% move"),
+        )
         for e, name, unit in shown:
             page.select_option("#exposure", e)
             assert page.get_attribute("body", "data-exposure") == e
