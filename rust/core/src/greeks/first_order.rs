@@ -32,107 +32,94 @@ use crate::fastmath::{exp, ln, madd};
 use crate::greeks::gamma::{black76_gamma, gamma_block, CHUNK, INV_SQRT_2PI};
 
 /// The centre c of the map t = (z − c)/(z + c) that takes z ∈ [0, ∞) to t ∈ [−1, 1).
-pub(crate) const MILLS_C: f64 = 4.0;
+pub(crate) const MILLS_C: f64 = 5.0;
 
-/// Chebyshev coefficients (in t) of (z + c)·R(z), R(z) = Φ(−z)/φ(z) the Mills ratio,
-/// so that Φ(−z) = φ(z)·Σ a_j T_j(t)/(z + c) for z ≥ 0. R is smooth on [0, ∞] in t
-/// (R(z) ~ 1/z), so the series converges fast: fitted with mpmath at 40 digits on
-/// 120 Chebyshev nodes, truncated where |a_j| < 1e-18 (28 terms); the double-precision
-/// evaluation is within 3e-16 relative of Φ(−z) for z ∈ [0, 37.5] (where Φ(−z) is a
-/// normal double), checked against mpmath in tests/test_greeks.py.
+/// u = α·t + β maps t ∈ [−1, t_max] (z ∈ [0, 38.7], t_max = 33.7/43.7) onto [−1, 1]:
+/// beyond z = 38.7, φ(z) is 0 in double precision and so is every tail it multiplies.
+pub(crate) const MILLS_U: (f64, f64) = (1.1291989664082687, 0.12919896640826872);
+
+/// Chebyshev coefficients (in u) of (z + c)·R(z), R(z) = Φ(−z)/φ(z) the Mills ratio,
+/// so that Φ(−z) = φ(z)·Σ a_j T_j(u)/(z + c) for 0 ≤ z ≤ 38.7. R is smooth in t
+/// (R(z) ~ 1/z as z → ∞), so the series converges fast: computed with mpmath at 40
+/// digits from 100 Chebyshev nodes, truncated after 22 terms (the rest sum to 3e-17).
 /// (The fit itself: [`MILLS_POWER`] is what is evaluated; a test checks the two agree.)
 #[allow(clippy::excessive_precision)]
 #[cfg_attr(not(test), allow(dead_code))]
-pub(crate) const MILLS: [f64; 28] = [
-    2.4325604285150404,
-    -1.8842545745794834,
-    0.5569566490963817,
-    -0.12161597214420457,
-    0.017360708143727772,
-    -0.0008036212007299657,
-    -0.0002520349348054353,
-    4.7383719270581175e-05,
-    2.5325891365988257e-06,
-    -1.5404069839913e-06,
-    -8.474960630061696e-09,
-    5.185338601094672e-08,
-    -2.8281293276602497e-10,
-    -1.9486566378891076e-09,
-    -2.491945496827567e-11,
-    7.957248719448846e-11,
-    4.618414179155219e-12,
-    -3.290856124224385e-12,
-    -4.36538404380973e-13,
-    1.2300711839232774e-13,
-    3.2414173582086784e-14,
-    -3.0532395587325663e-15,
-    -2.0183740275707353e-15,
-    -7.170195501422588e-17,
-    1.0169552398038542e-16,
-    1.756244228053356e-17,
-    -3.3580682440276754e-18,
-    -1.5279791611772288e-18,
+pub(crate) const MILLS: [f64; 22] = [
+    2.871842320674197,
+    -2.351689376621162,
+    0.7797633720490993,
+    -0.21000264891266,
+    0.04513050664062501,
+    -0.007352815769637602,
+    0.0007822376608564563,
+    -1.868072094751482e-05,
+    -9.881791420556679e-06,
+    1.4665626278635553e-06,
+    4.2470680483386795e-08,
+    -3.287414992523862e-08,
+    1.2518060777237056e-09,
+    6.752228779287456e-10,
+    -5.550058160261033e-11,
+    -1.523179247412956e-11,
+    1.6510720659267663e-12,
+    4.0090783468614e-13,
+    -4.311380512296002e-14,
+    -1.2164856204235532e-14,
+    9.625622672632435e-16,
+    4.0211729867811264e-16,
 ];
 
-/// [`MILLS`] in powers of t: Σ p_i t^i = Σ a_j T_j(t), converted in exact rational
-/// arithmetic and rounded to doubles. Evaluated by Estrin's scheme (depth 6 instead
-/// of Clenshaw's 27, and one fused multiply-add per coefficient instead of two
-/// operations), so the vector kernels overlap it with the rest. The monomial form is
-/// well conditioned here: Σ|p_i||t|^i is at most 3.7 times the sum for t ∈ [−1, 0.81]
-/// (z ≤ 38.6, beyond which φ(z) is 0); the evaluation is within 6e-16 relative of
-/// Φ(−z)/φ(z) (mpmath, 3000 points of [0, 37.5]) and within 1e-15 of the Chebyshev
-/// form (a test below).
+/// [`MILLS`] in powers of u: Σ p_i u^i = Σ a_j T_j(u), converted in mpmath (40 digits)
+/// and rounded to doubles. Evaluated by Estrin's scheme (depth 5, one fused
+/// multiply-add per coefficient), so the vector kernels overlap it with the rest. The
+/// monomial form is well conditioned here: Σ|p_i||u|^i is at most 5.6 times the sum
+/// on [−1, 1]; the evaluation is within 1e-15 relative of Φ(−z)/φ(z) (an mpmath table
+/// in the tests below, and the Chebyshev form).
 #[allow(clippy::excessive_precision)]
-pub(crate) const MILLS_POWER: [f64; 28] = [
-    1.893219063308485,
-    -1.5237709108199828,
-    0.9704095548675873,
-    -0.4675409629983831,
-    0.15139176231250703,
-    -0.018900450860124655,
-    -0.008722295275658477,
-    0.004087855658088079,
-    0.0003342446322140252,
-    -0.000579269115388907,
-    -4.7833729314486615e-06,
-    8.80947682676669e-05,
-    1.7968713266322371e-06,
-    -1.484005459703653e-05,
-    -1.5801527038269724e-06,
-    2.561432250079801e-06,
-    6.857356598858169e-07,
-    -3.890569037412125e-07,
-    -2.2154703591241122e-07,
-    3.251007182630254e-08,
-    5.7235748608406186e-08,
-    7.240192448257754e-09,
-    -1.145701192551998e-08,
-    -4.218749495275367e-09,
-    1.5854913575723621e-09,
-    9.86800271253412e-10,
-    -1.1267807254558604e-10,
-    -1.0254094572227673e-10,
+pub(crate) const MILLS_POWER: [f64; 22] = [
+    2.136417294651767,
+    -1.7583011739920082,
+    1.212881213940488,
+    -0.6941838751118353,
+    0.32189971367711123,
+    -0.1148766923518108,
+    0.027603864792601775,
+    -0.0021400907947979066,
+    -0.0013089375883904705,
+    0.00048042680970562167,
+    1.1537891242794875e-05,
+    -4.426081105793607e-05,
+    4.559371636268634e-06,
+    3.934943852962897e-06,
+    -7.250587497500573e-07,
+    -3.9778876580133773e-07,
+    8.489389731265899e-08,
+    4.640212726689159e-08,
+    -8.174311894971173e-09,
+    -5.402609444841297e-09,
+    5.046598459789114e-10,
+    4.2165054857870064e-10,
 ];
 
-/// Σ [`MILLS_POWER`]_i t^i/(z + c) at t = (z − c)/(z + c): Φ(−z)/φ(z) for z ≥ 0, by
-/// Estrin's scheme with `madd` (the vector kernels do these operations in this order).
+/// Σ [`MILLS_POWER`]_i u^i/(z + c), u = α·(z − c)/(z + c) + β: Φ(−z)/φ(z) for
+/// 0 ≤ z ≤ 38.7 (finite, and multiplied by φ(z) = 0, beyond), by Estrin's scheme with
+/// `madd` (the vector kernels do these operations in this order).
 #[inline(always)]
 pub fn mills<const FMA: bool>(z: f64) -> f64 {
     let p = &MILLS_POWER;
     let inv = 1.0 / (z + MILLS_C);
-    let t = (z - MILLS_C) * inv;
-    let t2 = t * t;
-    let t4 = t2 * t2;
-    let t8 = t4 * t4;
-    let t16 = t8 * t8;
-    let q = |i: usize| madd::<FMA>(p[2 * i + 1], t, p[2 * i]);
-    let r = |i: usize| madd::<FMA>(q(2 * i + 1), t2, q(2 * i));
-    let s0 = madd::<FMA>(r(1), t4, r(0));
-    let s1 = madd::<FMA>(r(3), t4, r(2));
-    let s2 = madd::<FMA>(r(5), t4, r(4));
-    let u0 = madd::<FMA>(s1, t8, s0);
-    let u1 = madd::<FMA>(r(6), t8, s2); // r(6) = p24..p27, the last group of four
-    madd::<FMA>(u1, t16, u0) * inv
+    let u = madd::<FMA>(MILLS_U.0, (z - MILLS_C) * inv, MILLS_U.1);
+    let u2 = u * u;
+    let u4 = u2 * u2;
+    let u8 = u4 * u4;
+    let u16 = u8 * u8;
+    let q = |i: usize| madd::<FMA>(p[2 * i + 1], u, p[2 * i]);
+    let r = |i: usize| madd::<FMA>(q(2 * i + 1), u2, q(2 * i));
+    let s0 = madd::<FMA>(r(1), u4, r(0));
+    let s1 = madd::<FMA>(r(3), u4, r(2));
+    let s2 = madd::<FMA>(q(10), u4, r(4)); // p16..p21: the last group has six
+    madd::<FMA>(s2, u16, madd::<FMA>(s1, u8, s0)) * inv
 }
 
 /// Φ(−z)·(pdf/φ(z)) for z ≥ 0 (z = +∞ gives 0), given pdf = φ(z) times any factor:
@@ -942,12 +929,12 @@ mod tests {
     }
 
     /// The power form evaluated (Estrin) against the Chebyshev fit (Clenshaw), on a
-    /// grid of z over the whole range where φ(z) is a normal double.
+    /// grid of z over the whole fitted range: the conversion lost nothing.
     #[test]
     fn power_form_equals_the_chebyshev_fit() {
         let clenshaw = |z: f64| {
             let inv = 1.0 / (z + MILLS_C);
-            let t = (z - MILLS_C) * inv;
+            let t = MILLS_U.0 * ((z - MILLS_C) * inv) + MILLS_U.1;
             let (mut b1, mut b2) = (0.0f64, 0.0f64);
             for j in (1..MILLS.len()).rev() {
                 let b0 = 2.0 * t * b1 + (MILLS[j] - b2);
@@ -963,7 +950,9 @@ mod tests {
             worst = worst.max(((mills::<false>(z) - b) / b).abs());
             worst = worst.max(((a - b) / b).abs());
         }
-        assert!(worst < 1e-15, "{worst}");
+        // Both sides round (Clenshaw's recurrence a little more): each is also checked
+        // against mpmath by mills_ratio_matches_mpmath.
+        assert!(worst < 2e-15, "{worst}");
     }
 
     /// Random rows with every kind of degenerate and extreme input mixed in.

@@ -21,7 +21,7 @@
 
 use std::arch::x86_64::*;
 
-use crate::greeks::first_order::{GreeksOut, MILLS_C, MILLS_POWER};
+use crate::greeks::first_order::{GreeksOut, MILLS_C, MILLS_POWER, MILLS_U};
 use crate::greeks::gamma::INV_SQRT_2PI;
 use crate::greeks::gamma_avx512::{exp8, ln8};
 
@@ -49,18 +49,17 @@ fn mills8(z: __m512d) -> __m512d {
     let p = &MILLS_POWER;
     let inv = _mm512_div_pd(splat(1.0), _mm512_add_pd(z, splat(MILLS_C)));
     let t = _mm512_mul_pd(_mm512_sub_pd(z, splat(MILLS_C)), inv);
-    let t2 = _mm512_mul_pd(t, t);
-    let t4 = _mm512_mul_pd(t2, t2);
-    let t8 = _mm512_mul_pd(t4, t4);
-    let t16 = _mm512_mul_pd(t8, t8);
-    let q = |i: usize| _mm512_fmadd_pd(splat(p[2 * i + 1]), t, splat(p[2 * i]));
-    let r = |i: usize| _mm512_fmadd_pd(q(2 * i + 1), t2, q(2 * i));
-    let s0 = _mm512_fmadd_pd(r(1), t4, r(0));
-    let s1 = _mm512_fmadd_pd(r(3), t4, r(2));
-    let s2 = _mm512_fmadd_pd(r(5), t4, r(4));
-    let u0 = _mm512_fmadd_pd(s1, t8, s0);
-    let u1 = _mm512_fmadd_pd(r(6), t8, s2);
-    _mm512_mul_pd(_mm512_fmadd_pd(u1, t16, u0), inv)
+    let u = _mm512_fmadd_pd(splat(MILLS_U.0), t, splat(MILLS_U.1));
+    let u2 = _mm512_mul_pd(u, u);
+    let u4 = _mm512_mul_pd(u2, u2);
+    let u8 = _mm512_mul_pd(u4, u4);
+    let u16 = _mm512_mul_pd(u8, u8);
+    let q = |i: usize| _mm512_fmadd_pd(splat(p[2 * i + 1]), u, splat(p[2 * i]));
+    let r = |i: usize| _mm512_fmadd_pd(q(2 * i + 1), u2, q(2 * i));
+    let s0 = _mm512_fmadd_pd(r(1), u4, r(0));
+    let s1 = _mm512_fmadd_pd(r(3), u4, r(2));
+    let s2 = _mm512_fmadd_pd(q(10), u4, r(4));
+    _mm512_mul_pd(_mm512_fmadd_pd(s2, u16, _mm512_fmadd_pd(s1, u8, s0)), inv)
 }
 
 /// All four greeks of eight options (`call`: one bit per lane, set for a call).
