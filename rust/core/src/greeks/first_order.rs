@@ -480,8 +480,13 @@ impl GreeksOut<'_> {
 }
 
 /// The asked-for greeks of one block on this thread. `r` and `is_call` hold one
-/// value (for every row) or one per row. Gamma is [`gamma_block`] (or, with a rate
-/// per row, [`black76_gamma`] per row), bit for bit what `gamma_into` gives.
+/// value (for every row) or one per row. Gamma is bit for bit what `gamma_into`
+/// gives (with a rate per row, [`black76_gamma`] per row).
+///
+/// On a CPU with AVX-512F or AVX2+FMA: one vector pass for all four ([`fused_block`]).
+/// Elsewhere: [`gamma_block`], then the auto-vectorised passes of [`sub_block`]
+/// (kept compiled for AVX2 and AVX-512 too, where a test checks them bit for bit
+/// against the one-lane formula).
 #[allow(clippy::too_many_arguments)]
 pub fn greeks_block(
     out: GreeksOut<'_>,
