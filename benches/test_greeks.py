@@ -8,6 +8,8 @@ the "fresh" rows show what a call without ``out=`` costs. The inputs are the gam
 kernel bench's (``benches/peers/kernel.py``: strikes within ±4 standard moves),
 half calls, half puts. Before anything is timed, the one-pass gamma is checked
 bit-identical to ``fg.black76_gamma`` and delta against put-call parity.
+On a loaded machine the wall clock swings; ``python -m benches.greeks_ratio`` times
+the same two calls side by side by CPU time (the number in the README).
 """
 
 from __future__ import annotations

@@ -6,6 +6,7 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 from click.testing import CliRunner
+from tests.html_page import bars, read_blob
 
 import flowgex as fg
 from flowgex.cli import main
@@ -61,3 +62,32 @@ def test_the_report_shows_the_dealer_book_of_the_asked_greeks(data, tmp_path):
     assert row == f"| BTC | {last['dex']:,.0f} | {last['cex']:,.0f} |"
     plain = CliRunner().invoke(main, ["run", str(data), "--out", str(tmp_path / "plain")])
     assert plain.exit_code == 0 and "Dealer book" not in (tmp_path / "plain" / "report.md").read_text()
+
+
+def test_the_page_of_run_and_demo_offers_the_asked_exposures(data, tmp_path):
+    out = tmp_path / "out"
+    result = CliRunner().invoke(main, ["run", str(data), "--out", str(out), "--greeks", "vanna,delta"])
+    assert result.exit_code == 0, result.output
+    page = read_blob(out / "report.html")
+    assert [e["key"] for e in page["exposures"]] == ["gex", "dex", "vex"]
+    m = fg.simulate(days=2, assets=("BTC",), seed=3, trades_per_day=500)
+    res = fg.flow_gex(m.trades, m.chain, m.spot, greeks=("delta", "vanna"))
+    last = page["assets"]["BTC"]["t"][-1]
+    at = pd.Timestamp(last, unit="s", tz="UTC")
+    spot = fg.levels(res, "BTC", at=at).spot
+    want = res.by_strike(asset="BTC", at=at)
+    want = want[(want["strike"] - spot).abs() <= 0.15 * spot]
+    got = bars(page["assets"]["BTC"]["variants"]["all"], len(page["assets"]["BTC"]["t"]) - 1)
+    assert got["vex"].tolist() == want["vex"].tolist() and got["dex"].tolist() == want["dex"].tolist()
+
+    demo_out = tmp_path / "demo"
+    args = ["demo", "--out", str(demo_out), "--days", "1", "--assets", "BTC", "--trades-per-day", "300"]
+    result = CliRunner().invoke(main, [*args, "--greeks", "delta,vanna,charm"])
+    assert result.exit_code == 0, result.output
+    assert [e["key"] for e in read_blob(demo_out / "report.html")["exposures"]] == ["gex", "dex", "vex", "cex"]
+    assert "## Dealer book at the last grid time" in (demo_out / "report.md").read_text()
+    plain = CliRunner().invoke(main, [*args[:2], str(tmp_path / "plain"), *args[3:]])
+    assert plain.exit_code == 0, plain.output
+    assert [e["key"] for e in read_blob(tmp_path / "plain" / "report.html")["exposures"]] == ["gex"]
+    bad = CliRunner().invoke(main, [*args, "--greeks", "theta"])
+    assert bad.exit_code == 2 and "greeks" in bad.stderr

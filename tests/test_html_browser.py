@@ -207,3 +207,75 @@ def test_hover_shows_the_strike_and_its_values(opened, written):
             assert abs(_money(shown) - value) <= 0.5, (shown, value)
         else:
             assert _money(shown) == pytest.approx(value, rel=5e-4, abs=1e-12), (shown, value)
+
+
+@pytest.fixture(scope="module")
+def written_greeks(tmp_path_factory):
+    flow, classic = market_results(greeks=fg.GREEKS)
+    folder = tmp_path_factory.mktemp("html_browser_greeks")
+    path = fg.write_html(flow, folder / "report.html", classic=classic, max_steps=60)
+    return flow, path, read_blob(path), folder
+
+
+def _heatmap_column(page, j: int) -> dict[float, float]:
+    """{strike: value} of the heatmap's column ``j`` as plotly holds it (blank cells left out)."""
+    z, ys = page.evaluate("() => { const d = document.getElementById('heatmap').data[0]; return [d.z, d.y]; }")
+    return {k: row[j] for k, row in zip(ys, z) if row[j] is not None}
+
+
+def test_the_exposure_menu_is_hidden_without_other_greeks(opened):
+    assert not opened.page.locator("#exposure-box").is_visible()
+    assert opened.page.get_attribute("body", "data-exposure") == "gex"
+
+
+def test_exposure_switch_redraws_strikes_and_heatmap_with_units(browser, written_greeks):
+    flow, path, data, folder = written_greeks
+    o = Opened(browser, path)
+    try:
+        page = o.page
+        assert page.locator("#exposure-box").is_visible()
+        times = data["assets"]["BTC"]["t"]
+        labels = {e["key"]: e["label"] for e in data["exposures"]}
+        last = pd.Timestamp(times[-1], unit="s", tz="UTC")
+        expected = _bars_library(flow, "BTC", last)
+        shown = (
+            ("dex", "DEX", "(USD)"),
+            ("vex", "VEX", "(USD)"),
+            ("cex", "CEX", "(USD)"),
+            ("gex", "GEX", "USD per 1% move"),
+        )
+        for e, name, unit in shown:
+            page.select_option("#exposure", e)
+            assert page.get_attribute("body", "data-exposure") == e
+            x, y, drawn = _drawn_bars(page)
+            np.testing.assert_array_equal(x, expected["strike"])
+            np.testing.assert_array_equal(y, expected[e])  # the library's by_strike column, bit for bit
+            assert drawn == len(expected)
+            assert page.locator("#strikes .ytitle").text_content() == labels[e]
+            assert unit in labels[e]
+            assert f"BTC {name} by strike" in (page.locator("#strikes .gtitle").text_content() or "")
+            # The heatmap's last column is the same rows.
+            assert _heatmap_column(page, len(times) - 1) == dict(zip(expected["strike"], expected[e]))
+            assert f"BTC {name} by strike over time" in (page.locator("#heatmap .gtitle").text_content() or "")
+            assert unit.strip("()") in (page.locator("#heatmap .cbtitle").text_content() or "")
+            if e != "gex":
+                # Switching really changes the numbers: the exposure is not GEX relabelled.
+                assert not np.array_equal(y, expected["gex"])
+                page.locator("#strikes").screenshot(path=str(folder / f"strikes_{e}.png"))
+                _not_blank(folder / f"strikes_{e}.png")
+        # The time control and the asset menu keep the chosen exposure.
+        page.select_option("#exposure", "vex")
+        page.locator("#time").focus()
+        page.keyboard.press("Home")
+        first = pd.Timestamp(times[0], unit="s", tz="UTC")
+        x, y, _ = _drawn_bars(page)
+        np.testing.assert_array_equal(y, _bars_library(flow, "BTC", first)["vex"])
+        page.select_option("#asset", "ETH")
+        eth_last = pd.Timestamp(data["assets"]["ETH"]["t"][-1], unit="s", tz="UTC")
+        x, y, _ = _drawn_bars(page)
+        np.testing.assert_array_equal(y, _bars_library(flow, "ETH", eth_last)["vex"])
+        page.screenshot(path=str(folder / "page_vex.png"), full_page=True)
+        _not_blank(folder / "page_vex.png")
+        assert o.errors == []
+    finally:
+        o.close()

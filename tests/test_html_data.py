@@ -15,6 +15,7 @@ import pytest
 from tests.html_page import bars, f64, market_results, read_blob
 
 import flowgex as fg
+from flowgex.html import page_data
 
 FILTERS = {
     "all": {},
@@ -188,3 +189,48 @@ def test_a_classic_result_alone_and_a_title_with_markup(results, tmp_path):
     v = data["assets"]["BTC"]["variants"]["all"]
     assert data["assets"]["BTC"]["t"] == [int(lv.time.value // 10**9)]
     assert f64(v["spot"])[0] == lv.spot and f64(v["total"])[0] == lv.total_gex
+
+
+def test_exposures_travel_only_when_computed_with_their_units(results, page, tmp_path):
+    _, data = page
+    assert data["exposures"] == [{"key": "gex", "name": "GEX", "label": "GEX (USD per 1% move)"}]
+    assert all(v["bars"]["x"] == {} for a in data["assets"].values() for v in a["variants"].values())
+    flow, _ = market_results(greeks=fg.GREEKS)
+    data = read_blob(fg.write_html(flow, tmp_path / "greeks.html", max_days=(7,), max_steps=40))
+    assert [(e["key"], e["name"]) for e in data["exposures"]] == [
+        ("gex", "GEX"),
+        ("dex", "DEX"),
+        ("vex", "VEX"),
+        ("cex", "CEX"),
+    ]
+    labels = {e["key"]: e["label"] for e in data["exposures"]}
+    assert labels["dex"] == "DEX: delta held (USD)"
+    assert labels["vex"] == "VEX: delta change per +1 vol point (USD)"
+    assert labels["cex"] == "CEX: delta change per day (USD)"
+    # In underlying units the labels drop USD, as the PNG charts' do.
+    m = fg.simulate(days=1, assets=("BTC",), seed=3, trades_per_day=300)
+    und = fg.flow_gex(m.trades, spot=m.spot, greeks=fg.GREEKS, unit="underlying")
+    und_labels = {e["key"]: e["label"] for e in page_data(und)["exposures"]}
+    assert und_labels["dex"] == "DEX: delta held (underlying units)"
+    assert und_labels["gex"] == "GEX (underlying units per 1-point move)"
+
+
+@pytest.mark.parametrize("key", ["all", "max_7d"])
+def test_dex_vex_cex_bars_equal_by_strike(tmp_path, key):
+    flow, _ = market_results(greeks=fg.GREEKS)
+    data = read_blob(fg.write_html(flow, tmp_path / "greeks.html", max_days=(7,), max_steps=40))
+    res = flow.filter(**FILTERS[key]) if FILTERS[key] else flow
+    for asset in ("BTC", "ETH"):
+        v = data["assets"][asset]["variants"][key]
+        times = data["assets"][asset]["t"]
+        for j in (0, len(times) - 1):
+            at = pd.Timestamp(times[j], unit="s", tz="UTC")
+            spot = fg.levels(res, asset, at=at).spot
+            table = res.by_strike(asset=asset, at=at)
+            table = table[(table["strike"] - spot).abs() <= 0.15 * spot]
+            b = bars(v, j)
+            assert len(b["strike"]) == len(table) > 0
+            np.testing.assert_array_equal(b["strike"], table["strike"])
+            for e in ("gex", "dex", "vex", "cex"):
+                np.testing.assert_array_equal(b[e], table[e])
+            assert np.any(b["dex"] != 0) and np.any(b["vex"] != 0) and np.any(b["cex"] != 0)

@@ -8,6 +8,7 @@ from pathlib import Path
 import click
 
 from ..engine import flow_gex
+from ..options import parse_greeks
 from ..simulate import simulate
 from ._options import market_options, split_assets
 from ._pipeline import Filters, analyse, write_charts, write_page
@@ -24,16 +25,23 @@ from .report import levels_table, write_report
     help="Folder for the charts and the report (created if needed).",
 )
 @market_options(days=7, tpd=5_000)
-def demo(out: Path, days: int, assets: str, seed: int, trades_per_day: int) -> None:
+@click.option(
+    "--greeks",
+    default=None,
+    metavar="NAMES",
+    help="Also compute delta, vanna and/or charm exposure (report.html can switch to them), e.g. 'delta,vanna,charm'.",
+)
+def demo(out: Path, days: int, assets: str, seed: int, trades_per_day: int, greeks: str | None) -> None:
     """Simulate a Deribit-like market, compute flow and classic GEX, print the levels, write charts and a report."""
     t0 = time.perf_counter()
     names = split_assets(assets)
+    greek_names = parse_greeks(["gamma", *(g.strip() for g in greeks.split(",") if g.strip())] if greeks else ())
     click.echo(
         f"Simulating {days} days of {', '.join(names)} options ({trades_per_day:,} trades/day/asset, seed {seed})"
     )
     market = simulate(days=days, assets=names, seed=seed, trades_per_day=trades_per_day)
     inputs = Inputs(market.trades, market.chain, market.spot, f"simulated market, seed {seed}")
-    flow = flow_gex(market.trades, spot=market.spot)
+    flow = flow_gex(market.trades, spot=market.spot, greeks=greek_names)
     a = analyse(flow, inputs, filters=Filters())
     click.echo(f"\nLevels at {max(lv.time for lv in a.levels.values()):%Y-%m-%d %H:%M} UTC ({flow.unit}):\n")
     click.echo(levels_table(a))

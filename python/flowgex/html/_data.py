@@ -1,7 +1,8 @@
 """The numbers of the HTML report: one compact, JSON-ready blob built from the
 library's own tables and functions.
 
-Nothing here computes GEX: the bars are rows of ``res.by_strike``, the spot,
+Nothing here computes GEX: the bars (GEX, and DEX, VEX, CEX when the result
+has them) are rows of ``res.by_strike``, the spot,
 totals, near-spot GEX, flip and regime come from ``res.levels_series``, the
 walls from the same rule :func:`flowgex.levels` uses, the curves from
 :func:`flowgex.profile`, the comparison from :func:`flowgex.compare`. The page
@@ -37,11 +38,12 @@ from ..analytics import compare, levels, profile
 from ..analytics.book import relative_grid
 from ..analytics.levels import strike_extreme
 from ..errors import FlowgexError, OptionError
+from ..plot._style import exposure_label
 
 if TYPE_CHECKING:
     from ..result import GexResult
 
-__all__ = ["Variant", "build_data", "variants", "sample_steps", "b64", "PROFILE_WIDTH", "PROFILE_POINTS"]
+__all__ = ["Variant", "build_data", "exposures", "variants", "sample_steps", "b64", "PROFILE_WIDTH", "PROFILE_POINTS"]
 
 #: The profile's hypothetical spots: ±20% of spot (the flip search range of fg.levels) ...
 PROFILE_WIDTH = 0.2
@@ -97,8 +99,21 @@ def _nan(x: Any) -> float:
     return float("nan") if x is None or x is pd.NA else float(x)
 
 
+def exposures(res: GexResult) -> list[dict[str, str]]:
+    """The exposures the page can switch between: GEX, then DEX, VEX, CEX where the result
+    computed them (``greeks=`` in flow_gex), each with its name and axis label (units included),
+    the labels of the PNG charts."""
+    return [
+        {"key": e, "name": "GEX" if e == "gex" else e.upper(), "label": exposure_label(e, res.unit)}
+        for e in ("gex", *res.exposures)
+    ]
+
+
 def _bars(res: GexResult, asset: str, times: np.ndarray, spots: np.ndarray) -> dict[str, Any]:
-    """Strike-chart rows per offered step (strikes within WINDOW of spot) and the walls of each step."""
+    """Strike-chart rows per offered step (strikes within WINDOW of spot) and the walls of each step.
+
+    The rows carry GEX (calls, puts, total) and each other computed exposure's total ("x"), the
+    same rows, so the exposure switch re-draws the strike chart and heatmap from ``res.by_strike``."""
     bs = res.by_strike(asset=asset)
     bt = bs["time"].to_numpy(dtype="datetime64[ns]").astype(np.int64)
     k = bs["strike"].to_numpy(np.float64)
@@ -126,6 +141,7 @@ def _bars(res: GexResult, asset: str, times: np.ndarray, spots: np.ndarray) -> d
             "c": b64(cols[0][sel]),
             "p": b64(cols[1][sel]),
             "g": b64(cols[2][sel]),
+            "x": {e: b64(bs[e].to_numpy(np.float64)[sel]) for e in res.exposures},
         },
         "pwall": b64(pwall),
         "nwall": b64(nwall),
@@ -284,6 +300,7 @@ def build_data(
         "resolution_s": None if res.resolution_ns is None else int(res.resolution_ns) // 10**9,
         "window": WINDOW,
         "rel": b64(rel),
+        "exposures": exposures(res),
         "filters": [{"key": v.key, "label": v.label} for v in offered],
         "assets": out_assets,
         "notes": notes,

@@ -26,9 +26,10 @@
     var out = {
       spot: f64(v.spot), total: f64(v.total), near: f64(v.near), flip: f64(v.flip), regime: v.regime,
       pwall: f64(v.pwall), nwall: f64(v.nwall), profile: f64(v.profile),
-      off: i32(b.off), K: f64(b.K), ki: i32(b.ki), c: f64(b.c), p: f64(b.p), g: f64(b.g),
+      off: i32(b.off), K: f64(b.K), ki: i32(b.ki), c: f64(b.c), p: f64(b.p), g: f64(b.g), x: {},
       classic: v.classic
     };
+    Object.keys(b.x || {}).forEach(function (e) { out.x[e] = f64(b.x[e]); });
     if (v.classic && !v.classic.error) {
       out.ccurve = f64(v.classic.curve);
       out.top = { strike: f64(v.classic.top.strike), flow: f64(v.classic.top.flow), classic: f64(v.classic.top.classic) };
@@ -58,12 +59,21 @@
   }
   var UNIT = { usd_per_1pct: "USD per 1% move", usd_per_point: "USD per 1-point move", underlying: "underlying units per 1-point move" };
   var unitText = "GEX (" + (UNIT[D.unit] || D.unit) + ")";
+  // The exposures the strike chart and heatmap can show: GEX, and DEX/VEX/CEX when the run computed them.
+  var EXPO = D.exposures || [{ key: "gex", name: "GEX", label: unitText }];
+  function column(v, e) { return e.key === "gex" ? v.g : v.x[e.key]; }
 
   // -- state and controls --------------------------------------------------
   var assetSel = document.getElementById("asset"), filterSel = document.getElementById("filter");
   var slider = document.getElementById("time"), timeLabel = document.getElementById("time-label");
   Object.keys(D.assets).forEach(function (a) { assetSel.add(new Option(a, a)); });
   D.filters.forEach(function (f) { filterSel.add(new Option(f.label, f.key)); });
+  var expoSel = document.getElementById("exposure");
+  EXPO.forEach(function (e) { expoSel.add(new Option(e.label, e.key)); });
+  if (EXPO.length < 2) document.getElementById("exposure-box").hidden = true;
+  function exposure() {
+    return EXPO.filter(function (e) { return e.key === expoSel.value; })[0] || EXPO[0];
+  }
   var config = { displaylogo: false, responsive: true };
 
   function vline(x, color, dash, text, row) {
@@ -80,24 +90,28 @@
     return { shapes: ls.map(function (l) { return l.shape; }), annotations: ls.map(function (l) { return l.ann; }) };
   }
 
-  function drawStrikes(a, v, j, t) {
+  function drawStrikes(a, v, j, t, e) {
+    // GEX bars carry calls and puts in the hover; DEX/VEX/CEX their total per strike.
+    var gex = e.key === "gex", ys = column(v, e);
     var lo = v.off[j], hi = v.off[j + 1], x = [], y = [], cd = [], col = [];
     for (var r = lo; r < hi; r++) {
-      x.push(v.K[v.ki[r]]); y.push(v.g[r]); cd.push([value(v.c[r]), value(v.p[r]), value(v.g[r]), price(v.K[v.ki[r]])]);
-      col.push(v.g[r] >= 0 ? GREEN : RED);
+      x.push(v.K[v.ki[r]]); y.push(ys[r]);
+      cd.push(gex ? [value(v.c[r]), value(v.p[r]), value(v.g[r]), price(v.K[v.ki[r]])] : [value(ys[r]), price(v.K[v.ki[r]])]);
+      col.push(ys[r] >= 0 ? GREEN : RED);
     }
-    var m = marks([
+    var lines = [
       [v.spot[j], SPOT, "solid", "spot " + price(v.spot[j])],
-      [v.flip[j], FLIP, "dash", "flip " + price(v.flip[j])],
-      [v.pwall[j], GREEN, "dot", "+wall " + price(v.pwall[j])],
-      [v.nwall[j], RED, "dot", "\u2212wall " + price(v.nwall[j])]
-    ]);
+      [v.flip[j], FLIP, "dash", (gex ? "flip " : "GEX flip ") + price(v.flip[j])]
+    ];
+    if (gex) lines.push([v.pwall[j], GREEN, "dot", "+wall " + price(v.pwall[j])], [v.nwall[j], RED, "dot", "\u2212wall " + price(v.nwall[j])]);
+    var m = marks(lines);
     Plotly.react("strikes", [{
-      type: "bar", x: x, y: y, customdata: cd, marker: { color: col }, name: "GEX",
-      hovertemplate: "strike %{customdata[3]}<br>total GEX %{customdata[2]}<br>calls %{customdata[0]}<br>puts %{customdata[1]}<extra></extra>"
+      type: "bar", x: x, y: y, customdata: cd, marker: { color: col }, name: e.name,
+      hovertemplate: gex ? "strike %{customdata[3]}<br>total GEX %{customdata[2]}<br>calls %{customdata[0]}<br>puts %{customdata[1]}<extra></extra>"
+        : "strike %{customdata[1]}<br>" + e.name + " %{customdata[0]}<extra></extra>"
     }], {
-      title: { text: a + " GEX by strike \u00b7 " + stamp(t) },
-      xaxis: { title: { text: "strike" } }, yaxis: { title: { text: unitText } },
+      title: { text: a + " " + e.name + " by strike \u00b7 " + stamp(t) },
+      xaxis: { title: { text: "strike" } }, yaxis: { title: { text: e.label } },
       shapes: m.shapes, annotations: m.annotations, margin: { t: 60, r: 20 }, bargap: 0.15, showlegend: false
     }, config);
   }
@@ -125,21 +139,21 @@
     }, config);
   }
 
-  function drawHeatmap(a, v, times, j) {
+  function drawHeatmap(a, v, times, j, e) {
     // Rows: every strike drawn at some offered time; cells outside a step's window are blank.
     var used = {}, n = times.length;
     for (var r = 0; r < v.ki.length; r++) used[v.ki[r]] = true;
     var rows = Object.keys(used).map(Number).sort(function (p, q) { return p - q; });
     var pos = {}; rows.forEach(function (k, i) { pos[k] = i; });
     var z = rows.map(function () { return new Array(n).fill(null); });
-    var mags = [];
+    var mags = [], vals = column(v, e);
     for (var s = 0; s < n; s++) {
       for (var q = v.off[s]; q < v.off[s + 1]; q++) {
-        z[pos[v.ki[q]]][s] = v.g[q];
-        if (v.g[q] !== 0) mags.push(Math.abs(v.g[q]));
+        z[pos[v.ki[q]]][s] = vals[q];
+        if (vals[q] !== 0) mags.push(Math.abs(vals[q]));
       }
     }
-    // Colour limits at the 99th percentile of |GEX| (as the PNG heatmap), so one extreme cell
+    // Colour limits at the 99th percentile of |value| (as the PNG heatmap), so one extreme cell
     // does not wash out the rest; the hover still shows every cell's exact value.
     mags.sort(function (p, q) { return p - q; });
     var zmax = mags.length ? mags[Math.min(mags.length - 1, Math.floor(0.99 * mags.length))] : 1;
@@ -147,12 +161,12 @@
     var flip = Array.from(v.flip).map(function (f) { return isFinite(f) ? f : null; });
     Plotly.react("heatmap", [
       { type: "heatmap", x: x, y: rows.map(function (k) { return v.K[k]; }), z: z, zmin: -zmax, zmax: zmax,
-        colorscale: [[0, RED], [0.5, "#f7f7f7"], [1, GREEN]], colorbar: { title: { text: "GEX" } },
-        hovertemplate: "%{x|%Y-%m-%d %H:%M} UTC<br>strike %{y:,.6~g}<br>GEX %{z:,.6~g}<extra></extra>" },
+        colorscale: [[0, RED], [0.5, "#f7f7f7"], [1, GREEN]], colorbar: { title: { text: e.label.replace(": ", ":<br>").replace(" (", "<br>(") } },
+        hovertemplate: "%{x|%Y-%m-%d %H:%M} UTC<br>strike %{y:,.6~g}<br>" + e.name + " %{z:,.6~g}<extra></extra>" },
       { type: "scatter", mode: "lines", x: x, y: Array.from(v.spot), name: "spot", line: { color: SPOT, width: 2 } },
-      { type: "scatter", mode: "lines", x: x, y: flip, name: "flip", line: { color: FLIP, width: 1.5, dash: "dash" } }
+      { type: "scatter", mode: "lines", x: x, y: flip, name: e.key === "gex" ? "flip" : "GEX flip", line: { color: FLIP, width: 1.5, dash: "dash" } }
     ], {
-      title: { text: a + " GEX by strike over time" + (D.assets[a].stride > 1 ? " (every " + D.assets[a].stride + " steps)" : "") },
+      title: { text: a + " " + e.name + " by strike over time" + (D.assets[a].stride > 1 ? " (every " + D.assets[a].stride + " steps)" : "") },
       xaxis: { title: { text: "time (UTC)" } }, yaxis: { title: { text: "strike" } }, margin: { t: 60, r: 20 },
       legend: { orientation: "h", y: -0.25 },
       shapes: [{ type: "line", xref: "x", yref: "paper", x0: x[j], x1: x[j], y0: 0, y1: 1, line: { color: "#333", width: 1, dash: "dot" } }]
@@ -192,18 +206,20 @@
   function update(resetTime, full) {
     var a = assetSel.value, key = filterSel.value, times = D.assets[a].t;
     if (resetTime) { slider.max = times.length - 1; slider.value = times.length - 1; }
-    var j = Number(slider.value), v = decoded(a, key), t = times[j];
+    var j = Number(slider.value), v = decoded(a, key), t = times[j], e = exposure();
     timeLabel.textContent = stamp(t) + "  (" + (j + 1) + " of " + times.length + ")";
-    drawStrikes(a, v, j, t);
+    drawStrikes(a, v, j, t, e);
     drawProfile(a, v, j, t);
-    if (full) drawHeatmap(a, v, times, j);
+    if (full) drawHeatmap(a, v, times, j, e);
     else Plotly.relayout("heatmap", { "shapes[0].x0": new Date(t * 1000).toISOString(), "shapes[0].x1": new Date(t * 1000).toISOString() });
     drawLevels(a, v, times, j);
     drawCompare(v);
     document.body.setAttribute("data-step", String(j));
+    document.body.setAttribute("data-exposure", e.key);
   }
   assetSel.addEventListener("change", function () { update(true, true); });
   filterSel.addEventListener("change", function () { update(false, true); });
+  expoSel.addEventListener("change", function () { update(false, true); });
   slider.addEventListener("input", function () { update(false, false); });
   document.querySelector("#levels tbody").addEventListener("click", function (e) {
     var tr = e.target.closest("tr");

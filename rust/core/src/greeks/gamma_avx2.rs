@@ -29,7 +29,7 @@ fn splat(x: f64) -> __m256d {
 /// ln(x) for positive normal lanes (fdlibm e_log.c; see `fastmath::ln`).
 #[inline]
 #[target_feature(enable = "avx2,fma")]
-fn ln4(x: __m256d) -> __m256d {
+pub(crate) fn ln4(x: __m256d) -> __m256d {
     let bits = _mm256_castpd_si256(x);
     let e = _mm256_srli_epi64::<52>(bits);
     let ef = _mm256_sub_pd(

@@ -28,7 +28,7 @@ fn splat(x: f64) -> __m512d {
 /// ln(x) for positive normal lanes (fdlibm e_log.c; see `fastmath::ln`).
 #[inline]
 #[target_feature(enable = "avx512f")]
-fn ln8(x: __m512d) -> __m512d {
+pub(crate) fn ln8(x: __m512d) -> __m512d {
     let bits = _mm512_castpd_si512(x);
     let e = _mm512_srli_epi64::<52>(bits);
     let ef = _mm512_sub_pd(
@@ -74,7 +74,7 @@ fn ln8(x: __m512d) -> __m512d {
 /// e^x (see `fastmath::exp`): 0 below about −708.4, +inf above about 709.8.
 #[inline]
 #[target_feature(enable = "avx512f")]
-fn exp8(x: __m512d) -> __m512d {
+pub(crate) fn exp8(x: __m512d) -> __m512d {
     let xc = _mm512_min_pd(_mm512_max_pd(x, splat(-708.39)), splat(709.78));
     let t = _mm512_fmadd_pd(xc, splat(std::f64::consts::LOG2_E), splat(MAGIC));
     let n = _mm512_sub_pd(t, splat(MAGIC));

@@ -1,7 +1,10 @@
 //! Black-76 greeks (DESIGN rules 8 and 15).
 //!
 //! - [`first_order`]: delta, vanna and charm (rule 15), with gamma, in one pass
-//!   sharing d₁; the derivations are in its docs.
+//!   sharing d₁; the derivations are in its docs. [`first_order_avx512`],
+//!   [`first_order_avx2`]: that pass as one vector kernel (gamma by the gamma
+//!   kernel's own operations, so bit for bit `gamma_into`'s), chosen at run time;
+//!   `first_order`'s auto-vectorised passes are the portable fallback.
 //! - [`gamma`]: the scalar formula, the chunked parallel driver and the run-time
 //!   choice of vector kernel; [`gamma_avx2`], [`gamma_avx512`]: that kernel in
 //!   intrinsics (bit-identical to each other).
@@ -10,6 +13,8 @@
 //! `greeks::gamma_into` whatever file the kernel lives in.
 
 pub mod first_order;
+pub mod first_order_avx2;
+pub mod first_order_avx512;
 pub mod gamma;
 pub mod gamma_avx2;
 pub mod gamma_avx512;
