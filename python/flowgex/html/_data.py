@@ -33,12 +33,12 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
+from .._chart_style import exposure_label
 from .._core import __version__
 from ..analytics import compare, levels, profile
 from ..analytics.book import relative_grid
 from ..analytics.levels import strike_extreme
 from ..errors import FlowgexError, OptionError
-from ..plot._style import exposure_label
 
 if TYPE_CHECKING:
     from ..result import GexResult
