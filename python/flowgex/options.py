@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -62,6 +63,9 @@ def to_ns(value: Any, *, name: str) -> int:
 
 
 def _duration_ns(name: str, value: Any) -> int:
+    if isinstance(value, str):
+        # "1d" as users write it: pandas deprecates the lower-case day unit (it wants "1D").
+        value = re.sub(r"(?<=\d)\s*d$", "D", value.strip())
     try:
         td = pd.Timedelta(value)
     except (ValueError, TypeError, OverflowError) as exc:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import re
 import signal
 import threading
 from collections.abc import Callable, Mapping, Sequence
@@ -52,9 +51,7 @@ def _options(options: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def _duration(value: Any, name: str) -> int:
-    """A duration in ns; ``"1d"`` as users write it (pandas now wants ``"1D"``)."""
-    if isinstance(value, str):
-        value = re.sub(r"(?<=\d)d$", "D", value.strip())
+    """A duration in ns (``"1d"`` as users write it is accepted by :func:`duration_ns`)."""
     return duration_ns(value, name=name)
 
 
