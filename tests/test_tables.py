@@ -12,7 +12,6 @@ import pytest
 
 import flowgex as fg
 from flowgex._tables import Registry, ResultData, aggregate, group_sum, merge
-from flowgex.distributed._keys import Inst, canonical_key
 
 
 @pytest.fixture(scope="module")
@@ -73,11 +72,12 @@ def test_merge_of_per_asset_runs_is_the_single_run(market: fg.SimulatedMarket) -
     full = fg.flow_gex(market.trades, market.chain, market.spot)
     # The merge's registry has its ids in the core's canonical order (as distributed builds it).
     core_reg = full.data.registry
+    # The core's canonical instrument order: asset, strike, expiry, kind (C < P), quote (none first).
     insts = [
-        Inst(core_reg.assets[a], q or "", int(e), float(k), "C" if c else "P")
+        (core_reg.assets[a], float(k), int(e), "C" if c else "P", q or "")
         for a, q, e, k, c in zip(core_reg.asset, core_reg.quote, core_reg.expiry, core_reg.strike, core_reg.is_call)
     ]
-    order = np.array(sorted(range(len(insts)), key=lambda i: canonical_key(insts[i])), dtype=np.int64)
+    order = np.array(sorted(range(len(insts)), key=lambda i: insts[i]), dtype=np.int64)
     reg = Registry(
         **{
             f: getattr(core_reg, f)[order]
