@@ -137,7 +137,7 @@ fn extremes(batch: &UpdateBatch, v: &Validated) -> Option<(At, At)> {
         .into_iter()
         .zip([&v.trades, &v.chain, &v.spot])
     {
-        let (Some(first), Some(last)) = (acc.cursor().peek(), acc.last_row()) else {
+        let (Some(first), Some(last)) = (acc.first_row(), acc.last_row()) else {
             continue;
         };
         if lo.is_none_or(|l| ts[first] < l.0) {
@@ -183,7 +183,7 @@ fn update_cells(
                     *f = (*f).min(t);
                 }
             }
-        } else if v.trades.cursor().peek().is_some() {
+        } else if v.trades.first_row().is_some() {
             first_trade.fill(first.0);
         }
     }
