@@ -63,22 +63,31 @@ def _int_ids(df: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
-def _both(trades: pd.DataFrame, kw: dict, chunks: list[pd.Timestamp | None]) -> tuple[fg.GexResult, fg.GexResult]:
+def _both(m, trades: pd.DataFrame, kw: dict, chunks: list) -> tuple[fg.GexResult, fg.GexResult]:
+    """One thread (one time sort of every row) and two (the per-asset replay), fed the same chunks."""
+
+    def part(df, lo, hi):
+        if df is None:
+            return None
+        keep = np.ones(len(df), dtype=bool)
+        if lo is not None:
+            keep &= (df.timestamp >= lo).to_numpy()
+        if hi is not None:
+            keep &= (df.timestamp < hi).to_numpy()
+        return df[keep]
+
+    chain = None if m.chain is None else m.chain.sort_values("timestamp", kind="stable")
+    spot = None if m.spot is None else m.spot.sort_values("timestamp", kind="stable")
     got = []
     for threads in (1, 2):
         eng = fg.Engine(threads=threads, **kw)
         for lo, hi in zip(chunks[:-1], chunks[1:]):
-            keep = np.ones(len(trades), dtype=bool)
-            if lo is not None:
-                keep &= (trades.timestamp >= lo).to_numpy()
-            if hi is not None:
-                keep &= (trades.timestamp < hi).to_numpy()
-            eng.update(trades[keep])
+            eng.update(part(trades, lo, hi), part(chain, lo, hi), part(spot, lo, hi))
         got.append(eng.finish())
     return got[0], got[1]
 
 
-@given(markets(bad=True, with_chain=False), st.permutations(ASSETS), st.booleans(), st.booleans(), st.data())
+@given(markets(bad=True), st.permutations(ASSETS), st.booleans(), st.booleans(), st.data())
 def test_asset_by_asset_input_is_bit_identical_to_one_time_sort(m, asset_order, int_ids, shuffle_bad, data):
     trades = m.trades[m.trades["timestamp"].notna()] if shuffle_bad else m.trades
     trades = _by_asset(trades, list(asset_order), shuffle_bad)
@@ -87,7 +96,7 @@ def test_asset_by_asset_input_is_bit_identical_to_one_time_sort(m, asset_order, 
     kw = _opts(m)
     cuts = sorted(data.draw(st.lists(st.integers(0, 2 * DAY), max_size=3)))
     chunks = [None] + [pd.Timestamp(T0 + c, tz="UTC") for c in cuts] + [None]
-    serial, parallel = _both(trades, kw, chunks)
+    serial, parallel = _both(m, trades, kw, chunks)
     assert_identical(parallel, serial)
     assert parallel.diagnostics == serial.diagnostics
     assert parallel.diagnostics.rejected_rows.keys() == serial.diagnostics.rejected_rows.keys()
