@@ -28,13 +28,21 @@ use crate::validate::Validated;
 /// The least a grid step costs, in cells.
 pub const STEP_CELLS: u128 = 40;
 
+/// Grid times in [from, to] (`from <= to`), in i64 arithmetic when the span fits.
+fn steps(from: i64, to: i64, res: i64) -> u128 {
+    match to.checked_sub(from) {
+        Some(d) => (d / res + 1) as u128,
+        None => ((to as i128 - from as i128) / res as i128 + 1) as u128,
+    }
+}
+
 /// Grid times t in [from, to] with t < expiry.
 fn live_steps(from: i64, to: i64, expiry: i64, res: i64) -> u128 {
     let last = to.min(expiry.saturating_sub(1));
     if last < from {
         0
     } else {
-        ((last as i128 - from as i128) / res as i128 + 1) as u128
+        steps(from, last, res)
     }
 }
 
@@ -43,7 +51,7 @@ pub fn live_cells(st: &EngineState, reg: &Registry, from: i64, to: i64, res: i64
     if to < from {
         return 0;
     }
-    let steps = ((to as i128 - from as i128) / res as i128 + 1) as u128;
+    let steps = steps(from, to, res);
     let live: u128 = st
         .live
         .iter()
@@ -68,6 +76,15 @@ pub fn check_range(
     from: i64,
     to: i64,
 ) -> Result<()> {
+    // Each live option costs at most `steps` cells: when that bound is within
+    // the limit the exact count (a pass over the live options with a 128-bit
+    // division each, run at every bucket) cannot exceed it.
+    if to < from
+        || steps(from, to, cfg.resolution) * STEP_CELLS.max(st.live.len() as u128)
+            <= cfg.grid_cells() as u128
+    {
+        return Ok(());
+    }
     let cells = live_cells(st, reg, from, to, cfg.resolution);
     if cells > cfg.grid_cells() as u128 {
         return Err(too_large(
@@ -120,7 +137,7 @@ fn extremes(batch: &UpdateBatch, v: &Validated) -> Option<(At, At)> {
         .into_iter()
         .zip([&v.trades, &v.chain, &v.spot])
     {
-        let (Some(first), Some(last)) = (acc.cursor().peek(), acc.last_row()) else {
+        let (Some(first), Some(last)) = (acc.first_row(), acc.last_row()) else {
             continue;
         };
         if lo.is_none_or(|l| ts[first] < l.0) {
@@ -166,7 +183,7 @@ fn update_cells(
                     *f = (*f).min(t);
                 }
             }
-        } else if v.trades.cursor().peek().is_some() {
+        } else if v.trades.first_row().is_some() {
             first_trade.fill(first.0);
         }
     }

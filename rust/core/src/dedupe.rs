@@ -48,24 +48,29 @@ pub fn dedupe_trade_ids(
     order: Option<&[u32]>,
     open: &FxHashSet<u128>,
 ) {
+    // Input order is walked without a vector of row numbers (4 fresh bytes a row).
+    match order {
+        Some(o) => walk(ids, &asset_of, reason, o.iter().map(|&r| r as usize), open),
+        None => walk(ids, &asset_of, reason, 0..reason.len(), open),
+    }
+}
+
+fn walk(
+    ids: &TradeIds,
+    asset_of: &impl Fn(usize) -> u16,
+    reason: &mut [u8],
+    rows: impl Iterator<Item = usize> + Clone,
+    open: &FxHashSet<u128>,
+) {
     let n = reason.len();
-    let by_index: Vec<u32>;
-    let rows: &[u32] = match order {
-        Some(o) => o,
-        None => {
-            by_index = (0..n as u32).collect();
-            &by_index
-        }
-    };
     if let TradeIds::Int { values, valid } = *ids {
-        if increasing_per_asset(values, valid, &asset_of, reason, rows, open) {
+        if increasing_per_asset(values, valid, asset_of, reason, rows.clone(), open) {
             return;
         }
     }
     let dup = Reason::DuplicateTradeId.byte();
     let mut seen: FxHashSet<u128> = FxHashSet::with_capacity_and_hasher(n, FxBuildHasher);
-    for &r in rows {
-        let i = r as usize;
+    for i in rows {
         if reason[i] != 0 {
             continue;
         }
@@ -84,13 +89,12 @@ fn increasing_per_asset(
     valid: Option<&[bool]>,
     asset_of: &impl Fn(usize) -> u16,
     reason: &[u8],
-    rows: &[u32],
+    rows: impl Iterator<Item = usize>,
     open: &FxHashSet<u128>,
 ) -> bool {
     let mut first: Vec<Option<i64>> = Vec::new();
     let mut last: Vec<i64> = Vec::new();
-    for &r in rows {
-        let i = r as usize;
+    for i in rows {
         if reason[i] != 0 || valid.is_some_and(|v| !v[i]) {
             continue;
         }

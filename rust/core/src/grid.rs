@@ -34,7 +34,13 @@ pub fn floor_to_grid(t: i64, resolution: i64) -> i64 {
 /// Time to expiry in years of 365 days; negative once expired.
 #[inline]
 pub fn year_fraction(expiry_ns: i64, t: i64) -> f64 {
-    (expiry_ns as i128 - t as i128) as f64 / YEAR_NS
+    // The difference in i64 when it fits (always, for real times): converting
+    // an i64 or the same value as i128 to f64 rounds identically, and i128 to
+    // f64 is a libcall (`__floattidf`) that cost ~3% of a replay.
+    match expiry_ns.checked_sub(t) {
+        Some(d) => d as f64 / YEAR_NS,
+        None => (expiry_ns as i128 - t as i128) as f64 / YEAR_NS,
+    }
 }
 
 #[cfg(test)]

@@ -140,6 +140,7 @@ impl Engine {
                 seq_base: self.state.counters.rows_read,
                 resolution: self.cfg.resolution,
                 multipliers: &self.cfg.multipliers,
+                per_asset: shard::applies(&self.cfg),
             };
             if let Some(t) = &batch.trades {
                 validate::trades(&mut self.reg, &fr, t, &mut v);
@@ -161,10 +162,10 @@ impl Engine {
         // Multipliers of the instruments that trade are needed from now on.
         if let Some(t) = &batch.trades {
             let mut used = vec![false; v.trade_ids.len()];
-            let mut c = v.trades.cursor();
-            while let Some(r) = c.peek() {
-                used[t.inst[r] as usize] = true;
-                c.advance();
+            for (&r, &code) in v.trades.reason.iter().zip(t.inst) {
+                if r == 0 {
+                    used[code as usize] = true;
+                }
             }
             for (code, _) in used.iter().enumerate().filter(|(_, &u)| u) {
                 self.reg
@@ -174,12 +175,19 @@ impl Engine {
         let mut st = self.state.clone();
         st.fit(&self.reg);
         let mut fresh = Output::default();
+        let by_asset = v.trades.by_asset.take();
         match shard::applies(&self.cfg)
-            .then(|| shard::process(&st, &self.reg, &self.cfg, batch, &v))
+            .then(|| shard::process(&st, &self.reg, &self.cfg, batch, &v, by_asset))
             .flatten()
         {
             Some((merged, out)) => (st, fresh) = (merged, out),
-            None => stream::process(&mut st, &self.reg, &self.cfg, batch, &v, None, &mut fresh)?,
+            None => {
+                // The per-asset replay did not run (or failed): one time order of every row.
+                if let Some(t) = &batch.trades {
+                    v.trades.sort(t.ts);
+                }
+                stream::process(&mut st, &self.reg, &self.cfg, batch, &v, None, &mut fresh)?
+            }
         }
         for (table, rows) in v.rows.iter().enumerate() {
             st.counters.rows_read[table] += rows;

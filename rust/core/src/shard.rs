@@ -48,8 +48,9 @@ pub fn process(
     cfg: &Config,
     batch: &UpdateBatch,
     v: &Validated,
+    trades_by_asset: Option<Vec<Vec<u32>>>,
 ) -> Option<(EngineState, Output)> {
-    let rows = split_rows(reg, batch, v);
+    let rows = split_rows(reg, batch, v, trades_by_asset);
     let assets: Vec<u16> = (0..reg.assets.len() as u16)
         .filter(|&a| has_state(st, reg, a) || rows[a as usize].is_some())
         .collect();
@@ -75,7 +76,7 @@ pub fn process(
         let b = batch.trades.as_ref()?;
         Some(bucket_label(b.ts[r?], cfg.resolution))
     };
-    let (first, last) = (label(v.trades.cursor().peek()), label(v.trades.last_row()));
+    let (first, last) = (label(v.trades.first_row()), label(v.trades.last_row()));
     let mut order = assets;
     order.sort_by_key(|&a| std::cmp::Reverse(weight(a)));
     let next = AtomicUsize::new(0);
@@ -102,13 +103,26 @@ pub fn process(
     Some((merged, Output::interleave(outs)))
 }
 
-/// Each asset's accepted rows of the three tables, in time order.
-fn split_rows(reg: &Registry, batch: &UpdateBatch, v: &Validated) -> Vec<Option<RowSet>> {
+/// Each asset's accepted rows of the three tables, in time order. The trades'
+/// come from validation when it found each asset's rows in time order already
+/// (`trades_by_asset`, indexed by asset id), else from the time order of every row.
+fn split_rows(
+    reg: &Registry,
+    batch: &UpdateBatch,
+    v: &Validated,
+    trades_by_asset: Option<Vec<Vec<u32>>>,
+) -> Vec<Option<RowSet>> {
     let mut sets: Vec<Option<RowSet>> = (0..reg.assets.len()).map(|_| None).collect();
     fn at(sets: &mut [Option<RowSet>], a: u16) -> &mut RowSet {
         sets[a as usize].get_or_insert_with(RowSet::default)
     }
-    if let Some(b) = &batch.trades {
+    if let Some(by_asset) = trades_by_asset {
+        for (a, rows) in by_asset.into_iter().enumerate() {
+            if !rows.is_empty() {
+                at(&mut sets, a as u16).trades = rows;
+            }
+        }
+    } else if let Some(b) = &batch.trades {
         let mut c = v.trades.cursor();
         while let Some(r) = c.peek() {
             let id = v.trade_ids[b.inst[r] as usize];

@@ -13,7 +13,7 @@ use crate::batch::UpdateBatch;
 use crate::config::Config;
 use crate::dedupe;
 use crate::error::Result;
-use crate::evaluate::{flush, gather_step, StepBatch, FLUSH_ROWS};
+use crate::evaluate::{flush, gather_step, StepBatch};
 use crate::grid::bucket_label;
 use crate::output::Output;
 use crate::registry::Registry;
@@ -42,6 +42,7 @@ pub fn process(
 ) -> Result<()> {
     let res = cfg.resolution;
     let mut steps = StepBatch::default();
+    steps.in_shard = rows.is_some();
     let trades = batch.trades.as_ref();
     let chain = batch.chain.as_ref();
     let spot = batch.spot.as_ref();
@@ -314,7 +315,7 @@ pub fn eval_range(
     let mut t = from;
     while t <= last {
         gather_step(st, reg, &ecfg, t, steps)?;
-        if steps.rows() >= FLUSH_ROWS {
+        if steps.rows() >= steps.flush_rows() {
             flush(steps, reg, &ecfg, cfg.keep, retain_from(cfg, st), out);
         }
         t += cfg.resolution;

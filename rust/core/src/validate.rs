@@ -29,6 +29,10 @@ pub struct Frontier<'a> {
     pub resolution: i64,
     /// The user's multipliers: rows of an asset with none known are bad rows.
     pub multipliers: &'a [(String, f64)],
+    /// The update will be replayed asset by asset (see `shard`): when each
+    /// asset's trades are already in time order, validation hands out each
+    /// asset's rows instead of sorting every row into one time order.
+    pub per_asset: bool,
 }
 
 /// The accepted rows of one table: a reason byte per row (0 = accepted) and
@@ -39,10 +43,23 @@ pub struct Accepted {
     pub order: Option<Vec<u32>>,
     /// `seq` of row `i` is `seq_base + i`.
     pub seq_base: u64,
+    /// Set instead of `order` when the rows are not in time order but each
+    /// asset's are (see [`Frontier::per_asset`]): each asset's accepted rows in
+    /// input order, which is their time order. Taken by the per-asset replay;
+    /// [`Accepted::sort`] makes `order` when a serial replay needs it.
+    pub by_asset: Option<Vec<Vec<u32>>>,
+    /// With `by_asset`: the first and last accepted rows in time order.
+    pub ends: Option<(usize, usize)>,
+    /// `order` is still to be made (see `by_asset`): `cursor` must not be used.
+    pub deferred: bool,
 }
 
 impl Accepted {
     pub fn cursor(&self) -> Cursor<'_> {
+        assert!(
+            !self.deferred,
+            "the time order of these rows is not made yet"
+        );
         let len = self.order.as_ref().map_or(self.reason.len(), Vec::len);
         Cursor {
             order: self.order.as_deref(),
@@ -62,8 +79,28 @@ impl Accepted {
         }
     }
 
+    /// The accepted row that comes first in time, if any.
+    pub fn first_row(&self) -> Option<usize> {
+        if self.deferred {
+            return self.ends.map(|e| e.0);
+        }
+        self.cursor().peek()
+    }
+
+    /// Makes `order` (the time order of every accepted row) when it was
+    /// deferred; a no-op otherwise.
+    pub fn sort(&mut self, ts: &[i64]) {
+        if self.deferred {
+            self.order = order_of(ts, &self.reason);
+            self.deferred = false;
+        }
+    }
+
     /// The accepted row that comes last in time, if any.
     pub fn last_row(&self) -> Option<usize> {
+        if self.deferred {
+            return self.ends.map(|e| e.1);
+        }
         let mut c = self.cursor();
         c.pos = c.len;
         while c.pos > 0 {
@@ -219,8 +256,8 @@ fn late_before(fr: &Frontier) -> i64 {
     fr.open_label.map_or(i64::MIN, |l| l - fr.resolution)
 }
 
-/// The time order of the accepted rows, or `None` when the input order already is.
-fn order_of(ts: &[i64], reason: &[u8]) -> Option<Vec<u32>> {
+/// Whether the accepted rows are in time order as they are.
+fn in_time_order(ts: &[i64], reason: &[u8]) -> bool {
     let mut last = i64::MIN;
     let mut sorted = true;
     for (t, &r) in ts.iter().zip(reason) {
@@ -229,9 +266,73 @@ fn order_of(ts: &[i64], reason: &[u8]) -> Option<Vec<u32>> {
             last = last.max(*t);
         }
     }
-    if sorted {
-        return None;
+    sorted
+}
+
+/// One pass over the accepted rows: whether they are in time order as they
+/// are, whether each asset's are, and how many each asset has.
+struct Runs {
+    sorted: bool,
+    per_asset: bool,
+    counts: Vec<usize>,
+}
+
+fn runs(ts: &[i64], reason: &[u8], asset_of: &impl Fn(usize) -> u16, n_assets: usize) -> Runs {
+    let mut last_asset = vec![i64::MIN; n_assets];
+    let mut counts = vec![0usize; n_assets];
+    let (mut last, mut sorted, mut per_asset) = (i64::MIN, true, true);
+    for (i, (&t, &r)) in ts.iter().zip(reason).enumerate() {
+        if r == 0 {
+            sorted &= t >= last;
+            last = last.max(t);
+            // An accepted row has a parsed name, so a known asset.
+            let a = asset_of(i) as usize;
+            let Some(l) = last_asset.get_mut(a) else {
+                per_asset = false;
+                continue;
+            };
+            per_asset &= t >= *l;
+            *l = t;
+            counts[a] += 1;
+        }
     }
+    Runs {
+        sorted,
+        per_asset,
+        counts,
+    }
+}
+
+/// Each asset's accepted rows (input order: their time order, see [`runs`]),
+/// allocated once from `counts` (counted before de-duplication: exact, or a
+/// little more when some rows turned out duplicates), and the first and last accepted rows of the
+/// stable time order of every row: least (time, row) and greatest (time, row).
+fn rows_by_asset(
+    ts: &[i64],
+    reason: &[u8],
+    asset_of: &impl Fn(usize) -> u16,
+    counts: &[usize],
+) -> (Vec<Vec<u32>>, Option<(usize, usize)>) {
+    let mut rows: Vec<Vec<u32>> = counts.iter().map(|&c| Vec::with_capacity(c)).collect();
+    for (i, &r) in reason.iter().enumerate() {
+        if r == 0 {
+            rows[asset_of(i) as usize].push(i as u32);
+        }
+    }
+    let key = |r: &u32| (ts[*r as usize], *r);
+    let first = rows.iter().filter_map(|a| a.first()).min_by_key(|r| key(r));
+    let last = rows.iter().filter_map(|a| a.last()).max_by_key(|r| key(r));
+    let ends = first.zip(last).map(|(&f, &l)| (f as usize, l as usize));
+    (rows, ends)
+}
+
+/// The time order of the accepted rows, or `None` when the input order already is.
+fn order_of(ts: &[i64], reason: &[u8]) -> Option<Vec<u32>> {
+    (!in_time_order(ts, reason)).then(|| time_sorted_rows(ts, reason))
+}
+
+/// The accepted rows' numbers in stable time order.
+fn time_sorted_rows(ts: &[i64], reason: &[u8]) -> Vec<u32> {
     // Row numbers sorted by time with rayon's parallel stable merge sort: ties
     // keep row order, and each thread's part is sorted by finding natural runs
     // (a Parquet dataset read per asset or per file is a few sorted runs
@@ -250,7 +351,7 @@ fn order_of(ts: &[i64], reason: &[u8]) -> Option<Vec<u32>> {
             .map(|(i, _)| i as u32),
     );
     rows.par_sort_by_key(|&i| ts[i as usize]);
-    Some(rows)
+    rows
 }
 
 /// What validation needs per dictionary entry of a table, shifted by one so
@@ -328,21 +429,43 @@ pub fn trades(reg: &mut Registry, fr: &Frontier, b: &TradeBatch, out: &mut Valid
             (t == NULL_TS) | (t >= ts_max)
         });
     });
-    let order = order_of(b.ts, &reason);
+    // Asset per dictionary code, shifted by one so that code -1 (null) reads entry 0.
+    let code_asset: Vec<u16> = std::iter::once(u16::MAX)
+        .chain(rs.ids.iter().map(|&id| match id {
+            u32::MAX => u16::MAX,
+            id => reg.consts[id as usize].asset,
+        }))
+        .collect();
+    let asset_of = |i: usize| code_asset[(inst[i] + 1) as usize];
+    // Each asset's rows already in time order (a dataset read file by file,
+    // each file sorted): the per-asset replay takes them as they are, and the
+    // time order of every row is made only if a serial replay needs it.
+    let (per_asset, order, counts) = if fr.per_asset {
+        let r = runs(ts, &reason, &asset_of, reg.assets.len());
+        let per_asset = !r.sorted && r.per_asset;
+        let order = (!r.sorted && !per_asset).then(|| time_sorted_rows(ts, &reason));
+        (per_asset, order, r.counts)
+    } else {
+        (false, order_of(ts, &reason), Vec::new())
+    };
     if let Some(tid) = &b.trade_id {
-        let ids = &rs.ids;
-        let asset_of = |i: usize| match inst[i] {
-            c if c >= 0 && ids[c as usize] != u32::MAX => {
-                reg.consts[ids[c as usize] as usize].asset
-            }
-            _ => u16::MAX,
-        };
+        // Ids are keyed by asset, so only each asset's order matters: with
+        // `per_asset`, input order walks every asset's rows in time order.
         dedupe_trade_ids(tid, asset_of, &mut reason, order.as_deref(), fr.open_ids);
     }
+    let (by_asset, ends) = if per_asset {
+        let (rows, ends) = rows_by_asset(ts, &reason, &asset_of, &counts);
+        (Some(rows), ends)
+    } else {
+        (None, None)
+    };
     out.trades = Accepted {
         reason,
         order,
         seq_base: fr.seq_base[Table::Trades as usize],
+        deferred: per_asset,
+        by_asset,
+        ends,
     };
     out.trades.rejects(Table::Trades, &mut out.rejects);
     out.trade_ids = rs.ids;
@@ -385,6 +508,7 @@ pub fn chain(reg: &mut Registry, fr: &Frontier, b: &ChainBatch, out: &mut Valida
         reason,
         order,
         seq_base: fr.seq_base[Table::Chain as usize],
+        ..Accepted::default()
     };
     out.chain.rejects(Table::Chain, &mut out.rejects);
     out.chain_ids = rs.ids;
@@ -423,6 +547,7 @@ pub fn spot(reg: &mut Registry, fr: &Frontier, b: &SpotBatch, out: &mut Validate
         reason,
         order,
         seq_base: fr.seq_base[Table::Spot as usize],
+        ..Accepted::default()
     };
     out.spot.rejects(Table::Spot, &mut out.rejects);
     out.spot_assets = assets;
@@ -500,6 +625,7 @@ mod tests {
             seq_base: [0; 3],
             resolution: MIN,
             multipliers: &[],
+            per_asset: false,
         };
         let mut v = Validated::default();
         trades(&mut reg, &fr, &b, &mut v);
@@ -545,6 +671,7 @@ mod tests {
             seq_base: [100, 0, 0],
             resolution: MIN,
             multipliers: &[],
+            per_asset: false,
         };
         let mut v = Validated::default();
         trades(&mut reg, &fr, &b, &mut v);
@@ -562,5 +689,96 @@ mod tests {
             "already sorted input needs no order vector"
         );
         assert_eq!(v.trades.seq_base, 100);
+    }
+
+    /// Validates `ts`/`inst` (dictionary: a BTC, an ETH option, a bad name)
+    /// with integer ids `ids`, for a per-asset replay or not.
+    fn validated(ts: &[i64], inst: &[i32], ids: &[i64], per_asset: bool) -> Validated {
+        let dict = InstrumentDict::Names(vec![
+            "BTC-27DEC24-100000-C".into(),
+            "ETH-27DEC24-3000-P".into(),
+            "garbage".into(),
+        ]);
+        let n = ts.len();
+        let (side, amount) = (vec![1i8; n], vec![1.0; n]);
+        let b = TradeBatch {
+            dict: &dict,
+            ts,
+            inst,
+            side: &side,
+            amount: &amount,
+            index_price: None,
+            iv: None,
+            trade_id: Some(TradeIds::Int {
+                values: ids,
+                valid: None,
+            }),
+        };
+        let mut reg = Registry::default();
+        let open = FxHashSet::default();
+        let fr = Frontier {
+            open_label: None,
+            open_ids: &open,
+            seq_base: [0; 3],
+            resolution: MIN,
+            multipliers: &[],
+            per_asset,
+        };
+        let mut v = Validated::default();
+        trades(&mut reg, &fr, &b, &mut v);
+        v
+    }
+
+    #[test]
+    fn rows_of_each_asset_in_time_order_are_handed_out_unsorted() {
+        // ETH's block first, then BTC's (a bad name inside it); the first and
+        // last times tie across assets; BTC's id 11 comes twice.
+        let ts = [
+            T0,
+            T0 + 5 * MIN,
+            T0 + 9 * MIN,
+            T0,
+            T0 + 2 * MIN,
+            T0 + 2 * MIN,
+            T0 + 3 * MIN,
+            T0 + 9 * MIN,
+        ];
+        let inst = [1, 1, 1, 0, 0, 2, 0, 0];
+        let ids = [10, 11, 12, 10, 11, 99, 11, 12];
+        let mut v = validated(&ts, &inst, &ids, true);
+        let dup = Reason::DuplicateTradeId;
+        let reasons: Vec<Reason> = v.rejects.iter().map(|r| r.reason).collect();
+        assert_eq!(reasons, vec![Reason::UnparseableInstrument, dup]);
+        assert_eq!(v.rejects[1].row, 6, "BTC's second id 11 is the repeat");
+        assert!(v.trades.deferred && v.trades.order.is_none());
+        let by_asset = v.trades.by_asset.clone().unwrap();
+        let mut lists: Vec<Vec<u32>> = by_asset.into_iter().filter(|l| !l.is_empty()).collect();
+        lists.sort();
+        assert_eq!(lists, vec![vec![0, 1, 2], vec![3, 4, 7]]);
+        // The first accepted row in time is the least (time, row), the last the greatest.
+        assert_eq!(
+            (v.trades.first_row(), v.trades.last_row()),
+            (Some(0), Some(7))
+        );
+        // What a serial replay gets: the stable time order of every accepted row.
+        v.trades.sort(&ts);
+        assert!(!v.trades.deferred);
+        assert_eq!(accepted_in_order(&v.trades), vec![0, 3, 4, 1, 2, 7]);
+        // Without a per-asset replay, the same rows get the same verdicts and order.
+        let w = validated(&ts, &inst, &ids, false);
+        assert_eq!(w.rejects, v.rejects);
+        assert_eq!(accepted_in_order(&w.trades), accepted_in_order(&v.trades));
+        assert!(w.trades.by_asset.is_none());
+    }
+
+    #[test]
+    fn an_asset_out_of_time_order_takes_the_full_sort() {
+        let ts = [T0 + MIN, T0, T0 + 3 * MIN, T0 + 2 * MIN];
+        let v = validated(&ts, &[0, 1, 0, 0], &[1, 1, 3, 2], true);
+        assert!(v.trades.by_asset.is_none() && !v.trades.deferred);
+        assert_eq!(accepted_in_order(&v.trades), vec![1, 0, 3, 2]);
+        // Input already in time order: neither a sort nor per-asset lists.
+        let v = validated(&[T0, T0, T0 + MIN], &[1, 0, 1], &[1, 1, 2], true);
+        assert!(v.trades.by_asset.is_none() && v.trades.order.is_none() && !v.trades.deferred);
     }
 }
