@@ -13,7 +13,8 @@ use serde::{Deserialize, Serialize};
 use crate::batch::prefetch;
 use crate::error::{fmt_time, CoreError, Result};
 use crate::exposure::{first_order_exposure, gex, GreekSet, Unit, CEX_SCALE, DEX_SCALE, VEX_SCALE};
-use crate::greeks::first_order::{greeks_block, GreeksOut};
+use crate::greeks::block_out::GreeksOut;
+use crate::greeks::first_order::greeks_block;
 use crate::greeks::{gamma_block, CHUNK};
 use crate::grid::year_fraction;
 use crate::output::{

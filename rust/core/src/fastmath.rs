@@ -115,6 +115,9 @@ pub fn exp<const FMA: bool>(x: f64) -> f64 {
     }
 }
 
+/// 1/√(2π), the normal density's constant (gamma and the other greeks).
+pub const INV_SQRT_2PI: f64 = 0.398_942_280_401_432_7;
+
 #[cfg(test)]
 mod tests {
     use super::*;

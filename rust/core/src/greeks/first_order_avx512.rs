@@ -21,9 +21,10 @@
 
 use std::arch::x86_64::*;
 
-use crate::greeks::first_order::{GreeksOut, MILLS_C, MILLS_POWER, MILLS_U};
-use crate::greeks::gamma::INV_SQRT_2PI;
+use crate::fastmath::INV_SQRT_2PI;
+use crate::greeks::block_out::GreeksOut;
 use crate::greeks::gamma_avx512::{exp8, ln8};
+use crate::greeks::normal::{MILLS_C, MILLS_POWER, MILLS_U};
 
 const LANES: usize = 8;
 

@@ -10,8 +10,7 @@ use rayon::prelude::*;
 
 use crate::fastmath::{exp, ln, madd};
 
-/// 1/√(2π).
-pub const INV_SQRT_2PI: f64 = 0.398_942_280_401_432_7;
+pub use crate::fastmath::INV_SQRT_2PI;
 
 /// Black-76 gamma of one option; see the module docs for the degenerate cases.
 #[inline]

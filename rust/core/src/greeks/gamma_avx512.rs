@@ -13,8 +13,9 @@
 
 use std::arch::x86_64::*;
 
-use crate::fastmath::{INV_FACT, LG1, LG2, LG3, LG4, LG5, LG6, LG7, LN2_HI, LN2_LO, MAGIC};
-use crate::greeks::gamma::INV_SQRT_2PI;
+use crate::fastmath::{
+    INV_FACT, INV_SQRT_2PI, LG1, LG2, LG3, LG4, LG5, LG6, LG7, LN2_HI, LN2_LO, MAGIC,
+};
 
 const TWO52: f64 = 4_503_599_627_370_496.0;
 const LANES: usize = 8;
