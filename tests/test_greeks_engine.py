@@ -17,7 +17,7 @@ import pandas as pd
 import pytest
 
 import flowgex as fg
-from compare import assert_identical
+from compare import assert_close, assert_identical
 from simmarket import market
 
 ALL = ("gamma", "delta", "vanna", "charm")
@@ -204,3 +204,29 @@ def test_sign_conventions_of_the_readme(side, name, gex, dex, vex, cex):
     )
     row = fg.flow_gex(trades, greeks=ALL).total().iloc[0]
     assert (np.sign(row["gex"]), np.sign(row["dex"]), np.sign(row["vex"]), np.sign(row["cex"])) == (gex, dex, vex, cex)
+
+
+@pytest.mark.parametrize("keep", ["all", "last"])
+@pytest.mark.parametrize("threads", [1, 2])
+def test_steps_with_no_live_option_still_carry_every_exposure(keep, threads):
+    """Regression: at a step where an asset has no live option left (its only option
+    expired), its total row must still have DEX/VEX/CEX (0), so the columns line up
+    and the per-asset replay can interleave the assets' outputs (it panicked)."""
+    trades = pd.DataFrame(
+        {
+            "timestamp": pd.to_datetime(
+                ["2024-12-01 00:00", "2024-12-01 07:50", "2024-12-01 00:05", "2024-12-01 09:10"], utc=True
+            ),
+            "instrument": ["BTC-1DEC24-95000-C", "BTC-1DEC24-95000-C", "ETH-27DEC24-4000-P", "ETH-27DEC24-4000-P"],
+            "side": ["buy", "sell", "sell", "buy"],
+            "amount": [1.0, 2.0, 3.0, 1.0],
+            "index_price": [95_000.0, 95_100.0, 3_600.0, 3_650.0],
+        }
+    )
+    kw = dict(greeks=("gamma", "delta", "vanna", "charm"), missing_vol=0.45, keep_inventory=keep, keep_aggregates=keep)
+    fast = fg.flow_gex(trades, threads=threads, **kw)
+    ref = fg.flow_gex(trades, engine="reference", **kw)
+    total = fast.total()
+    after = total[(total["asset"] == "BTC") & (total["time"] >= pd.Timestamp("2024-12-01 08:00", tz="UTC"))]
+    assert len(after) > 0 and (after[["gex", "dex", "vex", "cex"]] == 0.0).all().all()
+    assert_close(fast, ref)

@@ -428,6 +428,7 @@ pub fn flush(
 
     let steps = b.step_time.len();
     let last = b.step_time[steps - 1];
+    let asked = [cfg.greeks.delta, cfg.greeks.vanna, cfg.greeks.charm];
     let aggs: Vec<StepAgg> = (0..steps)
         .into_par_iter()
         .with_min_len(b.min_task(64))
@@ -440,13 +441,9 @@ pub fn flush(
                 b.step_time[s],
                 &b.inst[lo..b.row_end[s]],
                 &gexv[lo..b.row_end[s]],
-                firstv.each_ref().map(|v| {
-                    if v.is_empty() {
-                        &v[..]
-                    } else {
-                        &v[lo..b.row_end[s]]
-                    }
-                }),
+                // A greek asked for has a column even when no option is live at this step
+                // (its totals are then 0): decided by the options, not by the rows.
+                std::array::from_fn(|j| asked[j].then(|| &firstv[j][lo..b.row_end[s]])),
                 &b.group[lo..b.row_end[s]],
                 (
                     &b.group_asset[glo..b.group_end[s]],
@@ -529,7 +526,7 @@ fn aggregate_step(
     t: i64,
     inst: &[u32],
     gexv: &[f64],
-    fx: [&[f64]; 3],
+    fx: [Option<&[f64]>; 3],
     group: &[u32],
     groups: (&[u16], &[i64]),
     total_asset: &[u16],
@@ -577,7 +574,7 @@ fn aggregate_step(
         }
         let mut fsums = vec![
             [0.0f64; 3];
-            if fx.iter().any(|c| !c.is_empty()) {
+            if fx.iter().any(Option::is_some) {
                 g_asset.len()
             } else {
                 0
@@ -622,21 +619,21 @@ fn aggregate_step(
     agg
 }
 
-/// Adds row `i` of each asked-for exposure column (`first`: DEX, VEX, CEX; empty when not asked).
+/// Adds row `i` of each asked-for exposure column (`first`: DEX, VEX, CEX; None when not asked).
 #[inline]
-fn add_first(acc: &mut [f64; 3], first: &[&[f64]; 3], i: usize) {
+fn add_first(acc: &mut [f64; 3], first: &[Option<&[f64]>; 3], i: usize) {
     for (a, col) in acc.iter_mut().zip(first) {
-        if let Some(x) = col.get(i) {
-            *a += x;
+        if let Some(col) = col {
+            *a += col[i];
         }
     }
 }
 
 /// Pushes each asked-for exposure sum onto its output column.
 #[inline]
-fn push_first(cols: [&mut Vec<f64>; 3], first: &[&[f64]; 3], sums: [f64; 3]) {
+fn push_first(cols: [&mut Vec<f64>; 3], first: &[Option<&[f64]>; 3], sums: [f64; 3]) {
     for ((col, src), x) in cols.into_iter().zip(first).zip(sums) {
-        if !src.is_empty() {
+        if src.is_some() {
             col.push(x);
         }
     }
