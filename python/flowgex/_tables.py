@@ -510,7 +510,8 @@ def merge(
     order: assets by name, instruments canonical). Rows are concatenated, kept up to
     ``last_step`` (None: none), put in the core's order and, where keys repeat (one
     asset spread over several engines), summed; a strike's GEX is then its call sum
-    plus its put sum, as the core computes it."""
+    plus its put sum, as the core computes it. Exposure columns (dex, vex, cex) are carried
+    when every piece has them for every row."""
     merged: dict[str, _Columns] = {}
     for name, cls in _TABLE_TYPES.items():
         xs = [
