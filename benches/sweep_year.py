@@ -49,7 +49,7 @@ def main() -> None:
     t0 = time.perf_counter()
     series = fg.levels_series(res, "BTC", points=a.points, threads=a.threads)
     t_sweep = time.perf_counter() - t0
-    rows = len(res._t["inventory"]["time"])  # (option, step) rows: what the sweep evaluates
+    rows = len(res.data.inventory)  # (option, step) rows: what the sweep evaluates
     rng = np.random.default_rng(0)
     for i in rng.choice(len(series), size=10, replace=False):
         one = fg.levels(res, "BTC", at=series["time"].iloc[i], points=a.points)

@@ -302,3 +302,25 @@ def test_missing_data_at_one_time_in_two_engines_raises_what_one_machine_raises(
     assert str(got.value) == str(one.value)
     assert (got.value.instrument, got.value.time_ns) == (one.value.instrument, one.value.time_ns)
     assert one.value.instrument.startswith("BTC")
+
+
+def test_combining_two_pieces_that_hold_one_time_and_asset_is_refused():
+    """The merge would add up the two (time, asset) rows; combining must refuse instead
+    (an asset lives in one engine, periods do not overlap), and keep one piece as it is."""
+    from flowgex.distributed._combine import combine
+
+    m = market(7, 600, chain=True, spot=True)
+    data = fg.flow_gex(m.trades, m.chain, m.spot, **OPTS).data
+    last = int(data.steps.time[-1])
+    with pytest.raises(RuntimeError, match="same \\(time, asset\\)"):
+        combine([data, data], last_step=last)
+    alone = combine([data], last_step=last)
+    for name, table in data.tables().items():
+        for c, v in table.columns().items():
+            got = getattr(getattr(alone, name), c)
+            assert got.dtype == v.dtype, (name, c)
+            if c == "inst":  # ids renumbered in canonical order: the same instruments
+                got, v = alone.registry.name[got], data.registry.name[v]
+            elif c == "asset":  # asset ids renumbered in name order: the same assets
+                got, v = alone.registry.asset_names(got), data.registry.asset_names(v)
+            assert np.array_equal(got, v), (name, c)

@@ -63,7 +63,7 @@ def test_unknown_greeks_are_option_errors(mkt, bad):
 
 
 def _kernel_expected(inv: pd.DataFrame, res: fg.GexResult, r: float, unit: str) -> dict[str, np.ndarray]:
-    mult = dict(zip(res._inst["name"], res._inst["multiplier"]))
+    mult = dict(zip(res.data.registry.name, res.data.registry.multiplier))
     m = inv["instrument"].map(mult).to_numpy()
     T = (inv["expiry"].astype("int64") - inv["time"].astype("int64")).to_numpy() / YEAR_NS
     S, K, sig, kind = inv["spot"].to_numpy(), inv["strike"].to_numpy(), inv["vol"].to_numpy(), inv["kind"].to_numpy()

@@ -179,3 +179,69 @@ def test_no_import_cycle_between_modules() -> None:
     """The layers contract forbids cycles between layers; this forbids them inside one too
     (e.g. a package whose two modules import each other)."""
     assert module_cycles() == []
+
+
+#: The dict-shaped views ``GexResult`` had before its typed form ``res.data`` (removed): still
+#: checked, so that nobody reaches for them again.
+OLD_RESULT_VIEWS = {"_t", "_inst", "_assets", "_steps"}
+
+
+def _private(name: str) -> bool:
+    return name.startswith("_") and not name.endswith("__")
+
+
+def result_private_names() -> set[str]:
+    """``GexResult``'s private attributes, read from ``result.py``: its private methods and
+    properties, and every ``self._x`` / ``out._x`` it assigns (plus the old views)."""
+    tree = ast.parse((PACKAGE / "result.py").read_text(encoding="utf-8"))
+    cls = next(n for n in tree.body if isinstance(n, ast.ClassDef) and n.name == "GexResult")
+    names = set(OLD_RESULT_VIEWS)
+    for node in ast.walk(cls):
+        if isinstance(node, ast.FunctionDef) and _private(node.name):
+            names.add(node.name)
+        elif isinstance(node, ast.Attribute) and isinstance(node.ctx, ast.Store) and _private(node.attr):
+            names.add(node.attr)
+    return names
+
+
+def private_accesses(source: str, names: set[str]) -> list[tuple[int, str]]:
+    """(line, name) of each ``x._name`` or ``getattr(x, "_name")`` of ``names`` on anything but
+    ``self``/``cls`` (a class's own private attributes of the same name are its own business)."""
+    found = []
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.Attribute) and node.attr in names:
+            if not (isinstance(node.value, ast.Name) and node.value.id in ("self", "cls")):
+                found.append((node.lineno, node.attr))
+        elif (
+            isinstance(node, ast.Call)
+            and isinstance(node.func, ast.Name)
+            and node.func.id in ("getattr", "setattr", "hasattr")
+            and len(node.args) >= 2
+            and isinstance(node.args[1], ast.Constant)
+            and node.args[1].value in names
+        ):
+            found.append((node.lineno, str(node.args[1].value)))
+    return sorted(found)
+
+
+def test_no_module_outside_result_touches_a_results_private_attributes() -> None:
+    """Other layers read a result through its public API and ``res.data`` (the typed form);
+    its private attributes are result.py's own, so it can change them freely (issue 12)."""
+    names = result_private_names()
+    found = []
+    for path in sorted(PACKAGE.rglob("*.py")):
+        if path == PACKAGE / "result.py":
+            continue
+        for line, name in private_accesses(path.read_text(encoding="utf-8"), names):
+            found.append(f"{path.relative_to(PACKAGE.parent)}:{line}: .{name}")
+    assert not found, "a result's private attributes used outside result.py:\n" + "\n".join(found)
+
+
+def test_the_result_check_sees_a_violation() -> None:
+    """The checker itself: it finds GexResult's private names, and flags their use on a result
+    (attribute or getattr) but not a class's own attribute of the same name."""
+    names = result_private_names()
+    assert {"_data", "_step", "_rows", "_t", "_inst", "_assets", "_steps"} <= names
+    assert "data" not in names and "__init__" not in names
+    source = "res._data.total\nx = getattr(res, '_t')\nself._step()\nres.data\nother._inst['name']\n"
+    assert private_accesses(source, names) == [(1, "_data"), (2, "_t"), (5, "_inst")]

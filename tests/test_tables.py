@@ -11,7 +11,7 @@ import pyarrow.compute as pc
 import pytest
 
 import flowgex as fg
-from flowgex._tables import Registry, ResultData, aggregate, group_sum, merge
+from flowgex._tables import ResultData, aggregate, group_sum, merge, union
 
 
 @pytest.fixture(scope="module")
@@ -66,49 +66,61 @@ def test_aggregate_of_every_inventory_row_is_the_cores_tables(market: fg.Simulat
                 assert np.array_equal(a[c], b[c]), c
 
 
-def test_merge_of_per_asset_runs_is_the_single_run(market: fg.SimulatedMarket) -> None:
-    """Each asset replayed alone, merged over the full run's registry: bit-identical tables
-    (an asset's rows never mix with another's, so nothing is re-added)."""
-    full = fg.flow_gex(market.trades, market.chain, market.spot)
-    # The merge's registry has its ids in the core's canonical order (as distributed builds it).
-    core_reg = full.data.registry
-    # The core's canonical instrument order: asset, strike, expiry, kind (C < P), quote (none first).
-    insts = [
-        (core_reg.assets[a], float(k), int(e), "C" if c else "P", q or "")
-        for a, q, e, k, c in zip(core_reg.asset, core_reg.quote, core_reg.expiry, core_reg.strike, core_reg.is_call)
-    ]
-    order = np.array(sorted(range(len(insts)), key=lambda i: insts[i]), dtype=np.int64)
-    reg = Registry(
-        **{
-            f: getattr(core_reg, f)[order]
-            for f in ("name", "asset", "quote", "expiry", "strike", "is_call", "multiplier")
-        },
-        assets=core_reg.assets,
-    )
-    inst_id = {str(n): i for i, n in enumerate(reg.name)}
-    pieces = []
+def test_canonical_order_is_the_cores_order_of_live_instruments(market: fg.SimulatedMarket) -> None:
+    """The core lists each step's live instruments in its canonical order; the registry's ids
+    are in registration order. canonical_order() must sort them as the core does."""
+    data = fg.flow_gex(market.trades, market.chain, market.spot).data
+    inv = data.inventory
+    last = inv.time == inv.time[-1]
+    live = inv.inst[last].astype(np.int64)
+    assert len(live) > 50 and not np.array_equal(live, np.sort(live))  # registration order differs
+    order = data.registry.canonical_order()
+    assert sorted(order.tolist()) == list(range(len(data.registry)))
+    assert order[np.isin(order, live)].tolist() == live.tolist()
+
+
+@pytest.mark.parametrize("greeks", [("gamma",), ("gamma", "delta", "vanna")])
+def test_merge_of_per_asset_runs_is_the_single_run(market: fg.SimulatedMarket, greeks: tuple[str, ...]) -> None:
+    """Each asset replayed alone, the registries united and the tables merged, as distributed
+    does: bit-identical tables to one run over every asset (an asset's rows never mix with
+    another's, so nothing is re-added), exposure columns included."""
+    full = fg.flow_gex(market.trades, market.chain, market.spot, greeks=greeks)
+    parts = []
     for asset in ("SOL", "BTC", "ETH"):  # not in name order: merge must restore the core's order
-        part = fg.flow_gex(
-            market.trades.filter(pc.match_substring_regex(market.trades["instrument"].cast("string"), f"^{asset}[-_]")),
-            market.chain.filter(pc.match_substring_regex(market.chain["instrument"].cast("string"), f"^{asset}[-_]")),
-            market.spot,
-            start=full.times[0],
-            end=full.times[-1],
+        parts.append(
+            fg.flow_gex(
+                market.trades.filter(
+                    pc.match_substring_regex(market.trades["instrument"].cast("string"), f"^{asset}[-_]")
+                ),
+                market.chain.filter(
+                    pc.match_substring_regex(market.chain["instrument"].cast("string"), f"^{asset}[-_]")
+                ),
+                market.spot,
+                start=full.times[0],
+                end=full.times[-1],
+                greeks=greeks,
+            ).data
         )
-        d = part.data
-        pieces.append(
-            (
-                d,
-                np.array([inst_id[str(n)] for n in d.registry.name], dtype=np.int64),
-                np.array([reg.assets.index(a) for a in d.registry.assets], dtype=np.int64),
-            )
-        )
-    merged = merge(pieces, reg, last_step=int(full.data.steps.time[-1]))
+    reg, inst_maps, asset_maps = union([d.registry for d in parts])
+    assert reg.assets == ("BTC", "ETH", "SOL")
+    assert sorted(reg.name.tolist()) == sorted(full.data.registry.name.tolist())
+    merged = merge(list(zip(parts, inst_maps, asset_maps)), reg, last_step=int(full.data.steps.time[-1]))
     for name in ("inventory", "by_strike", "by_expiry", "total"):
         a, b = getattr(merged, name).columns(), getattr(full.data, name).columns()
         if name == "inventory":  # ids differ (canonical vs registration order): compare the names
-            a["inst"], b["inst"] = reg.name[a["inst"]], core_reg.name[b["inst"]]
+            a["inst"], b["inst"] = reg.name[a["inst"]], full.data.registry.name[b["inst"]]
         assert a.keys() == b.keys()
         for c in a:
             assert np.array_equal(a[c], b[c]), (name, c)
             assert a[c].dtype == b[c].dtype, (name, c)
+
+
+def test_union_keeps_an_option_once_and_maps_every_id(market: fg.SimulatedMarket) -> None:
+    """The same registry twice (and an empty one): each option once, both maps onto the same ids."""
+    reg = fg.flow_gex(market.trades, market.chain, market.spot).data.registry
+    empty = reg.take(np.zeros(0, np.int64))
+    out, inst_maps, asset_maps = union([reg, empty, reg])
+    assert len(out) == len(reg) and out.assets == tuple(sorted(reg.assets))
+    assert np.array_equal(inst_maps[0], inst_maps[2]) and len(inst_maps[1]) == 0
+    assert out.name[inst_maps[0]].tolist() == reg.name.tolist()
+    assert [out.assets[i] for i in asset_maps[0]] == list(reg.assets)

@@ -40,6 +40,7 @@ __all__ = [
     "ResultData",
     "group_sum",
     "aggregate",
+    "union",
     "merge",
 ]
 
@@ -207,6 +208,21 @@ class Registry:
             "multiplier": self.multiplier,
         }
 
+    def take(self, ids: np.ndarray) -> Registry:
+        """The instruments ``ids`` (in that order; the assets kept whole)."""
+        return replace(self, **{f: getattr(self, f)[ids] for f in _REGISTRY_COLUMNS})
+
+    def canonical_order(self) -> np.ndarray:
+        """The ids in the core's canonical order: asset name, strike, expiry, calls first,
+        quote (none first) -- the order the core lists live instruments and sums them in."""
+        keys = [
+            (self.assets[a], k, e, not c, q is not None, q or "")
+            for a, k, e, c, q in zip(
+                self.asset.tolist(), self.strike.tolist(), self.expiry.tolist(), self.is_call.tolist(), self.quote
+            )
+        ]
+        return np.array(sorted(range(len(keys)), key=keys.__getitem__), dtype=np.int64)
+
     def asset_id(self, asset: str) -> int | None:
         """The id of ``asset`` (case-insensitive), None when the result has no such asset."""
         up = str(asset).upper()
@@ -218,6 +234,9 @@ class Registry:
 
     def __len__(self) -> int:
         return len(self.name)
+
+
+_REGISTRY_COLUMNS = ("name", "asset", "quote", "expiry", "strike", "is_call", "multiplier")
 
 
 @dataclass(frozen=True)
@@ -438,7 +457,7 @@ _MERGE_KEYS: dict[str, tuple[list[str], list[str]]] = {
     "total": (["time", "asset"], ["gex"]),
     "steps": (["time"], list(STEP_COUNTS)),
 }
-#: The columns a merge carries (pieces of distributed engines compute gamma only).
+#: The columns a merge carries (and the exposure columns every piece has).
 _MERGE_COLUMNS = {
     "inventory": ("inst", "inventory", "spot", "vol", "gamma", "gex"),
     "by_strike": ("asset", "strike", "call_gex", "put_gex", "gex"),
@@ -446,6 +465,41 @@ _MERGE_COLUMNS = {
     "total": ("asset", "spot", "gex"),
     "steps": STEP_COUNTS,
 }
+
+
+def union(registries: Sequence[Registry]) -> tuple[Registry, list[np.ndarray], list[np.ndarray]]:
+    """One registry of every instrument of ``registries``, in the order :func:`merge` needs
+    (assets by name, instruments canonical), and per registry the maps of its instrument
+    ids and asset ids into it. An option is its identity (asset, quote, expiry, strike,
+    kind), as the core keys its registry; one several registries hold is kept once,
+    with the first one's name and multiplier."""
+    if not registries:
+        return Registry.from_core({"assets": [], **{f: [] for f in _REGISTRY_COLUMNS}}), [], []
+    assets = tuple(sorted({a for r in registries for a in r.assets}))
+    asset_id = {a: i for i, a in enumerate(assets)}
+    asset_maps = [np.array([asset_id[a] for a in r.assets], dtype=np.int64) for r in registries]
+    cat = {f: np.concatenate([getattr(r, f) for r in registries]) for f in _REGISTRY_COLUMNS}
+    cat["asset"] = np.concatenate([m[r.asset] if len(r) else r.asset for m, r in zip(asset_maps, registries)])
+    idents = list(
+        zip(
+            cat["asset"].tolist(), cat["quote"], cat["expiry"].tolist(), cat["strike"].tolist(), cat["is_call"].tolist()
+        )
+    )
+    first: dict[tuple[Any, ...], int] = {}
+    for row, ident in enumerate(idents):
+        first.setdefault(ident, row)
+    rows = np.fromiter(first.values(), dtype=np.int64, count=len(first))
+    reg = Registry(assets=assets, **{f: v[rows] for f, v in cat.items()})
+    order = reg.canonical_order()
+    new_id = {idents[rows[o]]: i for i, o in enumerate(order)}
+    ids = np.array([new_id[ident] for ident in idents], dtype=np.int64)
+    inst_maps = np.split(ids, np.cumsum([len(r) for r in registries])[:-1])
+    return reg.take(order), inst_maps, asset_maps
+
+
+def _has(table: _Columns, column: str) -> bool:
+    v = getattr(table, column)
+    return v is not None and len(v) == len(table)
 
 
 def merge(
@@ -456,10 +510,16 @@ def merge(
     order: assets by name, instruments canonical). Rows are concatenated, kept up to
     ``last_step`` (None: none), put in the core's order and, where keys repeat (one
     asset spread over several engines), summed; a strike's GEX is then its call sum
-    plus its put sum, as the core computes it."""
+    plus its put sum, as the core computes it. Exposure columns (dex, vex, cex) are carried
+    when every piece has them for every row."""
     merged: dict[str, _Columns] = {}
     for name, cls in _TABLE_TYPES.items():
-        parts: dict[str, list[np.ndarray]] = {c: [] for c in ("time", *_MERGE_COLUMNS[name])}
+        xs = [
+            x
+            for x in EXPOSURE_COLUMNS
+            if name != "steps" and pieces and all(_has(getattr(p[0], name), x) for p in pieces)
+        ]
+        parts: dict[str, list[np.ndarray]] = {c: [] for c in ("time", *_MERGE_COLUMNS[name], *xs)}
         for data, inst_map, asset_map in pieces:
             table = getattr(data, name)
             for c in parts:
@@ -472,6 +532,7 @@ def merge(
         cols = {c: (np.concatenate(v) if v else np.zeros(0)) for c, v in parts.items()}
         keep = cols["time"] <= last_step if last_step is not None else np.zeros(len(cols["time"]), dtype=bool)
         keys, sums = _MERGE_KEYS[name]
+        sums = [*sums, *xs] if sums else sums  # inventory rows never repeat: nothing is summed
         grouped = group_sum({c: v[keep] for c, v in cols.items()}, keys, sums)
         if name == "by_strike":
             grouped["gex"] = grouped["call_gex"] + grouped["put_gex"]

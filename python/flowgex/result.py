@@ -77,7 +77,7 @@ class GexResult:
 
     def __init__(
         self,
-        data: ResultData | Mapping[str, Any],
+        data: ResultData,
         *,
         unit: str,
         r: float,
@@ -86,8 +86,6 @@ class GexResult:
         resolution_ns: int | None = None,
         greeks: tuple[str, ...] = ("gamma",),
     ) -> None:
-        if not isinstance(data, ResultData):
-            data = ResultData.from_core(data)  # the core's dict (older callers)
         self.greeks = parse_greeks(greeks)
         #: The exposure columns this result carries (dex, vex, cex for the greeks asked).
         self.exposures: tuple[str, ...] = tuple(EXPOSURES[g] for g in self.greeks if g in EXPOSURES)
@@ -116,25 +114,6 @@ class GexResult:
         """The grid time ``at`` selects, in ns: None for None, the last for "last", else the
         latest grid time <= ``at`` (an OptionError before the first or with no grid time)."""
         return self._step(at)
-
-    # Read-only views in the shape of the core's dict, kept until ``flowgex.distributed``
-    # reads :attr:`data` (its ``_combine.raw`` and ``api.concat_results`` use them).
-    @property
-    def _t(self) -> dict[str, dict[str, np.ndarray]]:
-        return {name: table.columns() for name, table in self._data.tables().items()}
-
-    @property
-    def _inst(self) -> dict[str, np.ndarray]:
-        reg = self._data.registry
-        return {k: getattr(reg, k) for k in ("name", "asset", "expiry", "strike", "is_call", "multiplier")}
-
-    @property
-    def _assets(self) -> list[str]:
-        return list(self._data.registry.assets)
-
-    @property
-    def _steps(self) -> np.ndarray:
-        return self._data.steps.time
 
     # -- metadata ---------------------------------------------------------
     @property

@@ -5,7 +5,7 @@ checkpoint, ``--resume``) and writes every table, the inventory included, as
 Parquet datasets; the levels, charts and reports then need a
 :class:`~flowgex.GexResult`. This rebuilds it from those tables: the values
 are the engine's own (Parquet stores float64 exactly), the rows are put back
-in the engine's order (time, then asset, strike, expiry, kind, quote), and the
+in the engine's order (time, then the canonical instrument order), and the
 contract multipliers come from the library's rule (:mod:`flowgex.multipliers`,
 the CLI passes none of its own). The grid is every step from the first to the
 last reported time, as the engine's grid is.
@@ -18,6 +18,16 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from .._tables import (
+    STEP_COUNTS,
+    ExpiryTable,
+    InventoryTable,
+    Registry,
+    ResultData,
+    StepTable,
+    StrikeTable,
+    TotalTable,
+)
 from ..errors import FlowgexError
 from ..instruments import parse_instrument
 from ..multipliers import contract_multiplier
@@ -26,8 +36,6 @@ from ..replaying import ReplaySummary, read_replay
 from ..result import GexResult
 
 __all__ = ["result_from_replay"]
-
-_STEP_COUNTS = ("spot_chain", "spot_table", "spot_index", "spot_missing", "vol_chain", "vol_trade", "vol_missing")
 
 
 def _ns(col: pd.Series) -> np.ndarray:
@@ -53,53 +61,56 @@ def result_from_replay(
     reg = inv[["instrument", "asset", "expiry", "strike", "kind"]].drop_duplicates("instrument").copy()
     reg["instrument"] = reg["instrument"].astype(str)
     reg["asset"] = reg["asset"].astype(str)
-    reg["quote"] = [_quote(n) for n in reg["instrument"]]
-    reg["expiry_ns"] = _ns(reg["expiry"])
-    # The engine's canonical order: asset, strike, expiry, kind (C before P), quote (none first).
-    reg = reg.sort_values(["asset", "strike", "expiry_ns", "kind", "quote"], na_position="first", kind="stable")
-    inst_id = {n: i for i, n in enumerate(reg["instrument"])}
-    mult = [contract_multiplier(a, q, {}) for a, q in zip(reg["asset"], reg["quote"])]
+    quotes = [_quote(n) for n in reg["instrument"]]
+    mult = [contract_multiplier(a, q, {}) for a, q in zip(reg["asset"], quotes)]
     if any(m is None for m in mult):  # the engine rejects the rows of such options: none can be live
         raise RuntimeError(f"{out}: an option in the inventory has no contract multiplier")
-    core: dict[str, object] = {
-        "registry": {
-            "assets": assets,
-            "name": list(reg["instrument"]),
-            "asset": np.array([asset_id[a] for a in reg["asset"]], dtype=np.int64),
-            "expiry": reg["expiry_ns"].to_numpy(dtype=np.int64),
-            "strike": reg["strike"].to_numpy(dtype=np.float64),
-            "is_call": (reg["kind"].astype(str) == "C").to_numpy(),
-            "multiplier": np.array(mult, dtype=np.float64),
-        }
-    }
+    registry = Registry(
+        assets=tuple(assets),
+        name=np.array(list(reg["instrument"]), dtype=object),
+        asset=np.array([asset_id[a] for a in reg["asset"]], dtype=np.int64),
+        quote=np.array(quotes, dtype=object),
+        expiry=_ns(reg["expiry"]),
+        strike=reg["strike"].to_numpy(dtype=np.float64),
+        is_call=(reg["kind"].astype(str) == "C").to_numpy(),
+        multiplier=np.array(mult, dtype=np.float64),
+    )
+    registry = registry.take(registry.canonical_order())  # ids in the engine's order: rows sort into it
+    inst_id = {n: i for i, n in enumerate(registry.name)}
     values = {
         "by_strike": ["strike", "call_gex", "put_gex", "gex"],
         "by_expiry": ["expiry", "gex"],
         "total": ["spot", "gex"],
         "inventory": ["inventory", "spot", "vol", "gamma", "gex"],
     }
+    tables: dict[str, dict[str, np.ndarray]] = {}
     for name, frame in frames.items():
         time = _ns(frame["time"])
         if name == "inventory":
             key = np.array([inst_id[str(n)] for n in frame["instrument"]], dtype=np.int64)
             order = np.lexsort((key, time))
-            core["inventory.inst"] = key[order].astype(np.uint32)
+            cols = {"inst": key[order].astype(np.uint32)}
         else:
             key = np.array([asset_id[str(a)] for a in frame["asset"]], dtype=np.int64)
             order = np.lexsort((key, time))  # read_replay sorted each (time, asset) by strike or expiry
-            core[f"{name}.asset"] = key[order].astype(np.uint16)
-        core[f"{name}.time"] = time[order]
+            cols = {"asset": key[order].astype(np.uint16)}
+        cols["time"] = time[order]
         for col in values[name] + extra:
             v = _ns(frame[col]) if col == "expiry" else frame[col].to_numpy(dtype=np.float64)
-            core[f"{name}.{col}"] = v[order]
-    times = core["total.time"]
-    assert isinstance(times, np.ndarray)
+            cols[col] = v[order]
+        tables[name] = cols
+    times = tables["total"]["time"]
     steps = np.arange(times.min(), times.max() + 1, resolution_ns, dtype=np.int64) if len(times) else times
-    core["steps.time"] = steps
-    for c in _STEP_COUNTS:
-        core[f"steps.{c}"] = np.zeros(len(steps), dtype=np.uint64)
+    data = ResultData(
+        registry=registry,
+        inventory=InventoryTable.from_columns(tables["inventory"]),
+        by_strike=StrikeTable.from_columns(tables["by_strike"]),
+        by_expiry=ExpiryTable.from_columns(tables["by_expiry"]),
+        total=TotalTable.from_columns(tables["total"]),
+        steps=StepTable(time=steps, **{c: np.zeros(len(steps), dtype=np.uint64) for c in STEP_COUNTS}),
+    )
     return GexResult(
-        core,
+        data,
         unit=unit,
         r=r,
         method="flow",

@@ -108,27 +108,26 @@ def run_period(
             "invalid option initial: the first period has no accepted trade, so the grid start is unknown; pass start="
         )
     eval_opts = dataclasses.replace(opts, start_ns=g.start, end_ns=_FAR_END if opts.end_ns is None else opts.end_ns)
-    empty = new_core(eval_opts)  # the columns (and dtypes) an empty result has
-    pieces: list[_combine.Piece] = [(empty.drain(), empty.registry())]
+    pieces = [_tasks.drained(new_core(eval_opts))]  # the (exposure) columns an empty result has
     outs: dict[str, _tasks.KeyOutput] = {}
     if g.clock is not None:
         drop = {name: t.column("__id").to_numpy() for name, t in _rejected(checks).items()}
         outs = _evaluate(keys_of, parts, st, seeds, eval_opts, drop, g.clock)
-        pieces += [(o.core, o.registry) for o in outs.values()]
+        pieces += [o.data for o in outs.values() if o.data is not None]
 
-    core = _combine.merge(pieces, last_step=g.last_step)
+    data = _combine.combine(pieces, last_step=g.last_step)
     seeded = [i for t in seeds.values() for i in identities(encode_initial(t)) if i is not None]
     traded = st.traded.union(*(c.traded for c in checks.values()), seeded)  # seeded options count as traded
     lo = st.boundary if st.boundary is not None else -(2**63)
     diag = _combine.diagnostics(
-        core,
+        data,
         rows_read=[sum(lens[name].values()) for name in TABLES],
         rejected=rejected,
         instruments=len(traded - st.traded),
         expired=0 if g.last_step is None else sum(lo < i[2] <= g.last_step for i in traded),
     )
     result = GexResult(
-        core,
+        data,
         unit=opts.unit,
         r=opts.r,
         method="flow",

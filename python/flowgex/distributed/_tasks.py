@@ -28,6 +28,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
+from .._tables import ResultData
 from ..errors import MissingDataError
 from ..options import EngineOptions
 from ._engine import (
@@ -44,7 +45,7 @@ from ._engine import (
 from ._frames import ROW_BITS, TABLES, canonical
 from ._keys import Ident, identities
 
-__all__ = ["KeyCheck", "KeyOutput", "validate_part", "evaluate_part"]
+__all__ = ["KeyCheck", "KeyOutput", "drained", "validate_part", "evaluate_part"]
 
 Frames = tuple[pd.DataFrame | None, pd.DataFrame | None, pd.DataFrame | None]
 
@@ -66,11 +67,10 @@ class KeyCheck:
 
 @dataclass
 class KeyOutput:
-    """One key's evaluated steps (the core's drained columns) and its new engine state."""
+    """One key's evaluated steps (the core's drained tables) and its new engine state."""
 
     blob: bytes = b""
-    core: dict[str, np.ndarray] = field(default_factory=dict)
-    registry: dict[str, Any] = field(default_factory=dict)
+    data: ResultData | None = None
     #: A missing volatility or price, and where (time, key): the driver raises the earliest, as one machine does.
     error: MissingDataError | None = None
     error_at: tuple[int, str] = (0, "")
@@ -111,6 +111,11 @@ def _inputs(
 def _encode(tables: dict[str, pa.Table | None]) -> list[dict[str, Any] | None]:
     encoders = (encode_trades, encode_chain, encode_spot)
     return [None if (t := tables[n]) is None else f(t) for n, f in zip(TABLES, encoders)]
+
+
+def drained(core: Any) -> ResultData:
+    """The steps a core engine has committed, drained from it, over its registry."""
+    return ResultData.from_core({**core.drain(), "registry": core.registry()})
 
 
 def _core_for(blob: bytes | None, opts: EngineOptions) -> Any:
@@ -196,6 +201,6 @@ def evaluate_part(
         except MissingDataError as exc:
             out[key] = KeyOutput(error=exc, error_at=(getattr(exc, "time_ns", np.iinfo(np.int64).max), key))
             continue
-        drained = {k: np.asarray(v) for k, v in core.drain().items()}  # before the snapshot: not kept twice
-        out[key] = KeyOutput(bytes(core.snapshot()), drained, dict(core.registry()), rejected=len(report["row"]))
+        data = drained(core)  # before the snapshot: not kept twice
+        out[key] = KeyOutput(bytes(core.snapshot()), data, rejected=len(report["row"]))
     return out

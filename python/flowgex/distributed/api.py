@@ -10,7 +10,6 @@ import pyarrow as pa
 from ..errors import OptionError
 from ..result import GexResult
 from . import _combine
-from ._engine import raw_columns
 from .replay import Replay
 
 __all__ = ["flow_gex", "concat_results"]
@@ -92,7 +91,7 @@ def concat_results(results: Sequence[GexResult]) -> GexResult:
     spans = [(res.times[0].value, res.times[-1].value) for res in results if len(res.times)]
     if any(nxt[0] <= prev[1] for prev, nxt in zip(spans, spans[1:])):
         raise OptionError("concat_results: expected consecutive periods in time order; these results overlap")
-    core = _combine.merge([raw_columns(res) for res in results], last_step=spans[-1][1] if spans else None)
+    data = _combine.combine([res.data for res in results], last_step=spans[-1][1] if spans else None)
     offsets = dict.fromkeys(_TABLES, 0)  # rows of the periods before: row numbers continue across them
     rejected: dict[str, list[pa.Table]] = {}
     for res in results:
@@ -103,14 +102,14 @@ def concat_results(results: Sequence[GexResult]) -> GexResult:
         for name, n in zip(_TABLES, (d.trades_read, d.chain_rows_read, d.spot_rows_read)):
             offsets[name] += n
     diag = _combine.diagnostics(
-        core,
+        data,
         rows_read=[offsets[name] for name in _TABLES],
         rejected={k: pa.concat_tables(v, promote_options="permissive") for k, v in rejected.items()},
         instruments=sum(r.diagnostics.instruments for r in results),
         expired=sum(r.diagnostics.expired for r in results),
     )
     return GexResult(
-        core,
+        data,
         unit=first.unit,
         r=first.r,
         method=first.method,
