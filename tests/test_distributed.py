@@ -324,3 +324,43 @@ def test_combining_two_pieces_that_hold_one_time_and_asset_is_refused():
             elif c == "asset":  # asset ids renumbered in name order: the same assets
                 got, v = alone.registry.asset_names(got), data.registry.asset_names(v)
             assert np.array_equal(got, v), (name, c)
+
+
+def test_chain_rows_after_expiry_are_counted_as_on_one_machine(client):
+    """Chain rows at or after their option's expiry are ignored and counted (DESIGN section 5);
+    each engine counts its own and the driver adds them up, for one run and for periods."""
+    m = market(11, 2000, chain=True, spot=True)
+    late = pd.DataFrame(
+        {
+            "timestamp": pd.to_datetime(["2024-12-01T08:00Z", "2024-12-01T09:30Z", "2024-12-02T08:00Z"]),
+            "instrument": ["BTC-1DEC24-95000-C", "BTC-1DEC24-95000-P", "BTC-2DEC24-100000-C"],
+            "mark_iv": [0.5, 0.55, 0.6],
+            "underlying_price": [96_000.0, 96_100.0, 97_000.0],
+            "open_interest": [10.0, 11.0, 12.0],
+        }
+    )
+    chain = pd.concat([m.chain, late], ignore_index=True)
+    one = fg.flow_gex(m.trades, chain, m.spot, **OPTS)
+    assert one.diagnostics.chain_after_expiry == 3
+    got = fgd.flow_gex(dd.from_pandas(m.trades, npartitions=2), chain, m.spot, client=client, **OPTS)
+    assert got.diagnostics.chain_after_expiry == 3
+    assert_close(got, one)
+    assert_identical(got, one)
+
+    cut = pd.Timestamp("2024-12-01T12:00Z")
+    rep = fgd.Replay(client=client, **OPTS)
+    pieces = [
+        rep.run(
+            dd.from_pandas(m.trades[m.trades["timestamp"] < cut], npartitions=2),
+            chain[chain["timestamp"] < cut],
+            m.spot[m.spot["timestamp"] < cut],
+            until=cut,
+        ),
+        rep.run(
+            dd.from_pandas(m.trades[m.trades["timestamp"] >= cut], npartitions=2),
+            chain[chain["timestamp"] >= cut],
+            m.spot[m.spot["timestamp"] >= cut],
+        ),
+    ]
+    assert [p.diagnostics.chain_after_expiry for p in pieces] == [2, 1]
+    assert fgd.concat_results(pieces).diagnostics.chain_after_expiry == 3

@@ -46,6 +46,7 @@ def diagnostics(
     rejected: Mapping[str, pa.Table],
     instruments: int,
     expired: int,
+    chain_after_expiry: int = 0,
 ) -> Diagnostics:
     """Diagnostics exactly as the core would count them for the same input."""
     counts = Counts(
@@ -53,5 +54,6 @@ def diagnostics(
         rejected=tuple(_reason_counts(rejected.get(t)) for t in ("trades", "chain", "spot")),
         traded_instruments=instruments,
         expired=expired,
+        chain_after_expiry=chain_after_expiry,
     )
     return Diagnostics.from_data(data.replace(counts=counts), rejected_rows=dict(rejected))

@@ -125,6 +125,7 @@ def run_period(
         rejected=rejected,
         instruments=len(traded - st.traded),
         expired=0 if g.last_step is None else sum(lo < i[2] <= g.last_step for i in traded),
+        chain_after_expiry=sum(c.chain_after_expiry for c in checks.values()),
     )
     result = GexResult(
         data,

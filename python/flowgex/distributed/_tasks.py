@@ -63,6 +63,8 @@ class KeyCheck:
     last_trade: int | None = None
     #: The options with an accepted trade (for the ``instruments`` and ``expired`` counts).
     traded: set[Ident] = field(default_factory=set)
+    #: Chain and spot rows at or after their option's expiry (ignored and counted, as one engine does).
+    chain_after_expiry: int = 0
 
 
 @dataclass
@@ -148,7 +150,7 @@ def validate_part(
         report = core.update(*enc, strict=False)
         if until is not None:
             core.advance(until)
-        check = KeyCheck(blob=bytes(core.snapshot()))
+        check = KeyCheck(blob=bytes(core.snapshot()), chain_after_expiry=int(report["chain_after_expiry"]))
         check.rejected = {name: _global_rows(t, rows[name]) for name, t in reject_tables(report, tables).items()}
         stamps = [e["ts"][e["ts"] != NULL_TS] for e in enc if e is not None]
         check.max_ts = max((int(s.max()) for s in stamps if len(s)), default=None)

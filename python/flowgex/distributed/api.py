@@ -107,6 +107,7 @@ def concat_results(results: Sequence[GexResult]) -> GexResult:
         rejected={k: pa.concat_tables(v, promote_options="permissive") for k, v in rejected.items()},
         instruments=sum(r.diagnostics.instruments for r in results),
         expired=sum(r.diagnostics.expired for r in results),
+        chain_after_expiry=sum(r.diagnostics.chain_after_expiry for r in results),
     )
     return GexResult(
         data,

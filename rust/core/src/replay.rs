@@ -28,6 +28,9 @@ pub struct UpdateReport {
     /// False when `strict` and some rows were bad: nothing was applied.
     pub applied: bool,
     pub rejects: Vec<Reject>,
+    /// Chain and spot rows of this update at or after their option's expiry: ignored
+    /// and counted (for callers that add up the counts of several engines).
+    pub chain_after_expiry: u64,
 }
 
 /// A result: the tables plus the counters as of the result.
@@ -156,6 +159,7 @@ impl Engine {
             return Ok(UpdateReport {
                 applied: false,
                 rejects: v.rejects,
+                chain_after_expiry: 0,
             });
         }
         crate::budget::check_update(&self.state, &self.reg, &self.cfg, batch, &mut v, strict)?;
@@ -203,6 +207,7 @@ impl Engine {
         Ok(UpdateReport {
             applied: true,
             rejects: v.rejects,
+            chain_after_expiry: v.chain_after_expiry,
         })
     }
 

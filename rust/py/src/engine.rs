@@ -190,7 +190,8 @@ impl CoreEngine {
         self.with(py, |e| e.seed(&dict, codes, inv))
     }
 
-    /// Feeds one chunk; returns {"applied": bool, "table", "row", "reason"} (arrays of the rejects).
+    /// Feeds one chunk; returns {"applied": bool, "chain_after_expiry": int, "table", "row",
+    /// "reason"} (arrays of the rejects).
     #[pyo3(signature = (trades=None, chain=None, spot=None, *, strict))]
     fn update<'py>(
         &self,
@@ -211,6 +212,7 @@ impl CoreEngine {
         let report = self.with(py, |e| e.update(&batch, strict))?;
         let d = PyDict::new(py);
         d.set_item("applied", report.applied)?;
+        d.set_item("chain_after_expiry", report.chain_after_expiry)?;
         d.set_item(
             "table",
             report
