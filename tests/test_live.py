@@ -283,6 +283,7 @@ def test_stop_and_restart_continue_without_gap(market: Any, script: Any, tmp_pat
             second = _run(ws, hist, tmp_path)
     assert second.resumed and second.final_through == UNTIL
     assert_exact(tmp_path, UNTIL)
+    assert_page(tmp_path, UNTIL, since=first.final_through)  # the page's window starts again at a restart
     assert_trades_once(tmp_path, trades, (START.value - 3 * H) // 1_000_000, UNTIL.value)
 
 

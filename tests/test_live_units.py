@@ -141,6 +141,10 @@ def test_cli_live_is_registered_and_reports_user_errors(tmp_path: Path) -> None:
     assert res.exit_code == 0 and "--currency" in res.output and "--until" in res.output
     res = runner.invoke(main, ["live", "--currency", "DOGE", "--out", str(tmp_path)])
     assert res.exit_code == 2 and "DOGE" in res.output
+    res = runner.invoke(main, ["live", "--help"])
+    assert "--html-window" in res.output and "--no-html" in res.output
+    res = runner.invoke(main, ["live", "--currency", "BTC", "--out", str(tmp_path / "o"), "--html-window", "soon"])
+    assert res.exit_code == 2 and "html_window" in res.output and not (tmp_path / "o").exists()
 
 
 def _window_frames(res: fg.GexResult, since: pd.Timestamp) -> dict[str, pd.DataFrame]:
