@@ -192,3 +192,13 @@ def test_page_window_is_the_last_window_of_steps_of_the_whole_run() -> None:
     other.advance(pd.Timestamp("2030-01-01", tz="UTC"))
     win.add(other.drain())
     assert len(win.parts) == 1 and win.result().assets == ["ETH"]  # type: ignore[union-attr]
+
+
+def test_a_page_left_half_written_by_a_kill_is_removed_at_start(tmp_path: Path) -> None:
+    stale = tmp_path / ".report.html.k2j3.tmp"
+    stale.parent.mkdir(parents=True, exist_ok=True)
+    stale.write_text("<html>half")
+    Runner(tmp_path, feeds("BTC"), {"errors": "quarantine"}, echo=None)  # no page: left alone
+    assert stale.exists()
+    Runner(tmp_path, feeds("BTC"), {"errors": "quarantine"}, echo=None, html_window_ns=86_400 * 10**9)
+    assert not stale.exists()

@@ -42,7 +42,7 @@ from . import checkpoint as ckpt
 from .channels import Feed
 from .gate import Gate
 from .outputs import write_steps
-from .page import PageWindow
+from .page import PAGE_NAME, PageWindow
 from .recorded import Recorder, remove_parts_after
 
 __all__ = ["Runner", "FAR_END"]
@@ -90,6 +90,9 @@ class Runner:
         self.multipliers = engine_options.get("multipliers")
         #: The page's window of final steps (None: no page); ``html_ready`` False: plotly missing, skipped.
         self.page = None if html_window_ns is None else PageWindow(html_window_ns, title=f"flowgex live: {out.name}")
+        if self.page is not None:  # a kill -9 in the middle of a page write leaves its temporary file
+            for stale in out.glob(f".{PAGE_NAME}.*.tmp"):
+                stale.unlink(missing_ok=True)
         self.html_ready = html_ready
         self._currency = {a: f.currency for f in self.feeds for a in f.assets}
         shaping = {k: v for k, v in engine_options.items() if k != "threads"}  # threads never change a number
