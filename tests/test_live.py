@@ -361,7 +361,7 @@ def test_a_failing_page_is_counted_and_the_run_goes_on(
     def boom(*args: Any, **kwargs: Any) -> Path:
         raise OSError("disk full")
 
-    monkeypatch.setattr(importlib.import_module("flowgex.live.page"), "write_html", boom)
+    monkeypatch.setattr(importlib.import_module("flowgex.html"), "write_html", boom)
     events, trades = script
     with FakeDeribitWs(events) as ws, FakeDeribit(trades) as hist:
         s = _run(ws, hist, tmp_path)

@@ -28,7 +28,6 @@ from pathlib import Path
 import numpy as np
 
 from .._tables import ResultData, merge, union
-from ..html import write_html
 from ..result import GexResult
 
 __all__ = ["PageWindow", "plotly_available", "PAGE_NAME"]
@@ -102,4 +101,6 @@ class PageWindow:
         res = self.result()
         if res is None or not res.assets:
             return None
+        from ..html import write_html  # here: it loads matplotlib (chart styles); `import flowgex` must not
+
         return write_html(res, out / PAGE_NAME, title=self.title)
