@@ -125,6 +125,7 @@ def main() -> None:
     ap.add_argument("--trades", type=int, default=200_000)
     ap.add_argument("--hours", type=float, default=6.0)
     ap.add_argument("--rate", type=float, default=None, help="messages/s the server sends (default: all it can)")
+    ap.add_argument("--no-html", action="store_true", help="do not refresh out/report.html at each commit")
     args = ap.parse_args()
     events, end = script(args.options, args.trades, args.hours)
     until = end // (600 * 10**9) * 600 * 10**9
@@ -155,6 +156,7 @@ def main() -> None:
                 backfill="1min",
                 until=pd.Timestamp(until, tz="UTC"),
                 echo=echo,
+                html=not args.no_html,
             )
             wall = time.perf_counter() - t0
         first_sent = ws.sent_at[0][1]
@@ -178,6 +180,7 @@ def main() -> None:
             f"message -> step written: median {np.median(lat_ms):.0f} ms, "
             f"p90 {np.percentile(lat_ms, 90):.0f} ms, max {lat_ms.max():.0f} ms"
         )
+        print(f"report.html refreshed {s.counts['html_written']} times ({s.counts['html_failed']} failed)")
         print(f"strikes in the last step: {live_opts[live_opts['time'] == live_opts['time'].max()].shape[0]}")
     finally:
         shutil.rmtree(out, ignore_errors=True)

@@ -7,17 +7,20 @@ and the market's own trades (each consumed exactly once).
 
 from __future__ import annotations
 
+import importlib
 import threading
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 import pytest
 
 import flowgex as fg
 from deribit_server import FakeDeribit
 from flowgex.live import read_levels, read_recorded
-from live_check import OPTS, assert_close_to_market, assert_exact, assert_trades_once
+from html_page import bars, f64, read_blob
+from live_check import OPTS, assert_close_to_market, assert_exact, assert_trades_once, live_tables
 from live_server import FakeDeribitWs, market_events
 
 T0 = pd.Timestamp("2024-11-25", tz="UTC")
@@ -101,6 +104,9 @@ def test_clean_session(market: Any, script: Any, tmp_path: Path) -> None:
     assert 0 < len(ids) < 100 and min(ids.values()) >= UNTIL.value - 10 * M
     assert s.counts["late"] == 0 and s.counts["trades"] > 500 and s.counts["chain"] > 0 and s.counts["spot"] > 0
     assert_exact(tmp_path, s.final_through)
+    # report.html: every written step (all within the default one-day window), the last one's bars as written
+    assert_page(tmp_path, s.final_through)
+    assert s.counts["html_written"] >= 1 and s.counts["html_failed"] == s.counts["html_skipped"] == 0
     start_ms = (START.value - 3 * H) // 1_000_000
     assert_trades_once(tmp_path, trades, start_ms, UNTIL.value)
     chain, spot = _chain_spot(market, events)
@@ -277,6 +283,7 @@ def test_stop_and_restart_continue_without_gap(market: Any, script: Any, tmp_pat
             second = _run(ws, hist, tmp_path)
     assert second.resumed and second.final_through == UNTIL
     assert_exact(tmp_path, UNTIL)
+    assert_page(tmp_path, UNTIL, since=first.final_through)  # the page's window starts again at a restart
     assert_trades_once(tmp_path, trades, (START.value - 3 * H) // 1_000_000, UNTIL.value)
 
 
@@ -302,3 +309,75 @@ def test_a_straggler_is_late_counted_and_recorded(market: Any, script: Any, tmp_
     assert "LATE-1" not in read_recorded(tmp_path, "trades").column("trade_id").to_pylist()
     assert_exact(tmp_path, s.final_through)
     assert_trades_once(tmp_path, market_trades, (START.value - 3 * H) // 1_000_000, UNTIL.value)
+
+
+def assert_page(out: Path, final_through: pd.Timestamp, since: pd.Timestamp | None = None) -> None:
+    """out/report.html offers exactly the written steps after ``since`` (all of them by default), ending at
+    ``final_through``, and its strike chart there holds the written by_strike rows near spot, bit for bit."""
+    data = read_blob(out / "report.html")
+    written = live_tables(out)
+    assert data["window"] == 0.15  # the page draws strikes within 15% of spot (the PNG strike chart's window)
+    assert sorted(data["assets"]) == ["BTC", "SOL"]
+    for asset in ("BTC", "SOL"):
+        tot = written["total"][written["total"]["asset"] == asset]
+        times = tot["time"] if since is None else tot["time"][tot["time"] > since]
+        page = data["assets"][asset]
+        assert page["t"] == [int(t.value // 10**9) for t in times]
+        assert page["t"][-1] == int(final_through.value // 10**9)
+        v, j = page["variants"]["all"], len(page["t"]) - 1
+        spot = f64(v["spot"])[j]
+        assert spot == tot[tot["time"] == final_through]["spot"].iloc[0]
+        bs = written["by_strike"]
+        rows = bs[(bs["asset"] == asset) & (bs["time"] == final_through)]
+        rows = rows[(rows["strike"] - spot).abs() <= 0.15 * spot]
+        got = bars(v, j)
+        assert len(rows) > 3
+        for page_col, col in (("strike", "strike"), ("call", "call_gex"), ("put", "put_gex"), ("gex", "gex")):
+            want = rows[col].to_numpy(np.float64)
+            assert np.array_equal(got[page_col].view(np.int64), want.view(np.int64)), (asset, col)
+
+
+def test_page_window_drops_older_steps(script: Any, tmp_path: Path) -> None:
+    events, trades = script
+    with FakeDeribitWs(events) as ws, FakeDeribit(trades) as hist:
+        s = _run(ws, hist, tmp_path, html_window="1h")
+    assert s.final_through == UNTIL and s.counts["html_written"] >= 1
+    assert len(live_tables(tmp_path)["total"]["time"].unique()) > 12  # more steps written than the page shows
+    assert_page(tmp_path, UNTIL, since=UNTIL - pd.Timedelta("1h"))
+
+
+def test_no_page_with_html_false(script: Any, tmp_path: Path) -> None:
+    events, trades = script
+    with FakeDeribitWs(events) as ws, FakeDeribit(trades) as hist:
+        s = _run(ws, hist, tmp_path, html=False)
+    assert s.final_through == UNTIL and not (tmp_path / "report.html").exists()
+    assert s.counts["html_written"] == s.counts["html_failed"] == s.counts["html_skipped"] == 0
+    assert_exact(tmp_path, UNTIL)
+
+
+def test_a_failing_page_is_counted_and_the_run_goes_on(
+    script: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def boom(*args: Any, **kwargs: Any) -> Path:
+        raise OSError("disk full")
+
+    monkeypatch.setattr(importlib.import_module("flowgex.html"), "write_html", boom)
+    events, trades = script
+    with FakeDeribitWs(events) as ws, FakeDeribit(trades) as hist:
+        s = _run(ws, hist, tmp_path)
+    assert s.final_through == UNTIL and not (tmp_path / "report.html").exists()
+    assert s.counts["html_failed"] >= 1 and s.counts["html_written"] == 0
+    assert_exact(tmp_path, UNTIL)
+
+
+def test_without_plotly_the_page_is_skipped_with_one_warning(
+    script: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(importlib.import_module("flowgex.live.api"), "plotly_available", lambda: False)
+    events, trades = script
+    with FakeDeribitWs(events) as ws, FakeDeribit(trades) as hist:
+        with pytest.warns(RuntimeWarning, match="plotly") as record:
+            s = _run(ws, hist, tmp_path)
+    assert len(record) == 1
+    assert s.final_through == UNTIL and not (tmp_path / "report.html").exists()
+    assert s.counts["html_skipped"] >= 1 and s.counts["html_written"] == s.counts["html_failed"] == 0

@@ -141,3 +141,64 @@ def test_cli_live_is_registered_and_reports_user_errors(tmp_path: Path) -> None:
     assert res.exit_code == 0 and "--currency" in res.output and "--until" in res.output
     res = runner.invoke(main, ["live", "--currency", "DOGE", "--out", str(tmp_path)])
     assert res.exit_code == 2 and "DOGE" in res.output
+    res = runner.invoke(main, ["live", "--help"])
+    assert "--html-window" in res.output and "--no-html" in res.output
+    res = runner.invoke(main, ["live", "--currency", "BTC", "--out", str(tmp_path / "o"), "--html-window", "soon"])
+    assert res.exit_code == 2 and "html_window" in res.output and not (tmp_path / "o").exists()
+
+
+def _window_frames(res: fg.GexResult, since: pd.Timestamp) -> dict[str, pd.DataFrame]:
+    out = {}
+    for name in ("by_strike", "by_expiry", "total", "inventory"):
+        df = getattr(res, name)()
+        out[name] = df[df["time"] > since].reset_index(drop=True)
+    return out
+
+
+def test_page_window_is_the_last_window_of_steps_of_the_whole_run() -> None:
+    """The page's window built from drained parts == flow_gex over the whole market, cut to the
+    window (every table, bit for bit), and parts older than the window are dropped."""
+    from flowgex.live.page import PageWindow
+
+    m = fg.simulate(days=1, assets=("BTC", "SOL"), seed=5, trades_per_day=1500)
+    trades = m.trades.to_pandas().sort_values("timestamp", kind="stable").reset_index(drop=True)
+    whole = fg.flow_gex(trades)
+    eng = fg.Engine()
+    win = PageWindow(2 * 3_600 * 10**9)
+    added = 0
+    for k in range(0, len(trades), 40):
+        eng.update(trades.iloc[k : k + 40])
+        part = eng.drain()
+        win.add(part)
+        if len(part.times):
+            added += 1
+            assert int(part.times[-1].value) - win.first_ns < 2 * 3_600 * 10**9  # type: ignore[operator]
+    res = win.result()
+    assert res is not None
+    last = res.times[-1]
+    assert last == whole.times[whole.times <= last][-1] and last > whole.times[0] + pd.Timedelta("20h")
+    since = last - pd.Timedelta("2h")
+    assert list(res.times) == [t for t in whole.times if since < t <= last] and len(res.times) == 12
+    assert 1 < len(win.parts) < added  # the older parts are gone
+    cut = whole.with_data(whole.data.at_times(np.array([t.value for t in whole.times if t <= last])))
+    want = _window_frames(cut, since)
+    got = _window_frames(res, since)
+    for name, exp in want.items():
+        assert len(exp) > 0
+        pd.testing.assert_frame_equal(got[name], exp, check_exact=True, obj=name)
+    # a part of another engine (other registry) starts the window again instead of mislabelling strikes
+    other = fg.Engine()
+    other.update(fg.simulate(days=1, assets=("ETH",), seed=6, trades_per_day=300).trades.sort_by("timestamp"))
+    other.advance(pd.Timestamp("2030-01-01", tz="UTC"))
+    win.add(other.drain())
+    assert len(win.parts) == 1 and win.result().assets == ["ETH"]  # type: ignore[union-attr]
+
+
+def test_a_page_left_half_written_by_a_kill_is_removed_at_start(tmp_path: Path) -> None:
+    stale = tmp_path / ".report.html.k2j3.tmp"
+    stale.parent.mkdir(parents=True, exist_ok=True)
+    stale.write_text("<html>half")
+    Runner(tmp_path, feeds("BTC"), {"errors": "quarantine"}, echo=None)  # no page: left alone
+    assert stale.exists()
+    Runner(tmp_path, feeds("BTC"), {"errors": "quarantine"}, echo=None, html_window_ns=86_400 * 10**9)
+    assert not stale.exists()

@@ -24,6 +24,10 @@ from ..live.api import DEFAULT_WS_URL
     help="Trade notifications: every trade batched per 100 ms (no account), or raw (needs authentication).",
 )  # fmt: skip
 @click.option("--max-reconnects", default=None, type=click.IntRange(min=0), help="Give up after this many.")
+@click.option(
+    "--html-window", default="1D", show_default=True, help="Steps shown in OUT/report.html (rewritten each commit)."
+)
+@click.option("--no-html", "no_html", is_flag=True, help="Do not write OUT/report.html.")
 def live_cmd(
     currencies: str,
     out: Path,
@@ -34,16 +38,20 @@ def live_cmd(
     resolution: str,
     interval: str,
     max_reconnects: int | None,
+    html_window: str,
+    no_html: bool,
 ) -> None:
     """Subscribe to Deribit's option trades, mark IVs and index prices and write flow GEX to OUT.
 
-    Prints one line per asset at each final step. Ctrl-C or SIGTERM stops after
-    writing what is final and a checkpoint; the same command resumes, back-filling
-    the gap from the history API.
+    Prints one line per asset at each final step and rewrites OUT/report.html (the
+    interactive page, needs plotly) over the last --html-window of final steps.
+    Ctrl-C or SIGTERM stops after writing what is final and a checkpoint; the same
+    command resumes, back-filling the gap from the history API.
     """
     s = run_live(
         currencies, out, ws_url=ws_url, base_url=base_url, backfill=backfill, until=until,
         resolution=resolution, interval=interval, max_reconnects=max_reconnects, echo=click.echo,
+        html=not no_html, html_window=html_window,
     )  # fmt: skip
     c = s.counts
     click.echo(

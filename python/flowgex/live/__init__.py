@@ -3,7 +3,8 @@
 One concern a module: :mod:`.channels` (currencies → channels), :mod:`.session`
 (websocket JSON-RPC, heartbeats), :mod:`.intake` (messages → tables, quarantine),
 :mod:`.gate` (dedupe, late rows), :mod:`.backfill` (history API gaps),
-:mod:`.recorded` (what was fed, on disk), :mod:`.outputs` (final steps),
+:mod:`.recorded` (what was fed, on disk), :mod:`.outputs` (final steps), :mod:`.page`
+(report.html over a window of final steps),
 :mod:`.checkpoint`, :mod:`.runner` (feed / clock / commit), :mod:`.loop`
 (the asyncio loop, reconnects), :mod:`.api`.
 """

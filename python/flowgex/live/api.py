@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import signal
 import threading
+import warnings
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,6 +20,7 @@ from .backfill import History
 from .channels import check_interval
 from .channels import feeds as make_feeds
 from .loop import LoopOptions, run_loop
+from .page import PAGE_NAME, plotly_available
 from .runner import Runner
 
 __all__ = ["live", "LiveSummary", "DEFAULT_WS_URL", "LIVE_DEFAULTS"]
@@ -127,6 +129,8 @@ def live(
     max_reconnects: int | None = None,
     history_timeout: float = 30.0,
     stop: threading.Event | None = None,
+    html: bool = True,
+    html_window: Any = "1D",
     **options: Any,
 ) -> LiveSummary:
     """Follows Deribit's options live and writes flow GEX at every final grid step (DESIGN rule 19).
@@ -152,6 +156,13 @@ def live(
     call again resumes (no gap, no duplicate step). Other keyword options are
     :func:`flowgex.flow_gex`'s; ``errors``, ``missing_vol`` and ``missing_spot`` default to
     ``"quarantine"``, ``"skip"``, ``"skip"`` here (:data:`LIVE_DEFAULTS`).
+
+    With ``html`` (the default), ``out/report.html`` (:func:`flowgex.write_html`) is
+    rewritten after each commit that wrote steps, over the last ``html_window`` of final
+    steps (``"1D"``: 144 ten-minute steps; older steps leave the page and memory). It
+    needs the optional ``plotly``: without it the page is skipped with one warning
+    (counted ``html_skipped``). An error writing the page is counted ``html_failed``;
+    the run goes on. After a restart the page starts again from the first new step.
     """
     fs = make_feeds(currencies)
     opts = _options(options)
@@ -175,8 +186,21 @@ def live(
         reconnect_max=float(reconnect_max),
         max_reconnects=max_reconnects,
     )
+    if not isinstance(html, bool):
+        raise OptionError(f"invalid option html: expected True or False, found {html!r}")
+    window_ns = _duration(html_window, "html_window") if html else None
+    ready = True
+    if html and not plotly_available():
+        ready = False
+        warnings.warn(
+            f"fg.live: {PAGE_NAME} is not written (it needs plotly: pip install 'flowgex[html]')",
+            RuntimeWarning, stacklevel=2,
+        )  # fmt: skip
     out = Path(out)
-    runner = Runner(out, fs, opts, echo=echo, commit_seconds=commit_seconds, until_ns=until_ns)
+    runner = Runner(
+        out, fs, opts, echo=echo, commit_seconds=commit_seconds, until_ns=until_ns, html_window_ns=window_ns,
+        html_ready=ready,
+    )  # fmt: skip
     if until_ns is not None and until_ns % runner.engine.options.resolution_ns:
         raise OptionError(f"invalid option until: expected a grid time (a multiple of the resolution), found {until!r}")
     if not runner.final(until_ns):

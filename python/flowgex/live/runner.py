@@ -37,10 +37,12 @@ from ..errors import OptionError
 from ..io.files import write_atomic_bytes
 from ..replaying.output import TABLES as _OUTPUTS
 from ..replaying.output import remove_parts_after as remove_output_parts_after
+from ..result import GexResult
 from . import checkpoint as ckpt
 from .channels import Feed
 from .gate import Gate
 from .outputs import write_steps
+from .page import PAGE_NAME, PageWindow
 from .recorded import Recorder, remove_parts_after
 
 __all__ = ["Runner", "FAR_END"]
@@ -49,7 +51,8 @@ __all__ = ["Runner", "FAR_END"]
 FAR_END = "2200-01-01"
 _KINDS = ("trades", "chain", "spot")
 _COUNTS = ("messages", "batches", "trades", "chain", "spot", "quarantined", "history_trades", "history_requests",
-           "history_refused", "reconnects", "levels_failed", "clock_moves", "after_until", "future")  # fmt: skip
+           "history_refused", "reconnects", "levels_failed", "clock_moves", "after_until", "future",
+           "html_written", "html_failed", "html_skipped")  # fmt: skip
 
 
 def _sorted(table: pa.Table) -> pa.Table:
@@ -72,6 +75,8 @@ class Runner:
         commit_seconds: float = 60.0,
         until_ns: int | None = None,
         max_ahead_ns: int = 3_600 * 10**9,
+        html_window_ns: int | None = None,
+        html_ready: bool = True,
     ) -> None:
         self.out = out
         self.feeds = tuple(feeds)
@@ -83,6 +88,12 @@ class Runner:
         self.exchange_ns: int | None = None
         self.max_ahead_ns = max_ahead_ns
         self.multipliers = engine_options.get("multipliers")
+        #: The page's window of final steps (None: no page); ``html_ready`` False: plotly missing, skipped.
+        self.page = None if html_window_ns is None else PageWindow(html_window_ns, title=f"flowgex live: {out.name}")
+        if self.page is not None:  # a kill -9 in the middle of a page write leaves its temporary file
+            for stale in out.glob(f".{PAGE_NAME}.*.tmp"):
+                stale.unlink(missing_ok=True)
+        self.html_ready = html_ready
         self._currency = {a: f.currency for f in self.feeds for a in f.assets}
         shaping = {k: v for k, v in engine_options.items() if k != "threads"}  # threads never change a number
         settings = {"feeds": [[f.currency, list(f.assets)] for f in self.feeds], "options": shaping}
@@ -256,6 +267,23 @@ class Runner:
         )  # fmt: skip
         self._last_commit = time.monotonic()
         self.broken = False
+        if last is not None:
+            self._refresh_page(part)
+
+    def _refresh_page(self, part: GexResult) -> None:
+        """``out/report.html`` over the window, after the checkpoint: the page is a view, so an
+        error writing it is counted (``html_failed``) and never stops the run or a commit."""
+        if self.page is None:
+            return
+        if not self.html_ready:
+            self.counts["html_skipped"] += 1
+            return
+        try:
+            self.page.add(part)
+            if self.page.write(self.out) is not None:
+                self.counts["html_written"] += 1
+        except Exception:  # noqa: BLE001 - any failure of the view (disk, plotly, a page bug) is counted
+            self.counts["html_failed"] += 1
 
     @property
     def summary_counts(self) -> dict[str, int]:
