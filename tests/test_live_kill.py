@@ -22,7 +22,6 @@ from live_server import FakeDeribitWs, market_events
 T0 = pd.Timestamp("2024-11-25", tz="UTC")
 START = T0 + pd.Timedelta("3h")
 UNTIL = T0 + pd.Timedelta("5h")
-ROOT = Path(__file__).resolve().parents[1]
 
 
 @pytest.fixture(scope="module")
@@ -49,7 +48,10 @@ def _cmd(ws: FakeDeribitWs, hist: FakeDeribit, out: Path) -> list[str]:
 
 
 def _env() -> dict[str, str]:
-    return {**os.environ, "PYTHONPATH": str(ROOT / "python") + os.pathsep + os.environ.get("PYTHONPATH", "")}
+    # The flowgex this test imported (an installed wheel in CI, the source tree in development):
+    # the source tree alone has no compiled core when flowgex was installed from a wheel.
+    here = str(Path(fg.__file__).parents[1])
+    return {**os.environ, "PYTHONPATH": here + os.pathsep + os.environ.get("PYTHONPATH", "")}
 
 
 def _wait_for_commit(proc: subprocess.Popen[bytes], ws: FakeDeribitWs, out: Path) -> None:
