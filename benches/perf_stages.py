@@ -33,7 +33,7 @@ def once(table: object, threads: int) -> dict[str, float]:
     a = time.perf_counter()
     canon = canonical_trades(table)
     b = time.perf_counter()
-    enc = _encode.encode_trades(canon)
+    enc = _encode.encode_trades(canon, chunks=True)
     c = time.perf_counter()
     eng._core.update(enc, None, None, strict=True)
     d = time.perf_counter()

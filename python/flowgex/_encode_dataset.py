@@ -5,10 +5,11 @@ result is exactly that of ``fg.flow_gex(fg.read_parquet(path))`` (one time
 sort, one de-duplication over every row), but the dataset never exists as an
 Arrow table: Arrow's scanner decodes record batches ahead in its own threads
 while each batch is made canonical and encoded (the same functions as for a
-table) into arrays sized from the files' footers. Peak memory is the encoded
-columns, about 45 bytes a trade, plus a few batches — not the Arrow table, its
-decode buffers and the encoded copy together (10M trades, 2 threads, one
-process each: 0.96–1.06 GB peak RSS instead of 1.59–1.63 GB, the same time).
+table). Each batch then reaches the core as it is (a part: numeric columns
+viewed in place, only the instrument codes renumbered dataset-wide), so no
+byte is copied twice; when the files are short (under ``MIN_PART_ROWS`` rows
+on average) the batches are copied into one set of arrays sized from the
+files' footers instead, where the copy costs less than the parts' bookkeeping.
 
 The engine names rejected rows by position; when there are any, those rows are
 read again from the files (:meth:`DatasetTrades.take`), with the file each came
@@ -23,6 +24,7 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 
+from . import _encode
 from ._encode import encode_trades
 from .errors import ReadError
 from .io.parquet import parquet_dataset
@@ -83,19 +85,45 @@ class _Columns:
         lut = np.array([index.setdefault(k, len(index)) for k in keys] + [-1], dtype=np.int32)
         np.take(lut, part["inst"], out=out, mode="wrap")  # -1 (null) wraps to the trailing -1
 
+    def dictionary(self) -> dict[str, Any]:
+        """The dataset-wide instrument dictionary (``names``, or ``parts`` for the four-column form)."""
+        if self.by_name:
+            return {"names": list(self.index)}
+        keys = list(self.index)
+        return {
+            "names": None,
+            "parts": {f: [k[i] for k in keys] for i, f in enumerate(("asset", "expiry", "strike", "kind"))},
+        }
+
     def finish(self) -> dict[str, Any]:
         if self.at != self.n:
             raise ReadError(f"flow_gex: the dataset holds {self.at} rows, its files' footers say {self.n}")
         out = dict(self.out)
-        if self.by_name:
-            out["names"] = list(self.index)
-        else:
-            keys = list(self.index)
-            out["names"] = None
-            out["parts"] = {f: [k[i] for k in keys] for i, f in enumerate(("asset", "expiry", "strike", "kind"))}
+        out.update(self.dictionary())
         if self.string_ids:
             out["trade_id_offsets"] = np.concatenate(self.id_offsets or [np.zeros(1, np.int64)])
             out["trade_id_data"] = np.concatenate(self.id_data or [np.zeros(0, np.uint8)])
+        return out
+
+
+class _Parts:
+    """Each encoded batch as a part of one update, its instrument codes
+    renumbered into the dataset-wide dictionary (as :class:`_Columns` does)."""
+
+    def __init__(self, template: dict[str, Any]) -> None:
+        self.codes = _Columns(0, template)
+        self.parts: list[dict[str, Any]] = []
+
+    def add(self, part: dict[str, Any]) -> None:
+        inst = np.empty(len(part["ts"]), dtype=np.int32)
+        self.codes._global_codes(part, inst)
+        cols = {k: v for k, v in part.items() if k not in ("names", "parts")}
+        cols["inst"] = inst
+        self.parts.append(cols)
+
+    def finish(self) -> dict[str, Any]:
+        out = self.codes.dictionary()
+        out["chunks"] = self.parts
         return out
 
 
@@ -125,7 +153,9 @@ class DatasetTrades:
         names = self.dataset.schema.names
         read = [c for c in (*_READ, *PARTS) if c in names and (c in _READ or "instrument" not in names)]
         template = encode_trades(canonical_trades(self.dataset.schema.empty_table().select(read)))
-        cols = _Columns(self._count(), template)
+        n = self._count()
+        files = len(getattr(self.dataset, "files", [])) or 1
+        cols: _Columns | _Parts = _Parts(template) if n >= _encode.MIN_PART_ROWS * files else _Columns(n, template)
         for batch, _ in self._batches(read):
             if batch.num_rows:
                 cols.add(encode_trades(canonical_trades(batch)))

@@ -128,7 +128,7 @@ class Engine:
         }
         src = tables["trades"]
         report = self._core.update(
-            None if src is None else encode_trades(src) if isinstance(src, pa.Table) else src.encode(),
+            None if src is None else encode_trades(src, chunks=True) if isinstance(src, pa.Table) else src.encode(),
             None if tables["chain"] is None else encode_chain(tables["chain"]),
             None if tables["spot"] is None else encode_spot(tables["spot"]),
             strict=self._opts.errors == "raise",

@@ -2,7 +2,7 @@
 //! Run: `cargo bench -p flowgex-core --bench replay`.
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
-use flowgex_core::batch::{OptF64, TradeBatch, UpdateBatch};
+use flowgex_core::batch::{OptF64, TradeBatch, TradeCols, UpdateBatch};
 use flowgex_core::registry::InstrumentDict;
 use flowgex_core::{Config, Engine};
 
@@ -35,22 +35,24 @@ fn bench(c: &mut Criterion) {
         b.iter(|| {
             let mut e = Engine::new(Config::new(600_000_000_000)).unwrap();
             let batch = UpdateBatch {
-                trades: Some(TradeBatch {
-                    dict: &dict,
-                    ts: &ts,
-                    inst: &inst,
-                    side: &side,
-                    amount: &amount,
-                    index_price: Some(OptF64 {
-                        values: &px,
-                        valid: None,
-                    }),
-                    iv: Some(OptF64 {
-                        values: &iv,
-                        valid: None,
-                    }),
-                    trade_id: None,
-                }),
+                trades: Some(TradeBatch::one(
+                    &dict,
+                    TradeCols {
+                        ts: &ts,
+                        inst: &inst,
+                        side: &side,
+                        amount: &amount,
+                        index_price: Some(OptF64 {
+                            values: &px,
+                            valid: None,
+                        }),
+                        iv: Some(OptF64 {
+                            values: &iv,
+                            valid: None,
+                        }),
+                        trade_id: None,
+                    },
+                )),
                 chain: None,
                 spot: None,
             };

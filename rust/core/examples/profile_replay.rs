@@ -5,7 +5,7 @@
 //! `cargo build --release --example profile_replay -p flowgex-core &&
 //!  valgrind --tool=callgrind target/release/examples/profile_replay 200000`.
 
-use flowgex_core::batch::{OptF64, TradeBatch, TradeIds, UpdateBatch};
+use flowgex_core::batch::{OptF64, TradeBatch, TradeCols, TradeIds, UpdateBatch};
 use flowgex_core::output::{Keep, Retention};
 use flowgex_core::registry::InstrumentDict;
 use flowgex_core::{Config, Engine};
@@ -65,25 +65,27 @@ fn replay(w: Workload, keep: Retention) {
     cfg.keep = keep;
     let mut e = Engine::new(cfg).unwrap();
     let batch = UpdateBatch {
-        trades: Some(TradeBatch {
-            dict: &dict,
-            ts: &ts,
-            inst: &inst,
-            side: &side,
-            amount: &amount,
-            index_price: Some(OptF64 {
-                values: &px,
-                valid: None,
-            }),
-            iv: Some(OptF64 {
-                values: &iv,
-                valid: None,
-            }),
-            trade_id: Some(TradeIds::Int {
-                values: &ids,
-                valid: None,
-            }),
-        }),
+        trades: Some(TradeBatch::one(
+            &dict,
+            TradeCols {
+                ts: &ts,
+                inst: &inst,
+                side: &side,
+                amount: &amount,
+                index_price: Some(OptF64 {
+                    values: &px,
+                    valid: None,
+                }),
+                iv: Some(OptF64 {
+                    values: &iv,
+                    valid: None,
+                }),
+                trade_id: Some(TradeIds::Int {
+                    values: &ids,
+                    valid: None,
+                }),
+            },
+        )),
         chain: None,
         spot: None,
     };

@@ -54,9 +54,11 @@ impl<'a> TradeIds<'a> {
     }
 }
 
-#[derive(Clone, Debug)]
-pub struct TradeBatch<'a> {
-    pub dict: &'a InstrumentDict,
+/// One contiguous run of trade rows: an Arrow record batch's columns, viewed
+/// in place (the Python side copies nothing it does not have to; see
+/// [`TradeBatch`]).
+#[derive(Clone, Copy, Debug)]
+pub struct TradeCols<'a> {
     pub ts: &'a [i64],
     pub inst: &'a [i32],
     pub side: &'a [i8],
@@ -64,6 +66,327 @@ pub struct TradeBatch<'a> {
     pub index_price: Option<OptF64<'a>>,
     pub iv: Option<OptF64<'a>>,
     pub trade_id: Option<TradeIds<'a>>,
+}
+
+/// The trades of one update: one or more parts of consecutive rows, sharing
+/// one instrument dictionary. Row `i` of the update is row `i - starts[p]` of
+/// the part `p` that holds it.
+///
+/// Why parts: a table read from a Parquet dataset arrives as hundreds of
+/// record batches, and joining them into contiguous columns wrote 45 fresh
+/// bytes a trade — on a fresh process the kernel's page faults made that
+/// copy longer than the replay itself (issue 17). The per-asset replay walks
+/// rows in increasing order, so it reads the parts where they are; the few
+/// paths that need random access in time order join the parts first
+/// ([`JoinedTrades`]).
+#[derive(Clone, Debug)]
+pub struct TradeBatch<'a> {
+    pub dict: &'a InstrumentDict,
+    pub parts: Vec<TradeCols<'a>>,
+    /// The update's row number of each part's first row, then the row count.
+    pub starts: Vec<usize>,
+}
+
+impl<'a> TradeBatch<'a> {
+    /// A batch of one contiguous part.
+    pub fn one(dict: &'a InstrumentDict, cols: TradeCols<'a>) -> Self {
+        Self::new(dict, vec![cols])
+    }
+
+    /// A batch of consecutive parts (row numbers run on from part to part).
+    pub fn new(dict: &'a InstrumentDict, parts: Vec<TradeCols<'a>>) -> Self {
+        let mut starts = Vec::with_capacity(parts.len() + 1);
+        let mut at = 0;
+        starts.push(0);
+        for p in &parts {
+            at += p.ts.len();
+            starts.push(at);
+        }
+        TradeBatch {
+            dict,
+            parts,
+            starts,
+        }
+    }
+
+    /// Rows in all parts.
+    pub fn len(&self) -> usize {
+        *self.starts.last().unwrap_or(&0)
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// The part holding row `row`, and the row's position in it.
+    #[inline]
+    pub fn locate(&self, row: usize) -> (usize, usize) {
+        let p = self.starts.partition_point(|&s| s <= row) - 1;
+        (p, row - self.starts[p])
+    }
+
+    /// Row `row`'s timestamp (random access: a binary search over the parts).
+    #[inline]
+    pub fn ts_at(&self, row: usize) -> i64 {
+        let (p, j) = self.locate(row);
+        self.parts[p].ts[j]
+    }
+
+    /// Row `row`'s dictionary code.
+    #[inline]
+    pub fn inst_at(&self, row: usize) -> i32 {
+        let (p, j) = self.locate(row);
+        self.parts[p].inst[j]
+    }
+
+    /// `(first row, part)` of each part, in row order.
+    pub fn iter_parts(&self) -> impl Iterator<Item = (usize, &TradeCols<'a>)> + '_ {
+        self.starts.iter().copied().zip(&self.parts)
+    }
+}
+
+/// Finds the part of rows visited in (mostly) increasing order in O(1): the
+/// replay loop's rows of one asset, or every row in input order. Holds the
+/// current part's row range, so a row in it costs one comparison.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct PartCursor {
+    part: usize,
+    lo: usize,
+    hi: usize,
+}
+
+impl PartCursor {
+    #[inline(always)]
+    pub fn locate(&mut self, b: &TradeBatch, row: usize) -> (usize, usize) {
+        if row.wrapping_sub(self.lo) < self.hi - self.lo {
+            return (self.part, row - self.lo);
+        }
+        self.seek(b, row)
+    }
+
+    /// Whether `row` lies in the current part (its position there), without moving.
+    #[inline(always)]
+    pub fn within(&self, row: usize) -> Option<usize> {
+        (row.wrapping_sub(self.lo) < self.hi - self.lo).then(|| row - self.lo)
+    }
+
+    #[cold]
+    fn seek(&mut self, b: &TradeBatch, row: usize) -> (usize, usize) {
+        let (p, j) = b.locate(row);
+        *self = PartCursor {
+            part: p,
+            lo: b.starts[p],
+            hi: b.starts[p + 1],
+        };
+        (p, j)
+    }
+}
+
+/// The parts of a [`TradeBatch`] joined into contiguous columns (owned), for
+/// the paths that read rows in an order other than the input's.
+#[derive(Debug, Default)]
+pub struct JoinedTrades {
+    ts: Vec<i64>,
+    inst: Vec<i32>,
+    side: Vec<i8>,
+    amount: Vec<f64>,
+    index_price: Option<JoinedOpt>,
+    iv: Option<JoinedOpt>,
+    trade_id: Option<JoinedIds>,
+}
+
+#[derive(Debug, Default)]
+struct JoinedOpt {
+    values: Vec<f64>,
+    valid: Option<Vec<bool>>,
+}
+
+#[derive(Debug)]
+enum JoinedIds {
+    Int {
+        values: Vec<i64>,
+        valid: Option<Vec<bool>>,
+    },
+    Str {
+        offsets: Vec<i64>,
+        data: Vec<u8>,
+        valid: Option<Vec<bool>>,
+    },
+}
+
+fn join_col<'a, T: Copy + 'a>(
+    parts: &[TradeCols<'a>],
+    col: impl Fn(&TradeCols<'a>) -> &'a [T],
+) -> Vec<T> {
+    let n = parts.iter().map(|p| col(p).len()).sum();
+    let mut out = Vec::with_capacity(n);
+    for p in parts {
+        out.extend_from_slice(col(p));
+    }
+    out
+}
+
+fn join_opt<'a>(
+    parts: &[TradeCols<'a>],
+    col: impl Fn(&TradeCols<'a>) -> Option<OptF64<'a>>,
+) -> Option<JoinedOpt> {
+    let present = parts.iter().filter(|p| col(p).is_some()).count();
+    if present == 0 {
+        return None;
+    }
+    // A part without the column has no observation there: NaN flagged invalid.
+    let mut values = Vec::new();
+    for p in parts {
+        match col(p) {
+            Some(c) => values.extend_from_slice(c.values),
+            None => values.resize(values.len() + p.ts.len(), f64::NAN),
+        }
+    }
+    let valid = (present < parts.len()
+        || parts
+            .iter()
+            .any(|p| col(p).is_some_and(|c| c.valid.is_some())))
+    .then(|| {
+        let mut out = Vec::new();
+        for p in parts {
+            match col(p) {
+                Some(OptF64 { valid: Some(v), .. }) => out.extend_from_slice(v),
+                Some(_) => out.resize(out.len() + p.ts.len(), true),
+                None => out.resize(out.len() + p.ts.len(), false),
+            }
+        }
+        out
+    });
+    Some(JoinedOpt { values, valid })
+}
+
+fn join_ids(parts: &[TradeCols]) -> Result<Option<JoinedIds>> {
+    let kinds: Vec<Option<bool>> = parts
+        .iter()
+        .map(|p| p.trade_id.map(|t| matches!(t, TradeIds::Int { .. })))
+        .collect();
+    if kinds.iter().all(Option::is_none) {
+        return Ok(None);
+    }
+    let id_valid = |p: &TradeCols| -> Option<Vec<bool>> {
+        match p.trade_id {
+            Some(TradeIds::Int { valid, .. }) | Some(TradeIds::Str { valid, .. }) => {
+                valid.map(<[bool]>::to_vec)
+            }
+            None => Some(vec![false; p.ts.len()]),
+        }
+    };
+    let valid = parts
+        .iter()
+        .any(|p| {
+            !matches!(
+                p.trade_id,
+                Some(TradeIds::Int { valid: None, .. }) | Some(TradeIds::Str { valid: None, .. })
+            )
+        })
+        .then(|| {
+            let mut out = Vec::new();
+            for p in parts {
+                match id_valid(p) {
+                    Some(v) => out.extend(v),
+                    None => out.resize(out.len() + p.ts.len(), true),
+                }
+            }
+            out
+        });
+    if kinds.iter().all(|k| k != &Some(false)) {
+        let mut values = Vec::new();
+        for p in parts {
+            match p.trade_id {
+                Some(TradeIds::Int { values: v, .. }) => values.extend_from_slice(v),
+                _ => values.resize(values.len() + p.ts.len(), 0),
+            }
+        }
+        return Ok(Some(JoinedIds::Int { values, valid }));
+    }
+    if kinds.iter().any(|k| k == &Some(true)) {
+        return Err(CoreError::Shape {
+            table: "trades".into(),
+            why: "trade_id is an integer in some parts and a string in others".into(),
+        });
+    }
+    let (mut offsets, mut data) = (vec![0i64], Vec::new());
+    for p in parts {
+        match p.trade_id {
+            Some(TradeIds::Str {
+                offsets: o,
+                data: d,
+                ..
+            }) => {
+                let (lo, hi) = (o[0] as usize, o[o.len() - 1] as usize);
+                let base = data.len() as i64 - o[0];
+                data.extend_from_slice(&d[lo..hi]);
+                offsets.extend(o[1..].iter().map(|x| x + base));
+            }
+            _ => {
+                let end = data.len() as i64;
+                offsets.resize(offsets.len() + p.ts.len(), end);
+            }
+        }
+    }
+    Ok(Some(JoinedIds::Str {
+        offsets,
+        data,
+        valid,
+    }))
+}
+
+impl JoinedTrades {
+    /// Copies the parts (already checked) into contiguous columns.
+    pub fn of(b: &TradeBatch) -> Result<JoinedTrades> {
+        let parts = &b.parts[..];
+        Ok(JoinedTrades {
+            ts: join_col(parts, |p| p.ts),
+            inst: join_col(parts, |p| p.inst),
+            side: join_col(parts, |p| p.side),
+            amount: join_col(parts, |p| p.amount),
+            index_price: join_opt(parts, |p| p.index_price),
+            iv: join_opt(parts, |p| p.iv),
+            trade_id: join_ids(parts)?,
+        })
+    }
+
+    /// A one-part batch over the joined columns.
+    pub fn view<'a>(&'a self, dict: &'a InstrumentDict) -> TradeBatch<'a> {
+        let opt = |c: &'a Option<JoinedOpt>| {
+            c.as_ref().map(|c| OptF64 {
+                values: &c.values,
+                valid: c.valid.as_deref(),
+            })
+        };
+        let trade_id = self.trade_id.as_ref().map(|t| match t {
+            JoinedIds::Int { values, valid } => TradeIds::Int {
+                values,
+                valid: valid.as_deref(),
+            },
+            JoinedIds::Str {
+                offsets,
+                data,
+                valid,
+            } => TradeIds::Str {
+                offsets,
+                data,
+                valid: valid.as_deref(),
+            },
+        });
+        TradeBatch::one(
+            dict,
+            TradeCols {
+                ts: &self.ts,
+                inst: &self.inst,
+                side: &self.side,
+                amount: &self.amount,
+                index_price: opt(&self.index_price),
+                iv: opt(&self.iv),
+                trade_id,
+            },
+        )
+    }
 }
 
 #[derive(Clone, Debug)]
@@ -115,8 +438,8 @@ fn check_opt(table: &str, column: &str, n: usize, c: &Option<OptF64>) -> Result<
     Ok(())
 }
 
-impl<'a> TradeBatch<'a> {
-    pub fn check(&self) -> Result<()> {
+impl<'a> TradeCols<'a> {
+    fn check(&self, dict_len: usize) -> Result<()> {
         let n = self.ts.len();
         check_len("trades", "instrument", n, self.inst.len())?;
         check_len("trades", "side", n, self.side.len())?;
@@ -137,7 +460,31 @@ impl<'a> TradeBatch<'a> {
                 }
             }
         }
-        check_codes("trades", self.inst, self.dict.len())
+        check_codes("trades", self.inst, dict_len)
+    }
+
+    /// Prefetches the columns of row `i` that the replay loop reads.
+    #[inline(always)]
+    pub fn prefetch_row(&self, i: usize) {
+        prefetch(self.ts, i);
+        prefetch(self.inst, i);
+        prefetch(self.side, i);
+        prefetch(self.amount, i);
+        if let Some(c) = &self.iv {
+            prefetch(c.values, i);
+        }
+        if let Some(c) = &self.index_price {
+            prefetch(c.values, i);
+        }
+    }
+}
+
+impl<'a> TradeBatch<'a> {
+    pub fn check(&self) -> Result<()> {
+        for p in &self.parts {
+            p.check(self.dict.len())?;
+        }
+        Ok(())
     }
 }
 
@@ -193,19 +540,6 @@ pub fn prefetch<T>(xs: &[T], i: usize) {
     let _ = (xs, i);
 }
 
-impl TradeBatch<'_> {
-    /// Prefetches the columns of row `i` that the replay loop reads.
-    #[inline(always)]
-    pub fn prefetch_row(&self, i: usize) {
-        prefetch(self.ts, i);
-        prefetch(self.inst, i);
-        prefetch(self.side, i);
-        prefetch(self.amount, i);
-        if let Some(c) = &self.iv {
-            prefetch(c.values, i);
-        }
-        if let Some(c) = &self.index_price {
-            prefetch(c.values, i);
-        }
-    }
-}
+#[cfg(test)]
+#[path = "batch_tests.rs"]
+mod tests;

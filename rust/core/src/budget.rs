@@ -102,26 +102,36 @@ pub fn check_range(
     Ok(())
 }
 
-/// The accepted rows' times of each table of the update.
-fn tables<'a>(batch: &'a UpdateBatch, v: &'a Validated) -> [(Table, &'a [i64], &'a [u8]); 3] {
-    let ts = |t: Option<&'a [i64]>| t.unwrap_or(&[]);
+/// The times of one table's rows, as (first row, times) segments in row order.
+type Times<'a> = Vec<(usize, &'a [i64])>;
+
+/// Each table's row times (trades in their parts) and reasons.
+fn tables<'a>(batch: &'a UpdateBatch, v: &'a Validated) -> [(Table, Times<'a>, &'a [u8]); 3] {
+    let one = |t: Option<&'a [i64]>| vec![(0, t.unwrap_or(&[]))];
+    let trades = match &batch.trades {
+        Some(b) => b.iter_parts().map(|(start, c)| (start, c.ts)).collect(),
+        None => one(None),
+    };
     [
-        (
-            Table::Trades,
-            ts(batch.trades.as_ref().map(|b| b.ts)),
-            &v.trades.reason[..],
-        ),
+        (Table::Trades, trades, &v.trades.reason[..]),
         (
             Table::Chain,
-            ts(batch.chain.as_ref().map(|b| b.ts)),
+            one(batch.chain.as_ref().map(|b| b.ts)),
             &v.chain.reason[..],
         ),
         (
             Table::Spot,
-            ts(batch.spot.as_ref().map(|b| b.ts)),
+            one(batch.spot.as_ref().map(|b| b.ts)),
             &v.spot.reason[..],
         ),
     ]
+}
+
+/// Row `row`'s time in `segments`.
+fn time_at(segments: &Times, row: usize) -> i64 {
+    let k = segments.partition_point(|&(start, _)| start <= row) - 1;
+    let (start, ts) = segments[k];
+    ts[row - start]
 }
 
 /// An accepted row: its time, table and row number.
@@ -140,11 +150,12 @@ fn extremes(batch: &UpdateBatch, v: &Validated) -> Option<(At, At)> {
         let (Some(first), Some(last)) = (acc.first_row(), acc.last_row()) else {
             continue;
         };
-        if lo.is_none_or(|l| ts[first] < l.0) {
-            lo = Some((ts[first], table, first));
+        let (t_first, t_last) = (time_at(&ts, first), time_at(&ts, last));
+        if lo.is_none_or(|l| t_first < l.0) {
+            lo = Some((t_first, table, first));
         }
-        if hi.is_none_or(|h| ts[last] > h.0) {
-            hi = Some((ts[last], table, last));
+        if hi.is_none_or(|h| t_last > h.0) {
+            hi = Some((t_last, table, last));
         }
     }
     lo.zip(hi)
@@ -177,10 +188,12 @@ fn update_cells(
     let mut first_trade: Vec<i64> = vec![i64::MAX; v.trade_ids.len()];
     if let Some(b) = &batch.trades {
         if exact {
-            for ((&r, &code), &t) in v.trades.reason.iter().zip(b.inst).zip(b.ts) {
-                if r == 0 {
-                    let f = &mut first_trade[code as usize];
-                    *f = (*f).min(t);
+            for (start, c) in b.iter_parts() {
+                for ((&r, &code), &t) in v.trades.reason[start..].iter().zip(c.inst).zip(c.ts) {
+                    if r == 0 {
+                        let f = &mut first_trade[code as usize];
+                        *f = (*f).min(t);
+                    }
                 }
             }
         } else if v.trades.first_row().is_some() {
@@ -271,11 +284,13 @@ fn quarantine_outliers(cfg: &Config, batch: &UpdateBatch, v: &mut Validated) -> 
     }
     let mut ts: Vec<i64> = tables(batch, v)
         .iter()
-        .flat_map(|(_, ts, reason)| {
-            ts.iter()
-                .zip(reason.iter())
-                .filter(|(_, &r)| r == 0)
-                .map(|(&t, _)| t)
+        .flat_map(|(_, segments, reason)| {
+            segments.iter().flat_map(move |&(start, ts)| {
+                ts.iter()
+                    .zip(reason[start..].iter())
+                    .filter(|(_, &r)| r == 0)
+                    .map(|(&t, _)| t)
+            })
         })
         .collect();
     ts.sort_unstable();
@@ -297,10 +312,12 @@ fn quarantine_outliers(cfg: &Config, batch: &UpdateBatch, v: &mut Validated) -> 
     let (bulk_lo, bulk_hi) = (ts[best.0], ts[best.1 - 1]);
     let b = Reason::OutlierTimestamp.byte();
     let mut marked = Vec::new();
-    for (table, times, reason) in tables(batch, v) {
-        for (row, (&t, &r)) in times.iter().zip(reason).enumerate() {
-            if r == 0 && (t < bulk_lo || t > bulk_hi) {
-                marked.push((table, row));
+    for (table, segments, reason) in tables(batch, v) {
+        for (start, times) in segments {
+            for (j, (&t, &r)) in times.iter().zip(&reason[start..]).enumerate() {
+                if r == 0 && (t < bulk_lo || t > bulk_hi) {
+                    marked.push((table, start + j));
+                }
             }
         }
     }

@@ -39,45 +39,73 @@ pub fn key(ids: &TradeIds, i: usize, asset: u16) -> Option<u128> {
     }
 }
 
+/// The trade ids and dictionary codes of one part of an update's rows.
+#[derive(Clone, Copy, Debug)]
+pub struct IdPart<'a> {
+    /// `None`: the part has no trade ids (every id null).
+    pub ids: Option<TradeIds<'a>>,
+    pub codes: &'a [i32],
+}
+
 /// Marks repeated (asset, trade id) pairs in `reason` (0 = accepted), walking
-/// rows in time order (`order`, or input order when `None`).
+/// rows in time order: `order` (row numbers, with one part only), or input
+/// order when `None` (part after part).
 pub fn dedupe_trade_ids(
-    ids: &TradeIds,
-    asset_of: impl Fn(usize) -> u16,
+    parts: &[IdPart],
+    asset_of: impl Fn(i32) -> u16,
     reason: &mut [u8],
     order: Option<&[u32]>,
     open: &FxHashSet<u128>,
 ) {
-    // Input order is walked without a vector of row numbers (4 fresh bytes a row).
-    match order {
-        Some(o) => walk(ids, &asset_of, reason, o.iter().map(|&r| r as usize), open),
-        None => walk(ids, &asset_of, reason, 0..reason.len(), open),
-    }
-}
-
-fn walk(
-    ids: &TradeIds,
-    asset_of: &impl Fn(usize) -> u16,
-    reason: &mut [u8],
-    rows: impl Iterator<Item = usize> + Clone,
-    open: &FxHashSet<u128>,
-) {
-    let n = reason.len();
-    if let TradeIds::Int { values, valid } = *ids {
-        if increasing_per_asset(values, valid, asset_of, reason, rows.clone(), open) {
-            return;
-        }
+    assert!(
+        order.is_none() || parts.len() == 1,
+        "a time order over several parts"
+    );
+    let ints = parts
+        .iter()
+        .all(|p| matches!(p.ids, Some(TradeIds::Int { .. })));
+    if ints && increasing_per_asset(parts, &asset_of, reason, order, open) {
+        return;
     }
     let dup = Reason::DuplicateTradeId.byte();
-    let mut seen: FxHashSet<u128> = FxHashSet::with_capacity_and_hasher(n, FxBuildHasher);
-    for i in rows {
-        if reason[i] != 0 {
-            continue;
-        }
-        if let Some(k) = key(ids, i, asset_of(i)) {
-            if open.contains(&k) || !seen.insert(k) {
-                reason[i] = dup;
+    let mut seen: FxHashSet<u128> =
+        FxHashSet::with_capacity_and_hasher(reason.len(), FxBuildHasher);
+    visit(parts, order, |i, part, j| {
+        if reason[i] == 0 {
+            if let Some(k) = part
+                .ids
+                .and_then(|ids| key(&ids, j, asset_of(part.codes[j])))
+            {
+                if open.contains(&k) || !seen.insert(k) {
+                    reason[i] = dup;
+                }
             }
+        }
+        true
+    });
+}
+
+/// Calls `f(row, part, position in the part)` for rows in time order
+/// (`order`, one part) or in input order, until `f` returns false; returns
+/// whether every row was visited. Input order walks each part's slice in a
+/// plain loop (no vector of row numbers: 4 fresh bytes a row).
+#[inline(always)]
+fn visit(
+    parts: &[IdPart],
+    order: Option<&[u32]>,
+    mut f: impl FnMut(usize, &IdPart, usize) -> bool,
+) -> bool {
+    match order {
+        Some(o) => o.iter().all(|&r| f(r as usize, &parts[0], r as usize)),
+        None => {
+            let mut start = 0;
+            for part in parts {
+                if !(0..part.codes.len()).all(|j| f(start + j, part, j)) {
+                    return false;
+                }
+                start += part.codes.len();
+            }
+            true
         }
     }
 }
@@ -85,35 +113,94 @@ fn walk(
 /// True when each asset's integer ids strictly increase in time order and
 /// none can equal an open-bucket id (all of which are below the asset's first id).
 fn increasing_per_asset(
-    values: &[i64],
-    valid: Option<&[bool]>,
-    asset_of: &impl Fn(usize) -> u16,
+    parts: &[IdPart],
+    asset_of: &impl Fn(i32) -> u16,
     reason: &[u8],
-    rows: impl Iterator<Item = usize>,
+    order: Option<&[u32]>,
     open: &FxHashSet<u128>,
 ) -> bool {
-    let mut first: Vec<Option<i64>> = Vec::new();
-    let mut last: Vec<i64> = Vec::new();
-    for i in rows {
-        if reason[i] != 0 || valid.is_some_and(|v| !v[i]) {
-            continue;
+    let mut seq = Increasing::default();
+    let increasing = match order {
+        Some(o) => {
+            let (values, valid, codes) = int_ids(&parts[0]);
+            o.iter().all(|&r| {
+                let i = r as usize;
+                seq.next(
+                    reason[i],
+                    valid.is_none_or(|v| v[i]),
+                    asset_of(codes[i]),
+                    values[i],
+                )
+            })
         }
-        let a = asset_of(i) as usize;
-        if a >= last.len() {
-            last.resize(a + 1, i64::MIN);
-            first.resize(a + 1, None);
+        // Input order: a plain loop over each part's slices.
+        None => {
+            let mut start = 0;
+            parts.iter().all(|part| {
+                let (values, valid, codes) = int_ids(part);
+                let reason = &reason[start..start + codes.len()];
+                start += codes.len();
+                match valid {
+                    None => reason
+                        .iter()
+                        .zip(codes)
+                        .zip(values)
+                        .all(|((&r, &c), &x)| seq.next(r, true, asset_of(c), x)),
+                    Some(v) => (0..codes.len())
+                        .all(|j| seq.next(reason[j], v[j], asset_of(codes[j]), values[j])),
+                }
+            })
         }
-        if values[i] <= last[a] {
+    };
+    increasing
+        && open.iter().all(|k| {
+            let asset = ((k >> 64) & 0xffff) as usize;
+            let id = *k as u64 as i64;
+            (k >> 127) == 1
+                && seq
+                    .first
+                    .get(asset)
+                    .copied()
+                    .flatten()
+                    .is_none_or(|f| id < f)
+        })
+}
+
+/// An integer-id part's (values, validity, codes).
+fn int_ids<'a>(part: &IdPart<'a>) -> (&'a [i64], Option<&'a [bool]>, &'a [i32]) {
+    match part.ids {
+        Some(TradeIds::Int { values, valid }) => (values, valid, part.codes),
+        _ => unreachable!("increasing_per_asset takes integer ids only"),
+    }
+}
+
+/// Each asset's first and last id so far, in time order.
+#[derive(Default)]
+struct Increasing {
+    first: Vec<Option<i64>>,
+    last: Vec<i64>,
+}
+
+impl Increasing {
+    /// Takes the next row (its reason, id validity, asset, id); false when the
+    /// id does not increase within its asset.
+    #[inline(always)]
+    fn next(&mut self, reason: u8, valid: bool, asset: u16, id: i64) -> bool {
+        if reason != 0 || !valid {
+            return true;
+        }
+        let a = asset as usize;
+        if a >= self.last.len() {
+            self.last.resize(a + 1, i64::MIN);
+            self.first.resize(a + 1, None);
+        }
+        if id <= self.last[a] {
             return false;
         }
-        last[a] = values[i];
-        first[a].get_or_insert(values[i]);
+        self.last[a] = id;
+        self.first[a].get_or_insert(id);
+        true
     }
-    open.iter().all(|k| {
-        let asset = ((k >> 64) & 0xffff) as usize;
-        let id = *k as u64 as i64;
-        (k >> 127) == 1 && first.get(asset).copied().flatten().is_none_or(|f| id < f)
-    })
 }
 
 #[cfg(test)]
@@ -130,7 +217,12 @@ mod tests {
             .map(|&(a, v)| key(&ids_of(&[v]), 0, a).unwrap())
             .collect();
         let mut reason = vec![0u8; values.len()];
-        dedupe_trade_ids(&ids, |i| assets[i], &mut reason, order, &open);
+        let codes: Vec<i32> = assets.iter().map(|&a| a as i32).collect();
+        let parts = [IdPart {
+            ids: Some(ids),
+            codes: &codes,
+        }];
+        dedupe_trade_ids(&parts, |c| c as u16, &mut reason, order, &open);
         reason
     }
 
@@ -189,10 +281,24 @@ mod tests {
             valid: Some(&valid),
         };
         let mut reason = vec![0u8; 4];
-        dedupe_trade_ids(&ids, |_| 0, &mut reason, None, &FxHashSet::default());
+        let one = [IdPart {
+            ids: Some(ids),
+            codes: &[0; 4],
+        }];
+        dedupe_trade_ids(&one, |_| 0, &mut reason, None, &FxHashSet::default());
         assert_eq!(reason, vec![0, 0, d, 0], "a null id is never a duplicate");
         let mut reason = vec![0u8; 4];
-        dedupe_trade_ids(&ids, |i| i as u16, &mut reason, None, &FxHashSet::default());
+        let each = [IdPart {
+            ids: Some(ids),
+            codes: &[0, 1, 2, 3],
+        }];
+        dedupe_trade_ids(
+            &each,
+            |c| c as u16,
+            &mut reason,
+            None,
+            &FxHashSet::default(),
+        );
         assert_eq!(
             reason,
             vec![0; 4],

@@ -11,7 +11,7 @@
 use rustc_hash::FxHashMap;
 use serde::{Deserialize, Serialize};
 
-use crate::batch::UpdateBatch;
+use crate::batch::{JoinedTrades, TradeBatch, UpdateBatch};
 pub use crate::config::Config;
 use crate::error::{CoreError, Result};
 use crate::evaluate::{flush, StepBatch};
@@ -135,7 +135,15 @@ impl Engine {
         if let Some(s) = &batch.spot {
             s.check()?;
         }
+        if let Some(t) = batch.trades.as_ref().filter(|t| t.parts.len() > 1) {
+            // Parts are read in row order only, which the per-asset replay does;
+            // the serial replay reads in time order, so it gets them joined.
+            if !shard::possible(&self.cfg) {
+                return self.update_joined(batch, t, strict);
+            }
+        }
         let mut v = Validated::default();
+        let mut in_order = true;
         {
             let fr = Frontier {
                 open_label: self.state.open_label,
@@ -143,10 +151,10 @@ impl Engine {
                 seq_base: self.state.counters.rows_read,
                 resolution: self.cfg.resolution,
                 multipliers: &self.cfg.multipliers,
-                per_asset: shard::applies(&self.cfg),
+                per_asset: shard::possible(&self.cfg),
             };
             if let Some(t) = &batch.trades {
-                validate::trades(&mut self.reg, &fr, t, &mut v);
+                in_order = validate::trades(&mut self.reg, &fr, t, &mut v);
             }
             if let Some(c) = &batch.chain {
                 validate::chain(&mut self.reg, &fr, c, &mut v);
@@ -154,6 +162,9 @@ impl Engine {
             if let Some(s) = &batch.spot {
                 validate::spot(&mut self.reg, &fr, s, &mut v);
             }
+        }
+        if let (false, Some(t)) = (in_order, &batch.trades) {
+            return self.update_joined(batch, t, strict);
         }
         if strict && !v.rejects.is_empty() {
             return Ok(UpdateReport {
@@ -166,9 +177,11 @@ impl Engine {
         // Multipliers of the instruments that trade are needed from now on.
         if let Some(t) = &batch.trades {
             let mut used = vec![false; v.trade_ids.len()];
-            for (&r, &code) in v.trades.reason.iter().zip(t.inst) {
-                if r == 0 {
-                    used[code as usize] = true;
+            for (start, c) in t.iter_parts() {
+                for (&r, &code) in v.trades.reason[start..].iter().zip(c.inst) {
+                    if r == 0 {
+                        used[code as usize] = true;
+                    }
                 }
             }
             for (code, _) in used.iter().enumerate().filter(|(_, &u)| u) {
@@ -180,17 +193,37 @@ impl Engine {
         st.fit(&self.reg);
         let mut fresh = Output::default();
         let by_asset = v.trades.by_asset.take();
-        match shard::applies(&self.cfg)
+        match shard::applies(&self.cfg, v.trades.deferred)
             .then(|| shard::process(&st, &self.reg, &self.cfg, batch, &v, by_asset))
             .flatten()
         {
             Some((merged, out)) => (st, fresh) = (merged, out),
             None => {
-                // The per-asset replay did not run (or failed): one time order of every row.
-                if let Some(t) = &batch.trades {
-                    v.trades.sort(t.ts);
+                // The per-asset replay did not run (or failed): one time order of
+                // every row, over the parts joined when there are several.
+                let joined = match &batch.trades {
+                    Some(t) if t.parts.len() > 1 && v.trades.deferred => Some(JoinedTrades::of(t)?),
+                    _ => None,
+                };
+                let one = joined.as_ref().map(|j| {
+                    let dict = batch
+                        .trades
+                        .as_ref()
+                        .map(|t| t.dict)
+                        .unwrap_or_else(|| unreachable!());
+                    UpdateBatch {
+                        trades: Some(j.view(dict)),
+                        chain: batch.chain.clone(),
+                        spot: batch.spot.clone(),
+                    }
+                });
+                let serial = one.as_ref().unwrap_or(batch);
+                if let Some(t) = &serial.trades {
+                    if v.trades.deferred {
+                        v.trades.sort(t.parts[0].ts);
+                    }
                 }
-                stream::process(&mut st, &self.reg, &self.cfg, batch, &v, None, &mut fresh)?
+                stream::process(&mut st, &self.reg, &self.cfg, serial, &v, None, &mut fresh)?
             }
         }
         for (table, rows) in v.rows.iter().enumerate() {
@@ -209,6 +242,22 @@ impl Engine {
             rejects: v.rejects,
             chain_after_expiry: v.chain_after_expiry,
         })
+    }
+
+    /// [`Engine::update`] with the trades' parts joined into one (a copy).
+    fn update_joined(
+        &mut self,
+        batch: &UpdateBatch,
+        t: &TradeBatch,
+        strict: bool,
+    ) -> Result<UpdateReport> {
+        let joined = JoinedTrades::of(t)?;
+        let one = UpdateBatch {
+            trades: Some(joined.view(t.dict)),
+            chain: batch.chain.clone(),
+            spot: batch.spot.clone(),
+        };
+        self.update(&one, strict)
     }
 
     /// Tells the engine that the event clock has reached `ts` (a message stamped

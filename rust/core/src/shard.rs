@@ -9,10 +9,12 @@
 //! interleaved per step in asset-name order — the canonical order a replay of
 //! every row writes — so the result is bit-identical to the serial replay.
 //!
-//! Used only where it pays: two or more threads, two or more assets, and
-//! results kept for the last step only (`keep_inventory="last"`,
-//! `keep_aggregates="last"`), where the per-asset outputs are small and
-//! merging them costs nothing next to the replay. A shard that fails (a
+//! Used only where it pays: two or more assets, results kept for the last
+//! step only (`keep_inventory="last"`, `keep_aggregates="last"`), where the
+//! per-asset outputs are small and merging them costs nothing next to the
+//! replay, and either two or more threads or rows that a serial replay would
+//! have to sort (each asset's in time order, not all of them: a dataset read
+//! asset by asset). A shard that fails (a
 //! missing price or vol) makes the caller replay serially, which raises the
 //! error a serial replay meets first.
 
@@ -21,7 +23,7 @@ use std::sync::Mutex;
 
 use rayon::prelude::*;
 
-use crate::batch::UpdateBatch;
+use crate::batch::{PartCursor, UpdateBatch};
 use crate::config::Config;
 use crate::grid::bucket_label;
 use crate::output::{Keep, Output};
@@ -33,11 +35,18 @@ use crate::validate::Validated;
 /// One asset's replay: its state and output, or `None` if it failed.
 type ShardResult = Option<(u16, EngineState, Output)>;
 
-/// Whether an update with these options should be replayed asset by asset.
-pub fn applies(cfg: &Config) -> bool {
-    rayon::current_num_threads() >= 2
-        && cfg.keep.inventory == Keep::Last
-        && cfg.keep.aggregates == Keep::Last
+/// Whether an update with these options may be replayed asset by asset (so
+/// validation looks for each asset's rows in time order).
+pub fn possible(cfg: &Config) -> bool {
+    cfg.keep.inventory == Keep::Last && cfg.keep.aggregates == Keep::Last
+}
+
+/// Whether to replay asset by asset: on two or more threads, or on one when
+/// each asset's rows are in time order but not all rows (`unsorted_assets`,
+/// validation's `deferred`): the replays then read each asset's rows as they
+/// lie, where a serial replay would first sort every row by time.
+pub fn applies(cfg: &Config, unsorted_assets: bool) -> bool {
+    possible(cfg) && (rayon::current_num_threads() >= 2 || unsorted_assets)
 }
 
 /// Replays the update asset by asset in parallel. `None` when there are fewer
@@ -74,7 +83,7 @@ pub fn process(
     // last trade, whichever asset traded: every replay starts from both.
     let label = |r: Option<usize>| {
         let b = batch.trades.as_ref()?;
-        Some(bucket_label(b.ts[r?], cfg.resolution))
+        Some(bucket_label(b.ts_at(r?), cfg.resolution))
     };
     let (first, last) = (label(v.trades.first_row()), label(v.trades.last_row()));
     let mut order = assets;
@@ -124,8 +133,10 @@ fn split_rows(
         }
     } else if let Some(b) = &batch.trades {
         let mut c = v.trades.cursor();
+        let mut part_of = PartCursor::default();
         while let Some(r) = c.peek() {
-            let id = v.trade_ids[b.inst[r] as usize];
+            let (p, j) = part_of.locate(b, r);
+            let id = v.trade_ids[b.parts[p].inst[j] as usize];
             at(&mut sets, reg.consts[id as usize].asset)
                 .trades
                 .push(r as u32);

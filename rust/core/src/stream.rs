@@ -9,7 +9,7 @@
 //! which is re-sorted by (time, sequence) if a later chunk brings earlier
 //! trades, so every bucket is summed in the same order as a one-shot run.
 
-use crate::batch::UpdateBatch;
+use crate::batch::{PartCursor, UpdateBatch};
 use crate::config::Config;
 use crate::dedupe;
 use crate::error::Result;
@@ -56,7 +56,7 @@ pub fn process(
     };
     // The update's last bucket keeps its trades pending (a later chunk may add to it).
     let last_label = [
-        trades.and_then(|b| v.trades.last_row().map(|r| b.ts[r])),
+        trades.and_then(|b| v.trades.last_row().map(|r| b.ts_at(r))),
         chain.and_then(|b| v.chain.last_row().map(|r| b.ts[r])),
         spot.and_then(|b| v.spot.last_row().map(|r| b.ts[r])),
     ]
@@ -65,10 +65,19 @@ pub fn process(
     .max()
     .map(|ts| bucket_label(ts, res));
     let carried = st.open_label;
+    // Trade rows come in increasing row order (one asset's, or input order) or
+    // in time order through a sort of one part: either way a cursor finds each
+    // row's part without a search.
+    let mut at = PartCursor::default();
 
     loop {
         let next_ts = [
-            trades.and_then(|b| tc.peek().map(|r| b.ts[r])),
+            trades.and_then(|b| {
+                tc.peek().map(|r| {
+                    let (p, j) = at.locate(b, r);
+                    b.parts[p].ts[j]
+                })
+            }),
             chain.and_then(|b| cc.peek().map(|r| b.ts[r])),
             spot.and_then(|b| sc.peek().map(|r| b.ts[r])),
         ]
@@ -83,16 +92,19 @@ pub fn process(
         if let Some(b) = trades {
             let base = v.trades.seq_base;
             while let Some(row) = tc.peek() {
-                let ts = b.ts[row];
+                let (p, j) = at.locate(b, row);
+                let c = &b.parts[p];
+                let ts = c.ts[j];
                 if ts >= e {
                     break;
                 }
-                if let Some(r) = tc.ahead(PREFETCH_ROWS) {
-                    b.prefetch_row(r);
+                // (Not across a part boundary: a few rows a part go unfetched.)
+                if let Some(k) = tc.ahead(PREFETCH_ROWS).and_then(|r| at.within(r)) {
+                    c.prefetch_row(k);
                 }
-                let id = v.trade_ids[b.inst[row] as usize];
+                let id = v.trade_ids[c.inst[j] as usize];
                 let seq = base + row as u64;
-                let signed = b.side[row] as f64 * b.amount[row];
+                let signed = c.side[j] as f64 * c.amount[j];
                 if pending_mode {
                     st.pending.push(PendingTrade {
                         ts,
@@ -100,9 +112,9 @@ pub fn process(
                         inst: id,
                         signed,
                     });
-                    if let Some(key) = b
+                    if let Some(key) = c
                         .trade_id
-                        .and_then(|t| dedupe::key(&t, row, reg.consts[id as usize].asset))
+                        .and_then(|t| dedupe::key(&t, j, reg.consts[id as usize].asset))
                     {
                         st.open_ids.insert(key);
                     }
@@ -110,10 +122,10 @@ pub fn process(
                     st.add_flow(id, signed);
                 }
                 // A zero iv or index price is "no observation" (DESIGN section 5).
-                if let Some(iv) = b.iv.and_then(|c| c.get(row)).filter(|&x| x != 0.0) {
+                if let Some(iv) = c.iv.and_then(|c| c.get(j)).filter(|&x| x != 0.0) {
                     observe(&mut st.inst[id as usize].trade_iv, ts, seq, iv);
                 }
-                if let Some(px) = b.index_price.and_then(|c| c.get(row)).filter(|&x| x != 0.0) {
+                if let Some(px) = c.index_price.and_then(|c| c.get(j)).filter(|&x| x != 0.0) {
                     observe(
                         &mut st.assets[reg.consts[id as usize].asset as usize].index,
                         ts,

@@ -12,8 +12,8 @@
 use rayon::prelude::*;
 use rustc_hash::FxHashSet;
 
-use crate::batch::{ChainBatch, SpotBatch, TradeBatch, NULL_TS};
-use crate::dedupe::dedupe_trade_ids;
+use crate::batch::{ChainBatch, SpotBatch, TradeBatch, TradeCols, NULL_TS};
+use crate::dedupe::{dedupe_trade_ids, IdPart};
 use crate::limits::{amount_ok, gamma_ok, iv_ok, open_interest_ok, price_ok, ts_limit};
 use crate::registry::Registry;
 pub use crate::rejects::{Reason, Reject, Table, IGNORED};
@@ -230,6 +230,25 @@ fn reasons(n: usize, fill: impl Fn(&mut [u8], usize) + Sync) -> Vec<u8> {
     reason
 }
 
+/// Like [`reasons`] for the trades' parts: `fill(block, part, first row in
+/// the part)` over blocks that never straddle two parts.
+fn part_reasons(b: &TradeBatch, fill: impl Fn(&mut [u8], &TradeCols, usize) + Sync) -> Vec<u8> {
+    let mut reason = vec![0u8; b.len()];
+    let mut blocks: Vec<(usize, usize, &mut [u8])> = Vec::new();
+    let mut rest: &mut [u8] = &mut reason;
+    for (p, c) in b.parts.iter().enumerate() {
+        let (mine, tail) = rest.split_at_mut(c.ts.len());
+        rest = tail;
+        for (k, block) in mine.chunks_mut(ROWS_PER_TASK).enumerate() {
+            blocks.push((p, k * ROWS_PER_TASK, block));
+        }
+    }
+    blocks
+        .into_par_iter()
+        .for_each(|(p, lo, block)| fill(block, &b.parts[p], lo));
+    reason
+}
+
 /// The pass for an optional column: rows that hold a value failing `ok`.
 /// The column/validity match happens once per block, not once per row.
 #[inline(always)]
@@ -256,14 +275,17 @@ fn late_before(fr: &Frontier) -> i64 {
     fr.open_label.map_or(i64::MIN, |l| l - fr.resolution)
 }
 
-/// Whether the accepted rows are in time order as they are.
-fn in_time_order(ts: &[i64], reason: &[u8]) -> bool {
+/// Whether the accepted rows are in time order as they are, given as
+/// consecutive (times, reasons) segments.
+fn in_time_order<'a>(segments: impl IntoIterator<Item = (&'a [i64], &'a [u8])>) -> bool {
     let mut last = i64::MIN;
     let mut sorted = true;
-    for (t, &r) in ts.iter().zip(reason) {
-        if r == 0 {
-            sorted &= *t >= last;
-            last = last.max(*t);
+    for (ts, reason) in segments {
+        for (t, &r) in ts.iter().zip(reason) {
+            if r == 0 {
+                sorted &= *t >= last;
+                last = last.max(*t);
+            }
         }
     }
     sorted
@@ -277,23 +299,26 @@ struct Runs {
     counts: Vec<usize>,
 }
 
-fn runs(ts: &[i64], reason: &[u8], asset_of: &impl Fn(usize) -> u16, n_assets: usize) -> Runs {
+fn runs(b: &TradeBatch, reason: &[u8], asset_of: &impl Fn(i32) -> u16, n_assets: usize) -> Runs {
     let mut last_asset = vec![i64::MIN; n_assets];
     let mut counts = vec![0usize; n_assets];
     let (mut last, mut sorted, mut per_asset) = (i64::MIN, true, true);
-    for (i, (&t, &r)) in ts.iter().zip(reason).enumerate() {
-        if r == 0 {
-            sorted &= t >= last;
-            last = last.max(t);
-            // An accepted row has a parsed name, so a known asset.
-            let a = asset_of(i) as usize;
-            let Some(l) = last_asset.get_mut(a) else {
-                per_asset = false;
-                continue;
-            };
-            per_asset &= t >= *l;
-            *l = t;
-            counts[a] += 1;
+    for (start, c) in b.iter_parts() {
+        let reason = &reason[start..start + c.ts.len()];
+        for ((&t, &r), &code) in c.ts.iter().zip(reason).zip(c.inst) {
+            if r == 0 {
+                sorted &= t >= last;
+                last = last.max(t);
+                // An accepted row has a parsed name, so a known asset.
+                let a = asset_of(code) as usize;
+                let Some(l) = last_asset.get_mut(a) else {
+                    per_asset = false;
+                    continue;
+                };
+                per_asset &= t >= *l;
+                *l = t;
+                counts[a] += 1;
+            }
         }
     }
     Runs {
@@ -308,18 +333,21 @@ fn runs(ts: &[i64], reason: &[u8], asset_of: &impl Fn(usize) -> u16, n_assets: u
 /// little more when some rows turned out duplicates), and the first and last accepted rows of the
 /// stable time order of every row: least (time, row) and greatest (time, row).
 fn rows_by_asset(
-    ts: &[i64],
+    b: &TradeBatch,
     reason: &[u8],
-    asset_of: &impl Fn(usize) -> u16,
+    asset_of: &impl Fn(i32) -> u16,
     counts: &[usize],
 ) -> (Vec<Vec<u32>>, Option<(usize, usize)>) {
     let mut rows: Vec<Vec<u32>> = counts.iter().map(|&c| Vec::with_capacity(c)).collect();
-    for (i, &r) in reason.iter().enumerate() {
-        if r == 0 {
-            rows[asset_of(i) as usize].push(i as u32);
+    for (start, c) in b.iter_parts() {
+        let reason = &reason[start..start + c.ts.len()];
+        for (j, (&r, &code)) in reason.iter().zip(c.inst).enumerate() {
+            if r == 0 {
+                rows[asset_of(code) as usize].push((start + j) as u32);
+            }
         }
     }
-    let key = |r: &u32| (ts[*r as usize], *r);
+    let key = |r: &u32| (b.ts_at(*r as usize), *r);
     let first = rows.iter().filter_map(|a| a.first()).min_by_key(|r| key(r));
     let last = rows.iter().filter_map(|a| a.last()).max_by_key(|r| key(r));
     let ends = first.zip(last).map(|(&f, &l)| (f as usize, l as usize));
@@ -328,7 +356,7 @@ fn rows_by_asset(
 
 /// The time order of the accepted rows, or `None` when the input order already is.
 fn order_of(ts: &[i64], reason: &[u8]) -> Option<Vec<u32>> {
-    (!in_time_order(ts, reason)).then(|| time_sorted_rows(ts, reason))
+    (!in_time_order([(ts, reason)])).then(|| time_sorted_rows(ts, reason))
 }
 
 /// The accepted rows' numbers in stable time order.
@@ -406,20 +434,29 @@ fn resolve(
     Resolved { ids, expiry, name }
 }
 
-pub fn trades(reg: &mut Registry, fr: &Frontier, b: &TradeBatch, out: &mut Validated) {
+/// Validates the trades of an update. Returns `false`, leaving `out` as it
+/// was, when the rows are in several parts and must be put in time order by a
+/// sort (the caller joins the parts into one and validates again): parts are
+/// read in row order only.
+#[must_use]
+pub fn trades(reg: &mut Registry, fr: &Frontier, b: &TradeBatch, out: &mut Validated) -> bool {
     let rs = resolve(reg, b.dict, fr.multipliers);
     let late = late_before(fr);
     let ts_max = ts_limit(fr.resolution);
-    let (ts, inst, side, amount) = (b.ts, b.inst, b.side, b.amount);
-    let mut reason = reasons(ts.len(), |r, lo| {
+    let mut reason = part_reasons(b, |r, c, lo| {
         let hi = lo + r.len();
-        let (ts, inst, side, amount) = (&ts[lo..hi], &inst[lo..hi], &side[lo..hi], &amount[lo..hi]);
+        let (ts, inst, side, amount) = (
+            &c.ts[lo..hi],
+            &c.inst[lo..hi],
+            &c.side[lo..hi],
+            &c.amount[lo..hi],
+        );
         pass_col(r, ts, Reason::Late, |t| t < late);
         pass(r, 0, Reason::Expired, |i| {
             ts[i] >= rs.expiry[(inst[i] + 1) as usize]
         });
-        pass_opt(r, lo, Reason::BadIv, &b.iv, |x| zero_or(x, iv_ok));
-        pass_opt(r, lo, Reason::BadPrice, &b.index_price, |x| {
+        pass_opt(r, lo, Reason::BadIv, &c.iv, |x| zero_or(x, iv_ok));
+        pass_opt(r, lo, Reason::BadPrice, &c.index_price, |x| {
             zero_or(x, price_ok)
         });
         pass_col(r, amount, Reason::BadAmount, |a| !amount_ok(a));
@@ -436,25 +473,40 @@ pub fn trades(reg: &mut Registry, fr: &Frontier, b: &TradeBatch, out: &mut Valid
             id => reg.consts[id as usize].asset,
         }))
         .collect();
-    let asset_of = |i: usize| code_asset[(inst[i] + 1) as usize];
+    let asset_of = |code: i32| code_asset[(code + 1) as usize];
     // Each asset's rows already in time order (a dataset read file by file,
     // each file sorted): the per-asset replay takes them as they are, and the
     // time order of every row is made only if a serial replay needs it.
-    let (per_asset, order, counts) = if fr.per_asset {
-        let r = runs(ts, &reason, &asset_of, reg.assets.len());
+    let (per_asset, needs_sort, counts) = if fr.per_asset {
+        let r = runs(b, &reason, &asset_of, reg.assets.len());
         let per_asset = !r.sorted && r.per_asset;
-        let order = (!r.sorted && !per_asset).then(|| time_sorted_rows(ts, &reason));
-        (per_asset, order, r.counts)
+        (per_asset, !r.sorted && !per_asset, r.counts)
     } else {
-        (false, order_of(ts, &reason), Vec::new())
+        let sorted = in_time_order(
+            b.iter_parts()
+                .map(|(start, c)| (c.ts, &reason[start..start + c.ts.len()])),
+        );
+        (false, !sorted, Vec::new())
     };
-    if let Some(tid) = &b.trade_id {
+    if needs_sort && b.parts.len() > 1 {
+        return false;
+    }
+    let order = needs_sort.then(|| time_sorted_rows(b.parts[0].ts, &reason));
+    if b.parts.iter().any(|c| c.trade_id.is_some()) {
         // Ids are keyed by asset, so only each asset's order matters: with
         // `per_asset`, input order walks every asset's rows in time order.
-        dedupe_trade_ids(tid, asset_of, &mut reason, order.as_deref(), fr.open_ids);
+        let ids: Vec<IdPart> = b
+            .parts
+            .iter()
+            .map(|c| IdPart {
+                ids: c.trade_id,
+                codes: c.inst,
+            })
+            .collect();
+        dedupe_trade_ids(&ids, asset_of, &mut reason, order.as_deref(), fr.open_ids);
     }
     let (by_asset, ends) = if per_asset {
-        let (rows, ends) = rows_by_asset(ts, &reason, &asset_of, &counts);
+        let (rows, ends) = rows_by_asset(b, &reason, &asset_of, &counts);
         (Some(rows), ends)
     } else {
         (None, None)
@@ -469,7 +521,8 @@ pub fn trades(reg: &mut Registry, fr: &Frontier, b: &TradeBatch, out: &mut Valid
     };
     out.trades.rejects(Table::Trades, &mut out.rejects);
     out.trade_ids = rs.ids;
-    out.rows[Table::Trades as usize] = b.ts.len() as u64;
+    out.rows[Table::Trades as usize] = b.len() as u64;
+    true
 }
 
 pub fn chain(reg: &mut Registry, fr: &Frontier, b: &ChainBatch, out: &mut Validated) {
@@ -557,7 +610,7 @@ pub fn spot(reg: &mut Registry, fr: &Frontier, b: &SpotBatch, out: &mut Validate
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::batch::{OptF64, TradeIds};
+    use crate::batch::{OptF64, TradeCols, TradeIds};
     use crate::registry::InstrumentDict;
 
     const MIN: i64 = 60_000_000_000;
@@ -598,25 +651,27 @@ mod tests {
         let px = [1.0, 1.0, 1.0, 1.0, 1.0, f64::NAN, 1.0, 1.0, 1.0, 1.0];
         let iv = [0.5, 0.5, 0.5, 0.5, 0.5, 0.5, -0.5, 0.5, 0.5, 0.5];
         let ids = [1i64, 2, 3, 4, 5, 6, 7, 8, 9, 9];
-        let b = TradeBatch {
-            dict: &dict,
-            ts: &ts,
-            inst: &inst,
-            side: &side,
-            amount: &amount,
-            index_price: Some(OptF64 {
-                values: &px,
-                valid: None,
-            }),
-            iv: Some(OptF64 {
-                values: &iv,
-                valid: None,
-            }),
-            trade_id: Some(TradeIds::Int {
-                values: &ids,
-                valid: None,
-            }),
-        };
+        let b = TradeBatch::one(
+            &dict,
+            TradeCols {
+                ts: &ts,
+                inst: &inst,
+                side: &side,
+                amount: &amount,
+                index_price: Some(OptF64 {
+                    values: &px,
+                    valid: None,
+                }),
+                iv: Some(OptF64 {
+                    values: &iv,
+                    valid: None,
+                }),
+                trade_id: Some(TradeIds::Int {
+                    values: &ids,
+                    valid: None,
+                }),
+            },
+        );
         let mut reg = Registry::default();
         let open = FxHashSet::default();
         let fr = Frontier {
@@ -628,7 +683,7 @@ mod tests {
             per_asset: false,
         };
         let mut v = Validated::default();
-        trades(&mut reg, &fr, &b, &mut v);
+        assert!(trades(&mut reg, &fr, &b, &mut v));
         let got: Vec<(usize, &str)> = v.rejects.iter().map(|r| (r.row, r.reason.name())).collect();
         assert_eq!(
             got,
@@ -653,16 +708,18 @@ mod tests {
     fn rows_older_than_the_open_bucket_are_late() {
         let dict = InstrumentDict::Names(vec!["BTC-27DEC24-100000-C".into()]);
         let ts = [T0 - 1, T0, T0 + MIN];
-        let b = TradeBatch {
-            dict: &dict,
-            ts: &ts,
-            inst: &[0, 0, 0],
-            side: &[1, 1, 1],
-            amount: &[1.0, 1.0, 1.0],
-            index_price: None,
-            iv: None,
-            trade_id: None,
-        };
+        let b = TradeBatch::one(
+            &dict,
+            TradeCols {
+                ts: &ts,
+                inst: &[0, 0, 0],
+                side: &[1, 1, 1],
+                amount: &[1.0, 1.0, 1.0],
+                index_price: None,
+                iv: None,
+                trade_id: None,
+            },
+        );
         let mut reg = Registry::default();
         let open = FxHashSet::default();
         let fr = Frontier {
@@ -674,7 +731,7 @@ mod tests {
             per_asset: false,
         };
         let mut v = Validated::default();
-        trades(&mut reg, &fr, &b, &mut v);
+        assert!(trades(&mut reg, &fr, &b, &mut v));
         assert_eq!(
             v.rejects,
             vec![Reject {
@@ -701,19 +758,21 @@ mod tests {
         ]);
         let n = ts.len();
         let (side, amount) = (vec![1i8; n], vec![1.0; n]);
-        let b = TradeBatch {
-            dict: &dict,
-            ts,
-            inst,
-            side: &side,
-            amount: &amount,
-            index_price: None,
-            iv: None,
-            trade_id: Some(TradeIds::Int {
-                values: ids,
-                valid: None,
-            }),
-        };
+        let b = TradeBatch::one(
+            &dict,
+            TradeCols {
+                ts,
+                inst,
+                side: &side,
+                amount: &amount,
+                index_price: None,
+                iv: None,
+                trade_id: Some(TradeIds::Int {
+                    values: ids,
+                    valid: None,
+                }),
+            },
+        );
         let mut reg = Registry::default();
         let open = FxHashSet::default();
         let fr = Frontier {
@@ -725,7 +784,7 @@ mod tests {
             per_asset,
         };
         let mut v = Validated::default();
-        trades(&mut reg, &fr, &b, &mut v);
+        assert!(trades(&mut reg, &fr, &b, &mut v));
         v
     }
 

@@ -2,7 +2,7 @@
 //! (any chunking equals one call, snapshot/restore continues exactly, the
 //! thread count does not change a bit).
 
-use flowgex_core::batch::{OptF64, TradeBatch, TradeIds, UpdateBatch};
+use flowgex_core::batch::{OptF64, TradeBatch, TradeCols, TradeIds, UpdateBatch};
 use flowgex_core::greeks::black76_gamma;
 use flowgex_core::grid::YEAR_NS;
 use flowgex_core::output::{Keep, Retention};
@@ -56,25 +56,27 @@ fn try_feed(
     let iv_valid: Vec<bool> = iv.iter().map(|x| !x.is_nan()).collect();
     let id: Vec<i64> = trades.iter().map(|t| t.id).collect();
     let batch = UpdateBatch {
-        trades: Some(TradeBatch {
+        trades: Some(TradeBatch::one(
             dict,
-            ts: &ts,
-            inst: &inst,
-            side: &side,
-            amount: &amount,
-            index_price: Some(OptF64 {
-                values: &px,
-                valid: None,
-            }),
-            iv: Some(OptF64 {
-                values: &iv,
-                valid: Some(&iv_valid),
-            }),
-            trade_id: Some(TradeIds::Int {
-                values: &id,
-                valid: None,
-            }),
-        }),
+            TradeCols {
+                ts: &ts,
+                inst: &inst,
+                side: &side,
+                amount: &amount,
+                index_price: Some(OptF64 {
+                    values: &px,
+                    valid: None,
+                }),
+                iv: Some(OptF64 {
+                    values: &iv,
+                    valid: Some(&iv_valid),
+                }),
+                trade_id: Some(TradeIds::Int {
+                    values: &id,
+                    valid: None,
+                }),
+            },
+        )),
         chain: None,
         spot: None,
     };

@@ -1,7 +1,7 @@
 //! Turning the Python side's dict of numpy arrays into borrowed core batches,
 //! and core results back into numpy arrays (moved, not copied).
 
-use flowgex_core::batch::{ChainBatch, OptF64, SpotBatch, TradeBatch, TradeIds};
+use flowgex_core::batch::{ChainBatch, OptF64, SpotBatch, TradeBatch, TradeCols, TradeIds};
 use flowgex_core::instrument::Kind;
 use flowgex_core::output::Output;
 use flowgex_core::registry::{InstrumentDict, Registry};
@@ -96,9 +96,8 @@ fn opt_view<'a>(c: &'a Option<OptCol<'_>>) -> PyResult<Option<OptF64<'a>>> {
     c.as_ref().map(|c| c.view()).transpose()
 }
 
-/// The arrays of a trades table.
-pub struct TradesIn<'py> {
-    dict: InstrumentDict,
+/// The arrays of one part of a trades table (contiguous rows).
+struct TradePartIn<'py> {
     ts: PyReadonlyArray1<'py, i64>,
     inst: PyReadonlyArray1<'py, i32>,
     side: PyReadonlyArray1<'py, i8>,
@@ -111,10 +110,9 @@ pub struct TradesIn<'py> {
     id_valid: Option<PyReadonlyArray1<'py, bool>>,
 }
 
-impl<'py> TradesIn<'py> {
-    pub fn read(d: &Bound<'py, PyDict>) -> PyResult<Self> {
-        Ok(TradesIn {
-            dict: instrument_dict(d)?,
+impl<'py> TradePartIn<'py> {
+    fn read(d: &Bound<'py, PyDict>) -> PyResult<Self> {
+        Ok(TradePartIn {
             ts: arr(d, "ts")?,
             inst: arr(d, "inst")?,
             side: arr(d, "side")?,
@@ -128,7 +126,7 @@ impl<'py> TradesIn<'py> {
         })
     }
 
-    pub fn batch(&self) -> PyResult<TradeBatch<'_>> {
+    fn cols(&self) -> PyResult<TradeCols<'_>> {
         let valid = match &self.id_valid {
             Some(v) => Some(slice(v, "trade_id_valid")?),
             None => None,
@@ -145,8 +143,7 @@ impl<'py> TradesIn<'py> {
             }),
             _ => None,
         };
-        Ok(TradeBatch {
-            dict: &self.dict,
+        Ok(TradeCols {
             ts: slice(&self.ts, "ts")?,
             inst: slice(&self.inst, "inst")?,
             side: slice(&self.side, "side")?,
@@ -155,6 +152,40 @@ impl<'py> TradesIn<'py> {
             iv: opt_view(&self.iv)?,
             trade_id,
         })
+    }
+}
+
+/// The arrays of a trades table: the dictionary (`names` or `parts`) and
+/// either the columns themselves or `chunks`, a list of dicts of columns of
+/// consecutive rows (one per Arrow record batch, viewed in place).
+pub struct TradesIn<'py> {
+    dict: InstrumentDict,
+    parts: Vec<TradePartIn<'py>>,
+}
+
+impl<'py> TradesIn<'py> {
+    pub fn read(d: &Bound<'py, PyDict>) -> PyResult<Self> {
+        let parts = match d.get_item("chunks")? {
+            Some(chunks) if !chunks.is_none() => chunks
+                .cast::<PyList>()?
+                .iter()
+                .map(|c| TradePartIn::read(c.cast::<PyDict>()?))
+                .collect::<PyResult<Vec<_>>>()?,
+            _ => vec![TradePartIn::read(d)?],
+        };
+        Ok(TradesIn {
+            dict: instrument_dict(d)?,
+            parts,
+        })
+    }
+
+    pub fn batch(&self) -> PyResult<TradeBatch<'_>> {
+        let parts = self
+            .parts
+            .iter()
+            .map(TradePartIn::cols)
+            .collect::<PyResult<Vec<_>>>()?;
+        Ok(TradeBatch::new(&self.dict, parts))
     }
 }
 

@@ -1,0 +1,143 @@
+"""Trades handed to the core as record batches, not joined (issue 17).
+
+A table of several record batches reaches the core as parts viewing Arrow's
+buffers in place; only the replay that reads rows in time order joins them
+(a copy). Whatever the batch boundaries — per column different, empty
+batches, nulls in some batches only, string or integer ids, rows in time
+order, asset by asset, or shuffled — the result must be the one of the same
+table joined into one chunk, bit for bit, rejected rows and diagnostics
+included, on one thread and two, keeping the last step or every step.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+import flowgex as fg
+from compare import assert_identical
+from flowgex import _encode
+from flowgex.schema import canonical_trades
+from strategies import markets
+from test_per_asset_order import ASSETS, _by_asset, _int_ids
+
+
+@pytest.fixture(autouse=True)
+def every_batch_is_a_part(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Parts however short (the default joins batches under 4,096 rows on average)."""
+    monkeypatch.setattr(_encode, "MIN_PART_ROWS", 1)
+
+
+def _cut(table: pa.Table, cuts: list[int]) -> pa.Table:
+    """The table as record batches ending at ``cuts`` (empty batches included)."""
+    edges = [0, *sorted(min(c, table.num_rows) for c in cuts), table.num_rows]
+    return pa.concat_tables([table.slice(lo, hi - lo) for lo, hi in zip(edges[:-1], edges[1:])])
+
+
+def _cut_columns(table: pa.Table, data: st.DataObject) -> pa.Table:
+    """Every column chunked at its own boundaries (record batches must realign them)."""
+    n = table.num_rows
+    cols = {}
+    for name in table.column_names:
+        cuts = sorted(data.draw(st.lists(st.integers(0, n), max_size=4), label=f"cuts of {name}"))
+        edges = [0, *cuts, n]
+        arr = table.column(name).combine_chunks()
+        cols[name] = pa.chunked_array([arr.slice(lo, hi - lo) for lo, hi in zip(edges[:-1], edges[1:])], type=arr.type)
+    return pa.table(cols)
+
+
+def _same(got: fg.GexResult, want: fg.GexResult) -> None:
+    assert_identical(got, want)
+    assert got.diagnostics == want.diagnostics
+    assert got.diagnostics.rejected_rows.keys() == want.diagnostics.rejected_rows.keys()
+    for name, rows in want.diagnostics.rejected_rows.items():
+        assert got.diagnostics.rejected_rows[name].equals(rows)
+
+
+@given(
+    markets(bad=True),
+    st.sampled_from(["input", "time", "asset"]),
+    st.permutations(ASSETS),
+    st.booleans(),
+    st.booleans(),
+    st.data(),
+)
+def test_record_batches_give_the_joined_tables_result(m, order, asset_order, int_ids, per_column, data):
+    trades = m.trades
+    if order == "time":
+        trades = trades.sort_values("timestamp", kind="stable")
+    elif order == "asset":
+        trades = _by_asset(trades[trades["timestamp"].notna()], list(asset_order), False)
+    if int_ids:
+        trades = _int_ids(trades)
+    table = canonical_trades(trades.reset_index(drop=True)).combine_chunks()
+    if per_column:
+        chunked = _cut_columns(table, data)
+    else:
+        chunked = _cut(table, data.draw(st.lists(st.integers(0, table.num_rows), max_size=6), label="cuts"))
+    threads = data.draw(st.sampled_from([1, 2]), label="threads")
+    keep = data.draw(st.sampled_from(["last", "all"]), label="keep")
+    kw = {
+        "resolution": m.resolution,
+        "errors": "quarantine",
+        "missing_vol": 0.45,
+        "missing_spot": "skip",
+        "keep_inventory": keep,
+        "keep_aggregates": keep,
+        "threads": threads,
+    }
+    want = fg.flow_gex(table, chain=m.chain, spot=m.spot, **kw)
+    _same(fg.flow_gex(chunked, chain=m.chain, spot=m.spot, **kw), want)
+
+
+def test_the_core_gets_parts_that_view_arrows_buffers():
+    """No copy of the numeric columns: each part's arrays share Arrow's memory."""
+    trades = fg.simulate(days=1, assets=("BTC", "ETH"), trades_per_day=500, seed=5).trades
+    table = _cut(canonical_trades(trades).combine_chunks(), [100, 300, 600])
+    enc = _encode.encode_trades(table, chunks=True)
+    assert [len(p["ts"]) for p in enc["chunks"]] == [100, 200, 300, table.num_rows - 600]
+    for part, batch in zip(enc["chunks"], table.to_batches()):
+        amount = batch.column(batch.schema.get_field_index("amount"))
+        assert part["amount"].ctypes.data == amount.buffers()[1].address + 8 * amount.offset
+    assert "ts" not in enc and enc["names"]
+    # Short batches (under MIN_PART_ROWS on average) are joined as before.
+    assert "chunks" not in _encode.encode_trades(table, chunks=False)
+
+
+def test_strict_errors_name_the_rows_of_the_whole_table():
+    """Under errors="raise" the bad rows are numbered across batches."""
+    trades = fg.simulate(days=1, assets=("BTC", "ETH"), trades_per_day=300, seed=8).trades
+    table = canonical_trades(trades).combine_chunks()
+    amount = table.column("amount").to_numpy().copy()
+    amount[[5, 250, 401]] = -1.0
+    table = table.set_column(table.schema.get_field_index("amount"), "amount", pa.array(amount))
+    for threads in (1, 2):
+        with pytest.raises(fg.BadRowsError) as err:
+            fg.flow_gex(_cut(table, [200, 400]), threads=threads, keep_inventory="last", keep_aggregates="last")
+        rows = err.value.rejected["trades"]["row"].to_pylist()
+        assert rows == [5, 250, 401]
+
+
+def test_a_dataset_of_many_files_is_fed_as_parts(tmp_path):
+    """The Parquet path (one batch per file) equals the table read whole."""
+    sim = fg.simulate(days=3, assets=("BTC", "ETH"), trades_per_day=400, seed=11)
+    table = canonical_trades(sim.trades)
+    names = np.array(table.column("instrument").to_pylist())
+    assets = np.array([n.split("-")[0] for n in names])
+    days = table.column("timestamp").to_numpy().astype("datetime64[D]")
+    for a in np.unique(assets):
+        for d in np.unique(days):
+            rows = np.flatnonzero((assets == a) & (days == d))
+            where = tmp_path / f"asset={a}" / f"date={d}"
+            where.mkdir(parents=True)
+            pq.write_table(table.take(rows), where / "part-0.parquet")
+    kw = {"keep_inventory": "last", "keep_aggregates": "last"}
+    for threads in (1, 2):
+        want = fg.flow_gex(fg.read_parquet(str(tmp_path)).combine_chunks(), threads=threads, **kw)
+        _same(fg.flow_gex(str(tmp_path), threads=threads, **kw), want)
+    assert pd.api.types.is_datetime64_any_dtype(want.total()["time"])
