@@ -14,6 +14,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 import pytest
 from hypothesis import given
@@ -33,10 +34,23 @@ def every_batch_is_a_part(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(_encode, "MIN_PART_ROWS", 1)
 
 
-def _cut(table: pa.Table, cuts: list[int]) -> pa.Table:
-    """The table as record batches ending at ``cuts`` (empty batches included)."""
+def _cut(table: pa.Table, cuts: list[int], *, dictionaries: bool = False) -> pa.Table:
+    """The table as record batches ending at ``cuts`` (empty batches included);
+    with ``dictionaries``, names and sides dictionary-encoded batch by batch,
+    each batch with its own dictionary (as a Parquet dataset reads)."""
     edges = [0, *sorted(min(c, table.num_rows) for c in cuts), table.num_rows]
-    return pa.concat_tables([table.slice(lo, hi - lo) for lo, hi in zip(edges[:-1], edges[1:])])
+    pieces = [table.slice(lo, hi - lo) for lo, hi in zip(edges[:-1], edges[1:])]
+    if dictionaries:
+        pieces = [_dictionaries(piece) for piece in pieces]
+    return pa.concat_tables(pieces)
+
+
+def _dictionaries(table: pa.Table) -> pa.Table:
+    for name in ("instrument", "side"):
+        if pa.types.is_string(table.schema.field(name).type):
+            i = table.schema.get_field_index(name)
+            table = table.set_column(i, name, pc.dictionary_encode(table.column(name).combine_chunks()))
+    return table
 
 
 def _cut_columns(table: pa.Table, data: st.DataObject) -> pa.Table:
@@ -79,7 +93,8 @@ def test_record_batches_give_the_joined_tables_result(m, order, asset_order, int
     if per_column:
         chunked = _cut_columns(table, data)
     else:
-        chunked = _cut(table, data.draw(st.lists(st.integers(0, table.num_rows), max_size=6), label="cuts"))
+        cuts = data.draw(st.lists(st.integers(0, table.num_rows), max_size=6), label="cuts")
+        chunked = _cut(table, cuts, dictionaries=data.draw(st.booleans(), label="dictionaries"))
     threads = data.draw(st.sampled_from([1, 2]), label="threads")
     keep = data.draw(st.sampled_from(["last", "all"]), label="keep")
     kw = {
@@ -91,7 +106,7 @@ def test_record_batches_give_the_joined_tables_result(m, order, asset_order, int
         "keep_aggregates": keep,
         "threads": threads,
     }
-    want = fg.flow_gex(table, chain=m.chain, spot=m.spot, **kw)
+    want = fg.flow_gex(chunked.combine_chunks(), chain=m.chain, spot=m.spot, **kw)
     _same(fg.flow_gex(chunked, chain=m.chain, spot=m.spot, **kw), want)
 
 
@@ -105,6 +120,17 @@ def test_the_core_gets_parts_that_view_arrows_buffers():
         amount = batch.column(batch.schema.get_field_index("amount"))
         assert part["amount"].ctypes.data == amount.buffers()[1].address + 8 * amount.offset
     assert "ts" not in enc and enc["names"]
+    # Dictionary names (as Parquet reads them): each batch's indices in place, renumbered by a table.
+    i = table.schema.get_field_index("instrument")
+    dict_table = table.set_column(i, "instrument", pc.dictionary_encode(table.column("instrument")))
+    enc = _encode.encode_trades(_cut(dict_table, [250]), chunks=True)
+    names = np.array(enc["names"], dtype=object)
+    want = table.column("instrument").to_numpy(zero_copy_only=False)
+    got = np.concatenate([names[p["inst_lut"][p["inst"] + 1]] for p in enc["chunks"]])
+    assert (got == want).all()
+    for part, batch in zip(enc["chunks"], _cut(dict_table, [250]).to_batches()):
+        indices = batch.column(i).indices
+        assert part["inst"].ctypes.data == indices.buffers()[1].address + 4 * indices.offset
     # Short batches (under MIN_PART_ROWS on average) are joined as before.
     assert "chunks" not in _encode.encode_trades(table, chunks=False)
 

@@ -73,9 +73,40 @@ def dictionary(col: pa.ChunkedArray) -> tuple[np.ndarray, list[str]]:
         codes = pc.fill_null(arr.indices, -1) if arr.indices.null_count else arr.indices
         values = [v if v is not None else "" for v in arr.dictionary.to_pylist()]
         return _numpy(pa.chunked_array([codes]), np.int32), values
+    if col.num_chunks == 1:  # one record batch: its indices as they are, when its words are unique
+        chunk = col.chunk(0)
+        words = [v if v is not None else "" for v in chunk.dictionary.to_pylist()]
+        if len(set(words)) == len(words):
+            return _indices(chunk), words
     index: dict[str, int] = {}
     codes = _map_dictionary_chunks(col, lambda v: index.setdefault(v, len(index)), -1, np.int32)
     return codes, list(index)
+
+
+def _indices(arr: pa.DictionaryArray) -> np.ndarray:
+    """A dictionary array's indices as int32 (-1 for null): Arrow's buffer in place
+    when there is no null and the indices are int32 already."""
+    idx = arr.indices
+    raw = (pc.fill_null(idx, -1) if idx.null_count else idx).to_numpy(zero_copy_only=False)
+    return np.asarray(raw, dtype=np.int32)
+
+
+def batch_codes(arrays: list[pa.Array]) -> tuple[list[tuple[np.ndarray, np.ndarray]], list[str]]:
+    """Codes of record batches' dictionary columns without renumbering any row:
+    per batch, its own indices (in place) and the lookup ``[-1, update code of
+    each word]`` the core renumbers them through; and the update's names, in
+    first-seen order over the batches' dictionaries (as :func:`dictionary`
+    numbers a table's)."""
+    words = pa.concat_arrays([a.dictionary for a in arrays])
+    enc = pc.dictionary_encode(pc.fill_null(words, "") if words.null_count else words)
+    codes = np.asarray(enc.indices.to_numpy(zero_copy_only=False), dtype=np.int32)
+    out = []
+    at = 0
+    for a in arrays:
+        m = len(a.dictionary)
+        out.append((_indices(a), np.concatenate([np.array([-1], np.int32), codes[at : at + m]])))
+        at += m
+    return out, enc.dictionary.to_pylist()
 
 
 def _map_dictionary_chunks(col: pa.ChunkedArray, value_of: Any, null: int, dtype: Any) -> np.ndarray:
@@ -183,21 +214,29 @@ def encode_trades(table: pa.Table, *, chunks: bool = False) -> dict[str, Any]:
     new arrays, 5 bytes a row instead of 45 — on a fresh process the kernel's
     page faults made that copy longer than the replay; issue 17)."""
     out: dict[str, Any] = {}
-    encode_instruments(table, out)
-    out["side"] = side_codes(table.column("side"))
     batches = table.to_batches() if chunks else []
     if len(batches) < 2 or table.num_rows < MIN_PART_ROWS * len(batches):
+        encode_instruments(table, out)
+        out["side"] = side_codes(table.column("side"))
         _numeric_columns(table, out)
         return out
+    names = [b.column(b.schema.get_field_index("instrument")) for b in batches] if not uses_parts(table) else []
+    if names and all(pa.types.is_dictionary(a.type) for a in names):
+        codes, out["names"] = batch_codes(names)
+    else:  # strings, or the four-column form: the update's codes, sliced per batch
+        encode_instruments(table, out)
+        bounds = np.cumsum([0, *(b.num_rows for b in batches)])
+        codes = [(out["inst"][lo:hi], None) for lo, hi in zip(bounds[:-1], bounds[1:])]
+        del out["inst"]
+    side = side_codes(table.column("side"))
     parts: list[dict[str, Any]] = []
     at = 0
-    for batch in batches:
+    for batch, (inst, lut) in zip(batches, codes):
         n = batch.num_rows
-        part = {"inst": out["inst"][at : at + n], "side": out["side"][at : at + n]}
+        part = {"inst": inst, "inst_lut": lut, "side": side[at : at + n]}
         _numeric_columns(pa.Table.from_batches([batch]), part)
         parts.append(part)
         at += n
-    del out["inst"], out["side"]
     out["chunks"] = parts
     return out
 

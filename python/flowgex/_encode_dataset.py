@@ -73,17 +73,20 @@ class _Columns:
             self.id_bytes = int(rebased[-1])
         self.at = hi
 
-    def _global_codes(self, part: dict[str, Any], out: np.ndarray) -> None:
-        """The batch's instrument codes renumbered into the dataset-wide dictionary
-        (names in first-seen order, as one table's encoding numbers them), into ``out``."""
+    def lookup(self, part: dict[str, Any]) -> np.ndarray:
+        """``[-1, dataset-wide code of each of the batch's codes]``: its names
+        numbered in first-seen order, as one table's encoding numbers them."""
         if self.by_name:
             keys: list[Any] = part["names"]
         else:
             p = part["parts"]
             keys = list(zip(p["asset"], p["expiry"], p["strike"], p["kind"]))
         index = self.index
-        lut = np.array([index.setdefault(k, len(index)) for k in keys] + [-1], dtype=np.int32)
-        np.take(lut, part["inst"], out=out, mode="wrap")  # -1 (null) wraps to the trailing -1
+        return np.array([-1] + [index.setdefault(k, len(index)) for k in keys], dtype=np.int32)
+
+    def _global_codes(self, part: dict[str, Any], out: np.ndarray) -> None:
+        """The batch's instrument codes renumbered into the dataset-wide dictionary, into ``out``."""
+        np.take(self.lookup(part), part["inst"] + 1, out=out)  # -1 (null) reads the leading -1
 
     def dictionary(self) -> dict[str, Any]:
         """The dataset-wide instrument dictionary (``names``, or ``parts`` for the four-column form)."""
@@ -115,10 +118,8 @@ class _Parts:
         self.parts: list[dict[str, Any]] = []
 
     def add(self, part: dict[str, Any]) -> None:
-        inst = np.empty(len(part["ts"]), dtype=np.int32)
-        self.codes._global_codes(part, inst)
         cols = {k: v for k, v in part.items() if k not in ("names", "parts")}
-        cols["inst"] = inst
+        cols["inst_lut"] = self.codes.lookup(part)  # the batch's own codes stay as they are
         self.parts.append(cols)
 
     def finish(self) -> dict[str, Any]:

@@ -40,6 +40,7 @@ fn bench(c: &mut Criterion) {
                     TradeCols {
                         ts: &ts,
                         inst: &inst,
+                        inst_lut: None,
                         side: &side,
                         amount: &amount,
                         index_price: Some(OptF64 {

@@ -70,6 +70,7 @@ fn replay(w: Workload, keep: Retention) {
             TradeCols {
                 ts: &ts,
                 inst: &inst,
+                inst_lut: None,
                 side: &side,
                 amount: &amount,
                 index_price: Some(OptF64 {

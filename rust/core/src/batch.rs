@@ -3,6 +3,8 @@
 //! (timestamps as ns with `i64::MIN` for null, instruments as dictionary codes
 //! with -1 for null, sides as +1/-1/0, missing floats as NaN).
 
+use std::borrow::Cow;
+
 use crate::error::{CoreError, Result};
 use crate::registry::InstrumentDict;
 
@@ -60,7 +62,12 @@ impl<'a> TradeIds<'a> {
 #[derive(Clone, Copy, Debug)]
 pub struct TradeCols<'a> {
     pub ts: &'a [i64],
+    /// Dictionary codes: the batch's own when `inst_lut` is given, else the update's.
     pub inst: &'a [i32],
+    /// The update's code of each of the batch's own codes, shifted by one
+    /// (entry 0 is null's, -1): a record batch's dictionary indices are used
+    /// in place, renumbered through this small table instead of per row.
+    pub inst_lut: Option<&'a [i32]>,
     pub side: &'a [i8],
     pub amount: &'a [f64],
     pub index_price: Option<OptF64<'a>>,
@@ -136,7 +143,7 @@ impl<'a> TradeBatch<'a> {
     #[inline]
     pub fn inst_at(&self, row: usize) -> i32 {
         let (p, j) = self.locate(row);
-        self.parts[p].inst[j]
+        self.parts[p].code(j)
     }
 
     /// `(first row, part)` of each part, in row order.
@@ -342,7 +349,7 @@ impl JoinedTrades {
         let parts = &b.parts[..];
         Ok(JoinedTrades {
             ts: join_col(parts, |p| p.ts),
-            inst: join_col(parts, |p| p.inst),
+            inst: parts.iter().flat_map(|p| p.codes()).collect(),
             side: join_col(parts, |p| p.side),
             amount: join_col(parts, |p| p.amount),
             index_price: join_opt(parts, |p| p.index_price),
@@ -379,6 +386,7 @@ impl JoinedTrades {
             TradeCols {
                 ts: &self.ts,
                 inst: &self.inst,
+                inst_lut: None,
                 side: &self.side,
                 amount: &self.amount,
                 index_price: opt(&self.index_price),
@@ -439,6 +447,37 @@ fn check_opt(table: &str, column: &str, n: usize, c: &Option<OptF64>) -> Result<
 }
 
 impl<'a> TradeCols<'a> {
+    /// Row `j`'s code in the update's dictionary (-1 for null).
+    #[inline(always)]
+    pub fn code(&self, j: usize) -> i32 {
+        let k = self.inst[j];
+        match self.inst_lut {
+            None => k,
+            Some(lut) => lut[(k + 1) as usize],
+        }
+    }
+
+    /// A table of the update's codes shifted by one (`global[code + 1]`, entry
+    /// 0 for null) as this part's rows index it: `table[inst[j] + 1]`. The
+    /// part's lookup is composed with the table once, so a row pays one
+    /// lookup whichever codes it holds; borrowed when the part has no lookup.
+    pub fn shifted<'t, T: Copy>(&self, global: &'t [T]) -> Cow<'t, [T]> {
+        match self.inst_lut {
+            None => Cow::Borrowed(global),
+            Some(lut) => Cow::Owned(lut.iter().map(|&g| global[(g + 1) as usize]).collect()),
+        }
+    }
+
+    /// Every row's code in the update's dictionary.
+    #[inline(always)]
+    pub fn codes(&self) -> impl Iterator<Item = i32> + '_ {
+        let lut = self.inst_lut;
+        self.inst.iter().map(move |&k| match lut {
+            None => k,
+            Some(lut) => lut[(k + 1) as usize],
+        })
+    }
+
     fn check(&self, dict_len: usize) -> Result<()> {
         let n = self.ts.len();
         check_len("trades", "instrument", n, self.inst.len())?;
@@ -460,7 +499,17 @@ impl<'a> TradeCols<'a> {
                 }
             }
         }
-        check_codes("trades", self.inst, dict_len)
+        match self.inst_lut {
+            None => check_codes("trades", self.inst, dict_len),
+            Some(lut) if lut.first() == Some(&-1) => {
+                check_codes("trades", self.inst, lut.len() - 1)?;
+                check_codes("trades", &lut[1..], dict_len)
+            }
+            Some(_) => Err(CoreError::Shape {
+                table: "trades".into(),
+                why: "a code table must start with null's code, -1".into(),
+            }),
+        }
     }
 
     /// Prefetches the columns of row `i` that the replay loop reads.

@@ -14,6 +14,7 @@ fn rows_are_found_in_their_part_in_any_order() {
     let part = |lo: usize, hi: usize| TradeCols {
         ts: &ts[lo..hi],
         inst: &inst[lo..hi],
+        inst_lut: None,
         side: &side[lo..hi],
         amount: &amount[lo..hi],
         index_price: None,
@@ -62,6 +63,7 @@ fn joined_parts_keep_every_value_and_mark_what_a_part_lacked() {
     let first = TradeCols {
         ts: &ts[..2],
         inst: &inst[..2],
+        inst_lut: None,
         side: &side[..2],
         amount: &amount[..2],
         index_price: None,
@@ -79,6 +81,7 @@ fn joined_parts_keep_every_value_and_mark_what_a_part_lacked() {
     let second = TradeCols {
         ts: &ts[2..],
         inst: &inst[2..],
+        inst_lut: None,
         side: &side[2..],
         amount: &amount[2..],
         index_price: None,

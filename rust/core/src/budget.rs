@@ -189,7 +189,7 @@ fn update_cells(
     if let Some(b) = &batch.trades {
         if exact {
             for (start, c) in b.iter_parts() {
-                for ((&r, &code), &t) in v.trades.reason[start..].iter().zip(c.inst).zip(c.ts) {
+                for ((&r, code), &t) in v.trades.reason[start..].iter().zip(c.codes()).zip(c.ts) {
                     if r == 0 {
                         let f = &mut first_trade[code as usize];
                         *f = (*f).min(t);

@@ -44,7 +44,18 @@ pub fn key(ids: &TradeIds, i: usize, asset: u16) -> Option<u128> {
 pub struct IdPart<'a> {
     /// `None`: the part has no trade ids (every id null).
     pub ids: Option<TradeIds<'a>>,
+    /// Each row's dictionary code (-1 for null).
     pub codes: &'a [i32],
+    /// The asset of each code, shifted by one: row `j`'s is `assets[codes[j] + 1]`
+    /// (see [`crate::batch::TradeCols::shifted`]).
+    pub assets: &'a [u16],
+}
+
+impl IdPart<'_> {
+    #[inline(always)]
+    fn asset(&self, j: usize) -> u16 {
+        self.assets[(self.codes[j] + 1) as usize]
+    }
 }
 
 /// Marks repeated (asset, trade id) pairs in `reason` (0 = accepted), walking
@@ -52,7 +63,6 @@ pub struct IdPart<'a> {
 /// order when `None` (part after part).
 pub fn dedupe_trade_ids(
     parts: &[IdPart],
-    asset_of: impl Fn(i32) -> u16,
     reason: &mut [u8],
     order: Option<&[u32]>,
     open: &FxHashSet<u128>,
@@ -64,7 +74,7 @@ pub fn dedupe_trade_ids(
     let ints = parts
         .iter()
         .all(|p| matches!(p.ids, Some(TradeIds::Int { .. })));
-    if ints && increasing_per_asset(parts, &asset_of, reason, order, open) {
+    if ints && increasing_per_asset(parts, reason, order, open) {
         return;
     }
     let dup = Reason::DuplicateTradeId.byte();
@@ -72,10 +82,7 @@ pub fn dedupe_trade_ids(
         FxHashSet::with_capacity_and_hasher(reason.len(), FxBuildHasher);
     visit(parts, order, |i, part, j| {
         if reason[i] == 0 {
-            if let Some(k) = part
-                .ids
-                .and_then(|ids| key(&ids, j, asset_of(part.codes[j])))
-            {
+            if let Some(k) = part.ids.and_then(|ids| key(&ids, j, part.asset(j))) {
                 if open.contains(&k) || !seen.insert(k) {
                     reason[i] = dup;
                 }
@@ -114,7 +121,6 @@ fn visit(
 /// none can equal an open-bucket id (all of which are below the asset's first id).
 fn increasing_per_asset(
     parts: &[IdPart],
-    asset_of: &impl Fn(i32) -> u16,
     reason: &[u8],
     order: Option<&[u32]>,
     open: &FxHashSet<u128>,
@@ -122,13 +128,14 @@ fn increasing_per_asset(
     let mut seq = Increasing::default();
     let increasing = match order {
         Some(o) => {
-            let (values, valid, codes) = int_ids(&parts[0]);
+            let part = &parts[0];
+            let (values, valid) = int_ids(part);
             o.iter().all(|&r| {
                 let i = r as usize;
                 seq.next(
                     reason[i],
                     valid.is_none_or(|v| v[i]),
-                    asset_of(codes[i]),
+                    part.asset(i),
                     values[i],
                 )
             })
@@ -137,17 +144,18 @@ fn increasing_per_asset(
         None => {
             let mut start = 0;
             parts.iter().all(|part| {
-                let (values, valid, codes) = int_ids(part);
-                let reason = &reason[start..start + codes.len()];
-                start += codes.len();
+                let (values, valid) = int_ids(part);
+                let n = part.codes.len();
+                let reason = &reason[start..start + n];
+                start += n;
+                let assets = part.assets;
                 match valid {
                     None => reason
                         .iter()
-                        .zip(codes)
+                        .zip(part.codes)
                         .zip(values)
-                        .all(|((&r, &c), &x)| seq.next(r, true, asset_of(c), x)),
-                    Some(v) => (0..codes.len())
-                        .all(|j| seq.next(reason[j], v[j], asset_of(codes[j]), values[j])),
+                        .all(|((&r, &c), &x)| seq.next(r, true, assets[(c + 1) as usize], x)),
+                    Some(v) => (0..n).all(|j| seq.next(reason[j], v[j], part.asset(j), values[j])),
                 }
             })
         }
@@ -166,10 +174,10 @@ fn increasing_per_asset(
         })
 }
 
-/// An integer-id part's (values, validity, codes).
-fn int_ids<'a>(part: &IdPart<'a>) -> (&'a [i64], Option<&'a [bool]>, &'a [i32]) {
+/// An integer-id part's (values, validity).
+fn int_ids<'a>(part: &IdPart<'a>) -> (&'a [i64], Option<&'a [bool]>) {
     match part.ids {
-        Some(TradeIds::Int { values, valid }) => (values, valid, part.codes),
+        Some(TradeIds::Int { values, valid }) => (values, valid),
         _ => unreachable!("increasing_per_asset takes integer ids only"),
     }
 }
@@ -207,6 +215,9 @@ impl Increasing {
 mod tests {
     use super::*;
 
+    /// Code `c` is asset `c` (entry 0: null's).
+    const IDENTITY: [u16; 5] = [u16::MAX, 0, 1, 2, 3];
+
     fn run(values: &[i64], assets: &[u16], order: Option<&[u32]>, open: &[(u16, i64)]) -> Vec<u8> {
         let ids = TradeIds::Int {
             values,
@@ -221,8 +232,9 @@ mod tests {
         let parts = [IdPart {
             ids: Some(ids),
             codes: &codes,
+            assets: &IDENTITY,
         }];
-        dedupe_trade_ids(&parts, |c| c as u16, &mut reason, order, &open);
+        dedupe_trade_ids(&parts, &mut reason, order, &open);
         reason
     }
 
@@ -284,21 +296,17 @@ mod tests {
         let one = [IdPart {
             ids: Some(ids),
             codes: &[0; 4],
+            assets: &IDENTITY,
         }];
-        dedupe_trade_ids(&one, |_| 0, &mut reason, None, &FxHashSet::default());
+        dedupe_trade_ids(&one, &mut reason, None, &FxHashSet::default());
         assert_eq!(reason, vec![0, 0, d, 0], "a null id is never a duplicate");
         let mut reason = vec![0u8; 4];
         let each = [IdPart {
             ids: Some(ids),
             codes: &[0, 1, 2, 3],
+            assets: &IDENTITY,
         }];
-        dedupe_trade_ids(
-            &each,
-            |c| c as u16,
-            &mut reason,
-            None,
-            &FxHashSet::default(),
-        );
+        dedupe_trade_ids(&each, &mut reason, None, &FxHashSet::default());
         assert_eq!(
             reason,
             vec![0; 4],

@@ -178,9 +178,23 @@ impl Engine {
         if let Some(t) = &batch.trades {
             let mut used = vec![false; v.trade_ids.len()];
             for (start, c) in t.iter_parts() {
-                for (&r, &code) in v.trades.reason[start..].iter().zip(c.inst) {
+                let reason = &v.trades.reason[start..start + c.ts.len()];
+                // Marked by the part's own codes, then renumbered (not per row).
+                let mut mine = vec![false; c.inst_lut.map_or(0, <[i32]>::len)];
+                let marks = if c.inst_lut.is_some() {
+                    &mut mine[..]
+                } else {
+                    &mut used[..]
+                };
+                let shift = c.inst_lut.is_some() as i32;
+                for (&r, &k) in reason.iter().zip(c.inst) {
                     if r == 0 {
-                        used[code as usize] = true;
+                        marks[(k + shift) as usize] = true;
+                    }
+                }
+                for (&m, &g) in mine.iter().zip(c.inst_lut.unwrap_or(&[])) {
+                    if m && g >= 0 {
+                        used[g as usize] = true;
                     }
                 }
             }

@@ -136,7 +136,7 @@ fn split_rows(
         let mut part_of = PartCursor::default();
         while let Some(r) = c.peek() {
             let (p, j) = part_of.locate(b, r);
-            let id = v.trade_ids[b.parts[p].inst[j] as usize];
+            let id = v.trade_ids[b.parts[p].code(j) as usize];
             at(&mut sets, reg.consts[id as usize].asset)
                 .trades
                 .push(r as u32);

@@ -69,6 +69,13 @@ pub fn process(
     // in time order through a sort of one part: either way a cursor finds each
     // row's part without a search.
     let mut at = PartCursor::default();
+    // Instrument id by each part's own code + 1 (composed once per part).
+    let shifted_ids: Vec<u32> = std::iter::once(u32::MAX)
+        .chain(v.trade_ids.iter().copied())
+        .collect();
+    let part_ids: Vec<_> = trades.map_or(Vec::new(), |b| {
+        b.parts.iter().map(|c| c.shifted(&shifted_ids)).collect()
+    });
 
     loop {
         let next_ts = [
@@ -102,7 +109,7 @@ pub fn process(
                 if let Some(k) = tc.ahead(PREFETCH_ROWS).and_then(|r| at.within(r)) {
                     c.prefetch_row(k);
                 }
-                let id = v.trade_ids[c.inst[j] as usize];
+                let id = part_ids[p][(c.inst[j] + 1) as usize];
                 let seq = base + row as u64;
                 let signed = c.side[j] as f64 * c.amount[j];
                 if pending_mode {

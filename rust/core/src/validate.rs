@@ -230,9 +230,12 @@ fn reasons(n: usize, fill: impl Fn(&mut [u8], usize) + Sync) -> Vec<u8> {
     reason
 }
 
-/// Like [`reasons`] for the trades' parts: `fill(block, part, first row in
-/// the part)` over blocks that never straddle two parts.
-fn part_reasons(b: &TradeBatch, fill: impl Fn(&mut [u8], &TradeCols, usize) + Sync) -> Vec<u8> {
+/// Like [`reasons`] for the trades' parts: `fill(block, part number, part,
+/// first row in the part)` over blocks that never straddle two parts.
+fn part_reasons(
+    b: &TradeBatch,
+    fill: impl Fn(&mut [u8], usize, &TradeCols, usize) + Sync,
+) -> Vec<u8> {
     let mut reason = vec![0u8; b.len()];
     let mut blocks: Vec<(usize, usize, &mut [u8])> = Vec::new();
     let mut rest: &mut [u8] = &mut reason;
@@ -245,7 +248,7 @@ fn part_reasons(b: &TradeBatch, fill: impl Fn(&mut [u8], &TradeCols, usize) + Sy
     }
     blocks
         .into_par_iter()
-        .for_each(|(p, lo, block)| fill(block, &b.parts[p], lo));
+        .for_each(|(p, lo, block)| fill(block, p, &b.parts[p], lo));
     reason
 }
 
@@ -299,18 +302,19 @@ struct Runs {
     counts: Vec<usize>,
 }
 
-fn runs(b: &TradeBatch, reason: &[u8], asset_of: &impl Fn(i32) -> u16, n_assets: usize) -> Runs {
+fn runs(b: &TradeBatch, reason: &[u8], code_asset: &[u16], n_assets: usize) -> Runs {
     let mut last_asset = vec![i64::MIN; n_assets];
     let mut counts = vec![0usize; n_assets];
     let (mut last, mut sorted, mut per_asset) = (i64::MIN, true, true);
     for (start, c) in b.iter_parts() {
         let reason = &reason[start..start + c.ts.len()];
-        for ((&t, &r), &code) in c.ts.iter().zip(reason).zip(c.inst) {
+        let asset_of = c.shifted(code_asset);
+        for ((&t, &r), &k) in c.ts.iter().zip(reason).zip(c.inst) {
             if r == 0 {
                 sorted &= t >= last;
                 last = last.max(t);
                 // An accepted row has a parsed name, so a known asset.
-                let a = asset_of(code) as usize;
+                let a = asset_of[(k + 1) as usize] as usize;
                 let Some(l) = last_asset.get_mut(a) else {
                     per_asset = false;
                     continue;
@@ -335,15 +339,16 @@ fn runs(b: &TradeBatch, reason: &[u8], asset_of: &impl Fn(i32) -> u16, n_assets:
 fn rows_by_asset(
     b: &TradeBatch,
     reason: &[u8],
-    asset_of: &impl Fn(i32) -> u16,
+    code_asset: &[u16],
     counts: &[usize],
 ) -> (Vec<Vec<u32>>, Option<(usize, usize)>) {
     let mut rows: Vec<Vec<u32>> = counts.iter().map(|&c| Vec::with_capacity(c)).collect();
     for (start, c) in b.iter_parts() {
         let reason = &reason[start..start + c.ts.len()];
-        for (j, (&r, &code)) in reason.iter().zip(c.inst).enumerate() {
+        let asset_of = c.shifted(code_asset);
+        for (j, (&r, &k)) in reason.iter().zip(c.inst).enumerate() {
             if r == 0 {
-                rows[asset_of(code) as usize].push((start + j) as u32);
+                rows[asset_of[(k + 1) as usize] as usize].push((start + j) as u32);
             }
         }
     }
@@ -398,10 +403,15 @@ impl Resolved {
     /// before it, and is outranked by the timestamp check after it).
     #[inline(always)]
     fn pass_name(&self, r: &mut [u8], inst: &[i32]) {
-        for (x, &c) in r.iter_mut().zip(inst) {
-            let v = self.name[(c + 1) as usize];
-            *x = if v != 0 { v } else { *x };
-        }
+        pass_name(r, inst, &self.name);
+    }
+}
+
+#[inline(always)]
+fn pass_name(r: &mut [u8], inst: &[i32], name: &[u8]) {
+    for (x, &c) in r.iter_mut().zip(inst) {
+        let v = name[(c + 1) as usize];
+        *x = if v != 0 { v } else { *x };
     }
 }
 
@@ -443,7 +453,13 @@ pub fn trades(reg: &mut Registry, fr: &Frontier, b: &TradeBatch, out: &mut Valid
     let rs = resolve(reg, b.dict, fr.multipliers);
     let late = late_before(fr);
     let ts_max = ts_limit(fr.resolution);
-    let mut reason = part_reasons(b, |r, c, lo| {
+    let local: Vec<_> = b
+        .parts
+        .iter()
+        .map(|c| (c.shifted(&rs.expiry), c.shifted(&rs.name)))
+        .collect();
+    let mut reason = part_reasons(b, |r, p, c, lo| {
+        let (expiry, name) = (&local[p].0[..], &local[p].1[..]);
         let hi = lo + r.len();
         let (ts, inst, side, amount) = (
             &c.ts[lo..hi],
@@ -453,7 +469,7 @@ pub fn trades(reg: &mut Registry, fr: &Frontier, b: &TradeBatch, out: &mut Valid
         );
         pass_col(r, ts, Reason::Late, |t| t < late);
         pass(r, 0, Reason::Expired, |i| {
-            ts[i] >= rs.expiry[(inst[i] + 1) as usize]
+            ts[i] >= expiry[(inst[i] + 1) as usize]
         });
         pass_opt(r, lo, Reason::BadIv, &c.iv, |x| zero_or(x, iv_ok));
         pass_opt(r, lo, Reason::BadPrice, &c.index_price, |x| {
@@ -461,7 +477,7 @@ pub fn trades(reg: &mut Registry, fr: &Frontier, b: &TradeBatch, out: &mut Valid
         });
         pass_col(r, amount, Reason::BadAmount, |a| !amount_ok(a));
         pass_col(r, side, Reason::UnknownSide, |s| (s != 1) & (s != -1));
-        rs.pass_name(r, inst);
+        pass_name(r, inst, name);
         pass_col(r, ts, Reason::BadTimestamp, |t| {
             (t == NULL_TS) | (t >= ts_max)
         });
@@ -473,12 +489,11 @@ pub fn trades(reg: &mut Registry, fr: &Frontier, b: &TradeBatch, out: &mut Valid
             id => reg.consts[id as usize].asset,
         }))
         .collect();
-    let asset_of = |code: i32| code_asset[(code + 1) as usize];
     // Each asset's rows already in time order (a dataset read file by file,
     // each file sorted): the per-asset replay takes them as they are, and the
     // time order of every row is made only if a serial replay needs it.
     let (per_asset, needs_sort, counts) = if fr.per_asset {
-        let r = runs(b, &reason, &asset_of, reg.assets.len());
+        let r = runs(b, &reason, &code_asset, reg.assets.len());
         let per_asset = !r.sorted && r.per_asset;
         (per_asset, !r.sorted && !per_asset, r.counts)
     } else {
@@ -495,18 +510,21 @@ pub fn trades(reg: &mut Registry, fr: &Frontier, b: &TradeBatch, out: &mut Valid
     if b.parts.iter().any(|c| c.trade_id.is_some()) {
         // Ids are keyed by asset, so only each asset's order matters: with
         // `per_asset`, input order walks every asset's rows in time order.
+        let assets: Vec<_> = b.parts.iter().map(|c| c.shifted(&code_asset)).collect();
         let ids: Vec<IdPart> = b
             .parts
             .iter()
-            .map(|c| IdPart {
+            .zip(&assets)
+            .map(|(c, a)| IdPart {
                 ids: c.trade_id,
                 codes: c.inst,
+                assets: a,
             })
             .collect();
-        dedupe_trade_ids(&ids, asset_of, &mut reason, order.as_deref(), fr.open_ids);
+        dedupe_trade_ids(&ids, &mut reason, order.as_deref(), fr.open_ids);
     }
     let (by_asset, ends) = if per_asset {
-        let (rows, ends) = rows_by_asset(b, &reason, &asset_of, &counts);
+        let (rows, ends) = rows_by_asset(b, &reason, &code_asset, &counts);
         (Some(rows), ends)
     } else {
         (None, None)
@@ -656,6 +674,7 @@ mod tests {
             TradeCols {
                 ts: &ts,
                 inst: &inst,
+                inst_lut: None,
                 side: &side,
                 amount: &amount,
                 index_price: Some(OptF64 {
@@ -713,6 +732,7 @@ mod tests {
             TradeCols {
                 ts: &ts,
                 inst: &[0, 0, 0],
+                inst_lut: None,
                 side: &[1, 1, 1],
                 amount: &[1.0, 1.0, 1.0],
                 index_price: None,
@@ -763,6 +783,7 @@ mod tests {
             TradeCols {
                 ts,
                 inst,
+                inst_lut: None,
                 side: &side,
                 amount: &amount,
                 index_price: None,

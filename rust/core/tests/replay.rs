@@ -61,6 +61,7 @@ fn try_feed(
             TradeCols {
                 ts: &ts,
                 inst: &inst,
+                inst_lut: None,
                 side: &side,
                 amount: &amount,
                 index_price: Some(OptF64 {

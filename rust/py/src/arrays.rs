@@ -100,6 +100,7 @@ fn opt_view<'a>(c: &'a Option<OptCol<'_>>) -> PyResult<Option<OptF64<'a>>> {
 struct TradePartIn<'py> {
     ts: PyReadonlyArray1<'py, i64>,
     inst: PyReadonlyArray1<'py, i32>,
+    inst_lut: Option<PyReadonlyArray1<'py, i32>>,
     side: PyReadonlyArray1<'py, i8>,
     amount: PyReadonlyArray1<'py, f64>,
     index_price: Option<OptCol<'py>>,
@@ -115,6 +116,7 @@ impl<'py> TradePartIn<'py> {
         Ok(TradePartIn {
             ts: arr(d, "ts")?,
             inst: arr(d, "inst")?,
+            inst_lut: opt_arr(d, "inst_lut")?,
             side: arr(d, "side")?,
             amount: arr(d, "amount")?,
             index_price: OptCol::read(d, "index_price")?,
@@ -146,6 +148,10 @@ impl<'py> TradePartIn<'py> {
         Ok(TradeCols {
             ts: slice(&self.ts, "ts")?,
             inst: slice(&self.inst, "inst")?,
+            inst_lut: match &self.inst_lut {
+                Some(l) => Some(slice(l, "inst_lut")?),
+                None => None,
+            },
             side: slice(&self.side, "side")?,
             amount: slice(&self.amount, "amount")?,
             index_price: opt_view(&self.index_price)?,
