@@ -30,7 +30,7 @@ use crate::output::{Keep, Output};
 use crate::registry::Registry;
 use crate::state::{EngineState, ExpiryGroup};
 use crate::stream::{self, RowSet};
-use crate::validate::Validated;
+use crate::validate::{RowRuns, Validated};
 
 /// One asset's replay: its state and output, or `None` if it failed.
 type ShardResult = Option<(u16, EngineState, Output)>;
@@ -57,7 +57,7 @@ pub fn process(
     cfg: &Config,
     batch: &UpdateBatch,
     v: &Validated,
-    trades_by_asset: Option<Vec<Vec<u32>>>,
+    trades_by_asset: Option<Vec<RowRuns>>,
 ) -> Option<(EngineState, Output)> {
     let rows = split_rows(reg, batch, v, trades_by_asset);
     let assets: Vec<u16> = (0..reg.assets.len() as u16)
@@ -72,7 +72,7 @@ pub fn process(
     // first two).
     let weight = |a: u16| {
         let r = rows[a as usize].as_ref();
-        r.map_or(0, |r| r.trades.len() + r.chain.len() + r.spot.len())
+        r.map_or(0, |r| r.trades.rows() + r.chain.len() + r.spot.len())
             + st.groups
                 .iter()
                 .filter(|g| g.asset == a)
@@ -119,7 +119,7 @@ fn split_rows(
     reg: &Registry,
     batch: &UpdateBatch,
     v: &Validated,
-    trades_by_asset: Option<Vec<Vec<u32>>>,
+    trades_by_asset: Option<Vec<RowRuns>>,
 ) -> Vec<Option<RowSet>> {
     let mut sets: Vec<Option<RowSet>> = (0..reg.assets.len()).map(|_| None).collect();
     fn at(sets: &mut [Option<RowSet>], a: u16) -> &mut RowSet {
@@ -127,7 +127,7 @@ fn split_rows(
     }
     if let Some(by_asset) = trades_by_asset {
         for (a, rows) in by_asset.into_iter().enumerate() {
-            if !rows.is_empty() {
+            if !rows.0.is_empty() {
                 at(&mut sets, a as u16).trades = rows;
             }
         }

@@ -18,7 +18,7 @@ use crate::grid::bucket_label;
 use crate::output::Output;
 use crate::registry::Registry;
 use crate::state::{observe, EngineState, PendingTrade};
-use crate::validate::Validated;
+use crate::validate::{RowRuns, Validated};
 
 /// How far ahead (in time order) the trade loop prefetches rows: trades of
 /// different assets interleave in time but are stored in per-file runs, so the
@@ -48,7 +48,7 @@ pub fn process(
     let spot = batch.spot.as_ref();
     let (mut tc, mut cc, mut sc) = match rows {
         Some(r) => (
-            v.trades.cursor_over(&r.trades),
+            v.trades.cursor_runs(&r.trades),
             v.chain.cursor_over(&r.chain),
             v.spot.cursor_over(&r.spot),
         ),
@@ -210,7 +210,7 @@ pub fn process(
 /// Accepted rows of each table, in time order (a subset of an update's rows).
 #[derive(Debug, Default)]
 pub struct RowSet {
-    pub trades: Vec<u32>,
+    pub trades: RowRuns,
     pub chain: Vec<u32>,
     pub spot: Vec<u32>,
 }

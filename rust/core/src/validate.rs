@@ -47,7 +47,7 @@ pub struct Accepted {
     /// asset's are (see [`Frontier::per_asset`]): each asset's accepted rows in
     /// input order, which is their time order. Taken by the per-asset replay;
     /// [`Accepted::sort`] makes `order` when a serial replay needs it.
-    pub by_asset: Option<Vec<Vec<u32>>>,
+    pub by_asset: Option<Vec<RowRuns>>,
     /// With `by_asset`: the first and last accepted rows in time order.
     pub ends: Option<(usize, usize)>,
     /// `order` is still to be made (see `by_asset`): `cursor` must not be used.
@@ -63,6 +63,8 @@ impl Accepted {
         let len = self.order.as_ref().map_or(self.reason.len(), Vec::len);
         Cursor {
             order: self.order.as_deref(),
+            runs: None,
+            run: 0,
             reason: &self.reason,
             pos: 0,
             len,
@@ -73,9 +75,23 @@ impl Accepted {
     pub fn cursor_over<'a>(&'a self, rows: &'a [u32]) -> Cursor<'a> {
         Cursor {
             order: Some(rows),
+            runs: None,
+            run: 0,
             reason: &self.reason,
             pos: 0,
             len: rows.len(),
+        }
+    }
+
+    /// A cursor over the rows of `runs`, in their order.
+    pub fn cursor_runs<'a>(&'a self, runs: &'a RowRuns) -> Cursor<'a> {
+        Cursor {
+            order: None,
+            runs: Some(&runs.0),
+            run: 0,
+            reason: &self.reason,
+            pos: runs.0.first().map_or(0, |r| r.0 as usize),
+            len: 0,
         }
     }
 
@@ -128,9 +144,46 @@ impl Accepted {
     }
 }
 
-/// Walks the accepted rows of a table in time order.
+/// Rows as half-open runs `(start, end)`, in the order given: each asset's
+/// rows of a dataset read file by file are a few long runs, which this holds
+/// in a few pairs where a list of rows took 4 fresh bytes a row.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct RowRuns(pub Vec<(u32, u32)>);
+
+impl RowRuns {
+    #[inline(always)]
+    pub fn push(&mut self, row: u32) {
+        match self.0.last_mut() {
+            Some(last) if last.1 == row => last.1 += 1,
+            _ => self.0.push((row, row + 1)),
+        }
+    }
+
+    /// How many rows.
+    pub fn rows(&self) -> usize {
+        self.0.iter().map(|r| (r.1 - r.0) as usize).sum()
+    }
+
+    pub fn first(&self) -> Option<u32> {
+        self.0.first().map(|r| r.0)
+    }
+
+    pub fn last(&self) -> Option<u32> {
+        self.0.last().map(|r| r.1 - 1)
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = u32> + '_ {
+        self.0.iter().flat_map(|r| r.0..r.1)
+    }
+}
+
+/// Walks the accepted rows of a table in time order: every row, a list of
+/// rows (`order`), or the rows of `runs`.
 pub struct Cursor<'a> {
     order: Option<&'a [u32]>,
+    runs: Option<&'a [(u32, u32)]>,
+    /// With `runs`: the current run; `pos` is then the current row.
+    run: usize,
     reason: &'a [u8],
     pos: usize,
     len: usize,
@@ -148,6 +201,20 @@ impl<'a> Cursor<'a> {
     /// The next accepted row, without consuming it.
     #[inline]
     pub fn peek(&mut self) -> Option<usize> {
+        if let Some(runs) = self.runs {
+            loop {
+                let &(_, end) = runs.get(self.run)?;
+                if self.pos < end as usize {
+                    if self.reason[self.pos] == 0 {
+                        return Some(self.pos);
+                    }
+                    self.pos += 1;
+                } else {
+                    self.run += 1;
+                    self.pos = runs.get(self.run).map_or(self.pos, |r| r.0 as usize);
+                }
+            }
+        }
         while self.pos < self.len {
             let row = self.row_at(self.pos);
             if self.reason[row] == 0 {
@@ -163,11 +230,17 @@ impl<'a> Cursor<'a> {
         self.pos += 1;
     }
 
-    /// The row `d` positions ahead in time order (accepted or not), for prefetching.
+    /// The row `d` positions ahead in time order (accepted or not), for
+    /// prefetching; with runs, only within the current run.
     #[inline]
     pub fn ahead(&self, d: usize) -> Option<usize> {
         let p = self.pos + d;
-        (p < self.len).then(|| self.row_at(p))
+        match self.runs {
+            Some(runs) => runs
+                .get(self.run)
+                .and_then(|r| (p < r.1 as usize).then_some(p)),
+            None => (p < self.len).then(|| self.row_at(p)),
+        }
     }
 }
 
@@ -295,16 +368,14 @@ fn in_time_order<'a>(segments: impl IntoIterator<Item = (&'a [i64], &'a [u8])>) 
 }
 
 /// One pass over the accepted rows: whether they are in time order as they
-/// are, whether each asset's are, and how many each asset has.
+/// are, and whether each asset's are.
 struct Runs {
     sorted: bool,
     per_asset: bool,
-    counts: Vec<usize>,
 }
 
 fn runs(b: &TradeBatch, reason: &[u8], code_asset: &[u16], n_assets: usize) -> Runs {
     let mut last_asset = vec![i64::MIN; n_assets];
-    let mut counts = vec![0usize; n_assets];
     let (mut last, mut sorted, mut per_asset) = (i64::MIN, true, true);
     for (start, c) in b.iter_parts() {
         let reason = &reason[start..start + c.ts.len()];
@@ -321,28 +392,22 @@ fn runs(b: &TradeBatch, reason: &[u8], code_asset: &[u16], n_assets: usize) -> R
                 };
                 per_asset &= t >= *l;
                 *l = t;
-                counts[a] += 1;
             }
         }
     }
-    Runs {
-        sorted,
-        per_asset,
-        counts,
-    }
+    Runs { sorted, per_asset }
 }
 
-/// Each asset's accepted rows (input order: their time order, see [`runs`]),
-/// allocated once from `counts` (counted before de-duplication: exact, or a
-/// little more when some rows turned out duplicates), and the first and last accepted rows of the
+/// Each asset's accepted rows (input order: their time order, see [`runs`])
+/// as runs of consecutive rows, and the first and last accepted rows of the
 /// stable time order of every row: least (time, row) and greatest (time, row).
 fn rows_by_asset(
     b: &TradeBatch,
     reason: &[u8],
     code_asset: &[u16],
-    counts: &[usize],
-) -> (Vec<Vec<u32>>, Option<(usize, usize)>) {
-    let mut rows: Vec<Vec<u32>> = counts.iter().map(|&c| Vec::with_capacity(c)).collect();
+    n_assets: usize,
+) -> (Vec<RowRuns>, Option<(usize, usize)>) {
+    let mut rows: Vec<RowRuns> = vec![RowRuns::default(); n_assets];
     for (start, c) in b.iter_parts() {
         let reason = &reason[start..start + c.ts.len()];
         let asset_of = c.shifted(code_asset);
@@ -353,9 +418,9 @@ fn rows_by_asset(
         }
     }
     let key = |r: &u32| (b.ts_at(*r as usize), *r);
-    let first = rows.iter().filter_map(|a| a.first()).min_by_key(|r| key(r));
-    let last = rows.iter().filter_map(|a| a.last()).max_by_key(|r| key(r));
-    let ends = first.zip(last).map(|(&f, &l)| (f as usize, l as usize));
+    let first = rows.iter().filter_map(RowRuns::first).min_by_key(key);
+    let last = rows.iter().filter_map(RowRuns::last).max_by_key(key);
+    let ends = first.zip(last).map(|(f, l)| (f as usize, l as usize));
     (rows, ends)
 }
 
@@ -492,16 +557,16 @@ pub fn trades(reg: &mut Registry, fr: &Frontier, b: &TradeBatch, out: &mut Valid
     // Each asset's rows already in time order (a dataset read file by file,
     // each file sorted): the per-asset replay takes them as they are, and the
     // time order of every row is made only if a serial replay needs it.
-    let (per_asset, needs_sort, counts) = if fr.per_asset {
+    let (per_asset, needs_sort) = if fr.per_asset {
         let r = runs(b, &reason, &code_asset, reg.assets.len());
         let per_asset = !r.sorted && r.per_asset;
-        (per_asset, !r.sorted && !per_asset, r.counts)
+        (per_asset, !r.sorted && !per_asset)
     } else {
         let sorted = in_time_order(
             b.iter_parts()
                 .map(|(start, c)| (c.ts, &reason[start..start + c.ts.len()])),
         );
-        (false, !sorted, Vec::new())
+        (false, !sorted)
     };
     if needs_sort && b.parts.len() > 1 {
         return false;
@@ -524,7 +589,7 @@ pub fn trades(reg: &mut Registry, fr: &Frontier, b: &TradeBatch, out: &mut Valid
         dedupe_trade_ids(&ids, &mut reason, order.as_deref(), fr.open_ids);
     }
     let (by_asset, ends) = if per_asset {
-        let (rows, ends) = rows_by_asset(b, &reason, &code_asset, &counts);
+        let (rows, ends) = rows_by_asset(b, &reason, &code_asset, reg.assets.len());
         (Some(rows), ends)
     } else {
         (None, None)
@@ -832,7 +897,11 @@ mod tests {
         assert_eq!(v.rejects[1].row, 6, "BTC's second id 11 is the repeat");
         assert!(v.trades.deferred && v.trades.order.is_none());
         let by_asset = v.trades.by_asset.clone().unwrap();
-        let mut lists: Vec<Vec<u32>> = by_asset.into_iter().filter(|l| !l.is_empty()).collect();
+        let mut lists: Vec<Vec<u32>> = by_asset
+            .iter()
+            .map(|l| l.iter().collect::<Vec<u32>>())
+            .filter(|l| !l.is_empty())
+            .collect();
         lists.sort();
         assert_eq!(lists, vec![vec![0, 1, 2], vec![3, 4, 7]]);
         // The first accepted row in time is the least (time, row), the last the greatest.
@@ -849,6 +918,37 @@ mod tests {
         assert_eq!(w.rejects, v.rejects);
         assert_eq!(accepted_in_order(&w.trades), accepted_in_order(&v.trades));
         assert!(w.trades.by_asset.is_none());
+    }
+
+    #[test]
+    fn a_cursor_over_runs_walks_their_accepted_rows_in_order() {
+        let mut runs = RowRuns::default();
+        for r in [3u32, 4, 5, 9, 2, 10, 11] {
+            runs.push(r);
+        }
+        assert_eq!(runs.0, vec![(3, 6), (9, 10), (2, 3), (10, 12)]);
+        assert_eq!(
+            (runs.rows(), runs.first(), runs.last()),
+            (7, Some(3), Some(11))
+        );
+        let mut reason = vec![0u8; 12];
+        reason[5] = 1;
+        reason[9] = 1;
+        let acc = Accepted {
+            reason,
+            ..Accepted::default()
+        };
+        let mut c = acc.cursor_runs(&runs);
+        assert_eq!(c.ahead(2), Some(5), "ahead stays within the run");
+        assert_eq!(c.ahead(3), None);
+        let mut seen = Vec::new();
+        while let Some(r) = c.peek() {
+            seen.push(r);
+            c.advance();
+        }
+        assert_eq!(seen, vec![3, 4, 2, 10, 11]);
+        let none = RowRuns::default();
+        assert_eq!(acc.cursor_runs(&none).peek(), None);
     }
 
     #[test]
