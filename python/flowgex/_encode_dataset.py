@@ -1,15 +1,15 @@
-"""A Parquet dataset of trades, encoded batch by batch for one engine call.
+"""A Parquet dataset of trades, encoded for one engine call.
 
 ``fg.flow_gex(path)`` hands the engine the whole dataset in one update, so the
 result is exactly that of ``fg.flow_gex(fg.read_parquet(path))`` (one time
-sort, one de-duplication over every row), but the dataset never exists as an
-Arrow table: Arrow's scanner decodes record batches ahead in its own threads
-while each batch is made canonical and encoded (the same functions as for a
-table). Each batch then reaches the core as it is (a part: numeric columns
-viewed in place, only the instrument codes renumbered dataset-wide), so no
-byte is copied twice; when the files are short (under ``MIN_PART_ROWS`` rows
-on average) the batches are copied into one set of arrays sized from the
-files' footers instead, where the copy costs less than the parts' bookkeeping.
+sort, one de-duplication over every row). Arrow's scanner decodes record
+batches ahead in its own threads while each is made canonical. Files of at
+least ``MIN_PART_ROWS`` rows on average: the batches reach the core as they
+are (parts: numeric columns viewed in place, each batch's dictionary codes
+renumbered through a small table), so no byte is copied after decoding and
+peak memory is the decoded batches. Shorter files: each batch is encoded as
+it arrives into one set of arrays sized from the files' footers (about 45
+bytes a trade), so the many small batches are not held and copied together.
 
 The engine names rejected rows by position; when there are any, those rows are
 read again from the files (:meth:`DatasetTrades.take`), with the file each came
@@ -18,6 +18,7 @@ from.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from typing import Any
 
@@ -109,25 +110,6 @@ class _Columns:
         return out
 
 
-class _Parts:
-    """Each encoded batch as a part of one update, its instrument codes
-    renumbered into the dataset-wide dictionary (as :class:`_Columns` does)."""
-
-    def __init__(self, template: dict[str, Any]) -> None:
-        self.codes = _Columns(0, template)
-        self.parts: list[dict[str, Any]] = []
-
-    def add(self, part: dict[str, Any]) -> None:
-        cols = {k: v for k, v in part.items() if k not in ("names", "parts")}
-        cols["inst_lut"] = self.codes.lookup(part)  # the batch's own codes stay as they are
-        self.parts.append(cols)
-
-    def finish(self) -> dict[str, Any]:
-        out = self.codes.dictionary()
-        out["chunks"] = self.parts
-        return out
-
-
 class DatasetTrades:
     """Trades in a Parquet file, directory (hive partitions) or glob, in the
     canonical schema; rows are numbered in the order ``fg.read_parquet`` reads them."""
@@ -149,14 +131,36 @@ class DatasetTrades:
         except (pa.ArrowInvalid, OSError) as exc:
             raise ReadError(f"flow_gex: cannot read {self.source} ({exc})") from exc
 
+    def _long_files(self) -> bool:
+        """Whether the files hold ``MIN_PART_ROWS`` rows or more on average:
+        taken as true without reading a footer when they average 256 KiB or
+        more (a trade takes 10-30 bytes compressed), else counted from the
+        footers. It decides how the rows are held, never what they give:
+        encoding checks the batches' lengths again."""
+        files = list(getattr(self.dataset, "files", []))
+        try:
+            if files and sum(os.path.getsize(f) for f in files) >= len(files) * 2**18:
+                return True
+        except OSError:
+            pass
+        return self._count() >= _encode.MIN_PART_ROWS * max(len(files), 1)
+
     def encode(self) -> dict[str, Any]:
         """The arrays :func:`flowgex._encode.encode_trades` makes of the whole dataset."""
         names = self.dataset.schema.names
         read = [c for c in (*_READ, *PARTS) if c in names and (c in _READ or "instrument" not in names)]
         template = encode_trades(canonical_trades(self.dataset.schema.empty_table().select(read)))
-        n = self._count()
-        files = len(getattr(self.dataset, "files", [])) or 1
-        cols: _Columns | _Parts = _Parts(template) if n >= _encode.MIN_PART_ROWS * files else _Columns(n, template)
+        if self._long_files():
+            # Long batches: kept as they are, and encoded as one table of them.
+            tables = [canonical_trades(batch) for batch, _ in self._batches(read) if batch.num_rows]
+            if not tables:
+                return template
+            try:
+                table = pa.concat_tables(tables)
+            except pa.ArrowInvalid:  # files whose types differ (e.g. dictionary and plain names)
+                table = pa.concat_tables(tables, promote_options="permissive")
+            return encode_trades(table, chunks=True)
+        cols = _Columns(self._count(), template)
         for batch, _ in self._batches(read):
             if batch.num_rows:
                 cols.add(encode_trades(canonical_trades(batch)))
