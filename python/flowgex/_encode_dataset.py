@@ -34,6 +34,12 @@ from .schema import PARTS, canonical_trades
 __all__ = ["DatasetTrades"]
 
 #: The columns encoding reads (partition keys such as ``date`` are not materialised).
+#: The scanner allocates from the system allocator: the batches it decodes are
+#: kept (the engine reads them in place) while its temporaries are freed, and
+#: Arrow's default mimalloc pool keeps freed pages resident. 10M trades, 2
+#: threads: peak RSS 1.03 GB with the default pool, 0.75 GB with this one
+#: (0.91 GB before batches were kept), the same time.
+_SCAN: dict[str, Any] = {"memory_pool": pa.system_memory_pool()}
 _READ = ("timestamp", "instrument", "side", "amount", "index_price", "iv", "trade_id")
 #: Encoded trade columns of one value per row, by dtype (validity masks are ``<key>_valid``).
 _ROW_ARRAYS = ("inst", "ts", "side", "amount", "index_price", "iv", "trade_id_int")
@@ -120,7 +126,7 @@ class DatasetTrades:
 
     def _batches(self, columns: list[str] | None = None) -> Iterator[tuple[pa.RecordBatch, str]]:
         try:
-            for tagged in self.dataset.scanner(columns=columns, use_threads=True).scan_batches():
+            for tagged in self.dataset.scanner(columns=columns, use_threads=True, **_SCAN).scan_batches():
                 yield tagged.record_batch, tagged.fragment.path
         except (pa.ArrowInvalid, OSError) as exc:
             raise ReadError(f"flow_gex: cannot read {self.source} ({exc})") from exc
