@@ -244,6 +244,100 @@ impl<'a> Cursor<'a> {
     }
 }
 
+/// One block of a trades part, for [`trade_reasons`].
+struct TradeBlock<'a> {
+    ts: &'a [i64],
+    inst: &'a [i32],
+    side: &'a [i8],
+    amount: &'a [f64],
+    iv: OptBlock<'a>,
+    index_price: OptBlock<'a>,
+}
+
+/// An optional float column over one block.
+#[derive(Clone, Copy)]
+enum OptBlock<'a> {
+    Absent,
+    Values(&'a [f64]),
+    Masked(&'a [f64], &'a [bool]),
+}
+
+impl<'a> OptBlock<'a> {
+    fn of(col: &Option<crate::batch::OptF64<'a>>, lo: usize, hi: usize) -> Self {
+        match col {
+            None => OptBlock::Absent,
+            Some(c) => match c.valid {
+                None => OptBlock::Values(&c.values[lo..hi]),
+                Some(v) => OptBlock::Masked(&c.values[lo..hi], &v[lo..hi]),
+            },
+        }
+    }
+
+    /// Row `i` holds a value (not null) that fails `ok`.
+    #[inline(always)]
+    fn bad(self, i: usize, ok: impl Fn(f64) -> bool) -> bool {
+        match self {
+            OptBlock::Absent => false,
+            OptBlock::Values(v) => !ok(v[i]),
+            OptBlock::Masked(v, m) => m[i] & !ok(v[i]),
+        }
+    }
+}
+
+/// Every trade check of one block in one pass over its rows (each column
+/// read once, where a pass per check read the block's reasons eight times).
+/// The checks are applied in reverse precedence, each overwriting the last,
+/// so a row keeps its first failing check — the order of DESIGN section 5:
+/// timestamp, name (unparseable / no multiplier), side, amount, price, iv,
+/// expired, late. `expiry` and `name` are indexed by dictionary code + 1.
+#[inline(always)]
+fn trade_reasons(
+    r: &mut [u8],
+    c: &TradeBlock,
+    expiry: &[i64],
+    name: &[u8],
+    late: i64,
+    ts_max: i64,
+) {
+    let n = r.len();
+    let (ts, inst, side, amount) = (&c.ts[..n], &c.inst[..n], &c.side[..n], &c.amount[..n]);
+    let byte = Reason::byte;
+    let (b_late, b_expired, b_iv) = (
+        byte(Reason::Late),
+        byte(Reason::Expired),
+        byte(Reason::BadIv),
+    );
+    let (b_price, b_amount) = (byte(Reason::BadPrice), byte(Reason::BadAmount));
+    let (b_side, b_ts) = (byte(Reason::UnknownSide), byte(Reason::BadTimestamp));
+    for i in 0..n {
+        let t = ts[i];
+        let k = (inst[i] + 1) as usize;
+        let mut x = if t < late { b_late } else { 0 };
+        x = if t >= expiry[k] { b_expired } else { x };
+        x = if c.iv.bad(i, |v| zero_or(v, iv_ok)) {
+            b_iv
+        } else {
+            x
+        };
+        x = if c.index_price.bad(i, |v| zero_or(v, price_ok)) {
+            b_price
+        } else {
+            x
+        };
+        x = if !amount_ok(amount[i]) { b_amount } else { x };
+        let s = side[i];
+        x = if (s != 1) & (s != -1) { b_side } else { x };
+        let v = name[k];
+        x = if v != 0 { v } else { x };
+        x = if (t == NULL_TS) | (t >= ts_max) {
+            b_ts
+        } else {
+            x
+        };
+        r[i] = x;
+    }
+}
+
 /// A trade's iv or index price: 0 is "no observation" (DESIGN section 5, amended).
 #[inline(always)]
 fn zero_or(x: f64, ok: impl Fn(f64) -> bool) -> bool {
@@ -524,28 +618,16 @@ pub fn trades(reg: &mut Registry, fr: &Frontier, b: &TradeBatch, out: &mut Valid
         .map(|c| (c.shifted(&rs.expiry), c.shifted(&rs.name)))
         .collect();
     let mut reason = part_reasons(b, |r, p, c, lo| {
-        let (expiry, name) = (&local[p].0[..], &local[p].1[..]);
         let hi = lo + r.len();
-        let (ts, inst, side, amount) = (
-            &c.ts[lo..hi],
-            &c.inst[lo..hi],
-            &c.side[lo..hi],
-            &c.amount[lo..hi],
-        );
-        pass_col(r, ts, Reason::Late, |t| t < late);
-        pass(r, 0, Reason::Expired, |i| {
-            ts[i] >= expiry[(inst[i] + 1) as usize]
-        });
-        pass_opt(r, lo, Reason::BadIv, &c.iv, |x| zero_or(x, iv_ok));
-        pass_opt(r, lo, Reason::BadPrice, &c.index_price, |x| {
-            zero_or(x, price_ok)
-        });
-        pass_col(r, amount, Reason::BadAmount, |a| !amount_ok(a));
-        pass_col(r, side, Reason::UnknownSide, |s| (s != 1) & (s != -1));
-        pass_name(r, inst, name);
-        pass_col(r, ts, Reason::BadTimestamp, |t| {
-            (t == NULL_TS) | (t >= ts_max)
-        });
+        let cols = TradeBlock {
+            ts: &c.ts[lo..hi],
+            inst: &c.inst[lo..hi],
+            side: &c.side[lo..hi],
+            amount: &c.amount[lo..hi],
+            iv: OptBlock::of(&c.iv, lo, hi),
+            index_price: OptBlock::of(&c.index_price, lo, hi),
+        };
+        trade_reasons(r, &cols, &local[p].0, &local[p].1, late, ts_max);
     });
     // Asset per dictionary code, shifted by one so that code -1 (null) reads entry 0.
     let code_asset: Vec<u16> = std::iter::once(u16::MAX)
