@@ -167,3 +167,30 @@ def test_a_dataset_of_many_files_is_fed_as_parts(tmp_path):
         want = fg.flow_gex(fg.read_parquet(str(tmp_path)).combine_chunks(), threads=threads, **kw)
         _same(fg.flow_gex(str(tmp_path), threads=threads, **kw), want)
     assert pd.api.types.is_datetime64_any_dtype(want.total()["time"])
+
+
+@pytest.mark.parametrize("how", ["code table value", "first entry", "batch code", "empty table", "short part"])
+def test_a_corrupt_part_is_a_schema_error_not_a_crash(how):
+    """The core checks every part it is handed: its lookup starts with null's -1,
+    maps into the dictionary, covers every code of the batch, and its columns
+    have one length."""
+    trades = fg.simulate(days=1, assets=("BTC", "ETH"), trades_per_day=300, seed=5).trades
+    table = _cut(canonical_trades(trades).combine_chunks(), [200], dictionaries=True)
+    enc = _encode.encode_trades(table, chunks=True)
+    part = enc["chunks"][0]
+    lut = part["inst_lut"].copy()
+    if how == "code table value":
+        lut[1] = 10**6
+    elif how == "first entry":
+        lut[0] = 0
+    elif how == "batch code":
+        part["inst"] = part["inst"].copy()
+        part["inst"][3] = len(lut) + 5
+    elif how == "empty table":
+        lut = lut[:0]
+    else:
+        part["amount"] = part["amount"][:-1]
+    part["inst_lut"] = lut
+    engine = fg.Engine(keep_inventory="last", keep_aggregates="last", threads=2)
+    with pytest.raises(fg.errors.SchemaError):
+        engine._core.update(enc, None, None, strict=True)
