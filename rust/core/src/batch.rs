@@ -139,13 +139,6 @@ impl<'a> TradeBatch<'a> {
         self.parts[p].ts[j]
     }
 
-    /// Row `row`'s dictionary code.
-    #[inline]
-    pub fn inst_at(&self, row: usize) -> i32 {
-        let (p, j) = self.locate(row);
-        self.parts[p].code(j)
-    }
-
     /// `(first row, part)` of each part, in row order.
     pub fn iter_parts(&self) -> impl Iterator<Item = (usize, &TradeCols<'a>)> + '_ {
         self.starts.iter().copied().zip(&self.parts)

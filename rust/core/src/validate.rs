@@ -562,15 +562,10 @@ impl Resolved {
     /// before it, and is outranked by the timestamp check after it).
     #[inline(always)]
     fn pass_name(&self, r: &mut [u8], inst: &[i32]) {
-        pass_name(r, inst, &self.name);
-    }
-}
-
-#[inline(always)]
-fn pass_name(r: &mut [u8], inst: &[i32], name: &[u8]) {
-    for (x, &c) in r.iter_mut().zip(inst) {
-        let v = name[(c + 1) as usize];
-        *x = if v != 0 { v } else { *x };
+        for (x, &c) in r.iter_mut().zip(inst) {
+            let v = self.name[(c + 1) as usize];
+            *x = if v != 0 { v } else { *x };
+        }
     }
 }
 
